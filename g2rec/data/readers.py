@@ -229,7 +229,8 @@ def read_lcrec(path: Path, options: ReadOptions, fmt: str = "lcrec") -> Interact
         users.append(np.full(len(seq), user, dtype=object))
         items.append(np.asarray([str(i) for i in seq], dtype=object))
         times.append(np.arange(len(seq), dtype=np.int64))
-    frame = pd.DataFrame({"user": np.concatenate(users).astype(str), "item": np.concatenate(items).astype(str),
+    frame = pd.DataFrame({"user": _ints_if_possible(np.concatenate(users).astype(str)),
+                          "item": _ints_if_possible(np.concatenate(items).astype(str)),
                           "time": np.concatenate(times)})
     frame.insert(0, "line", np.ones(len(frame), dtype=np.int64))
     return InteractionLog(frame, str(path), fmt, has_time=False)
@@ -255,6 +256,14 @@ def _parse_ints(tokens, path, lineno, field) -> list[int]:
     except ValueError:
         bad = next(t for t in tokens if not t.lstrip("-").isdigit())
         raise DataError(f"not an integer: {bad!r}", path=path, line=lineno, field=field) from None
+
+
+def _ints_if_possible(values: np.ndarray) -> np.ndarray:
+    """Integer ids stay integers, so that id maps sort 0, 1, 2, ... rather than "0", "1", "10"."""
+    try:
+        return values.astype(np.int64)
+    except ValueError:
+        return values
 
 
 def _is_gzip(path: Path) -> bool:

@@ -1,0 +1,93 @@
+"""Id-mapped, time-ordered user sequences with a split label per interaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+TRAIN, VALID, TEST = 0, 1, 2
+SPLIT_NAMES = {TRAIN: "train", VALID: "valid", TEST: "test"}
+
+
+@dataclass
+class Sequences:
+    """All users' histories in one flat, CSR-like layout.
+
+    User ``u``'s interactions are ``items[offsets[u]:offsets[u+1]]``, oldest first.
+
+    Attributes:
+        user_ids: ``(U,)`` original user id of each user index.
+        item_ids: ``(I,)`` original item id of each item index.
+        offsets: ``(U+1,)`` int64 start of each user's run in the flat arrays.
+        items: ``(M,)`` int64 item index per interaction.
+        times: ``(M,)`` int64 or float64 time per interaction (position when the log had none).
+        split: ``(M,)`` int8, ``TRAIN``/``VALID``/``TEST``.
+    """
+
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    offsets: np.ndarray
+    items: np.ndarray
+    times: np.ndarray
+    split: np.ndarray
+
+    @property
+    def num_users(self) -> int:
+        return len(self.user_ids)
+
+    @property
+    def num_items(self) -> int:
+        return len(self.item_ids)
+
+    @property
+    def num_interactions(self) -> int:
+        return len(self.items)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    @property
+    def users(self) -> np.ndarray:
+        """``(M,)`` user index of each interaction."""
+        return np.repeat(np.arange(self.num_users, dtype=np.int64), self.lengths)
+
+    def subset(self, mask: np.ndarray) -> "Sequences":
+        """The interactions where ``mask`` is true, same id maps (e.g. ``seq.subset(seq.split == TRAIN)``)."""
+        counts = np.bincount(self.users[mask], minlength=self.num_users)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return Sequences(self.user_ids, self.item_ids, offsets, self.items[mask], self.times[mask], self.split[mask])
+
+    def train(self) -> "Sequences":
+        return self.subset(self.split == TRAIN)
+
+    def split_counts(self) -> dict:
+        counts = np.bincount(self.split, minlength=3)
+        return {SPLIT_NAMES[k]: int(counts[k]) for k in SPLIT_NAMES}
+
+    def save(self, folder: Path) -> list[str]:
+        """Write ``sequences.npz``, ``user_ids.parquet`` and ``item_ids.parquet`` into ``folder``."""
+        folder = Path(folder)
+        np.savez(folder / "sequences.npz", offsets=self.offsets, items=self.items, times=self.times, split=self.split)
+        _save_ids(folder / "user_ids.parquet", self.user_ids)
+        _save_ids(folder / "item_ids.parquet", self.item_ids)
+        return ["sequences.npz", "user_ids.parquet", "item_ids.parquet"]
+
+    @classmethod
+    def load(cls, folder: Path) -> "Sequences":
+        folder = Path(folder)
+        with np.load(folder / "sequences.npz", allow_pickle=False) as z:
+            arrays = {k: z[k] for k in ("offsets", "items", "times", "split")}
+        return cls(_load_ids(folder / "user_ids.parquet"), _load_ids(folder / "item_ids.parquet"), **arrays)
+
+
+def _save_ids(path: Path, ids: np.ndarray) -> None:
+    values = ids.astype(str) if ids.dtype == object else ids
+    pd.DataFrame({"index": np.arange(len(ids), dtype=np.int64), "original_id": values}).to_parquet(path, index=False)
+
+
+def _load_ids(path: Path) -> np.ndarray:
+    return pd.read_parquet(path)["original_id"].to_numpy()

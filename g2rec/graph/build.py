@@ -1,0 +1,182 @@
+"""Item-item co-engagement graph from training sequences: map (pairs per user) then reduce.
+
+The reduce sums each pair's weight over users, chunk by chunk into an upper-triangular
+CSR (memory bounded by the output plus one chunk), then applies ``min_count``, the
+weighting and per-node top-k pruning, and returns the symmetric ``(I, I)`` CSR matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..data.sequences import TRAIN, Sequences
+from ..errors import ConfigError, check_choice
+from .pairs import all_pairs, sampled_pairs, sparsification_pairs_per_user, window_pairs
+
+BUILDERS = ("sampled", "window")
+WEIGHTINGS = ("count", "decay", "cosine", "pmi")
+
+
+@dataclass
+class GraphConfig:
+    """How to build the graph.
+
+    builder: ``sampled`` (G2Rec: m pairs per user from all of the user's pairs) or
+        ``window`` (all pairs at most ``window`` positions apart).
+    eps, delta: sparsification accuracy for ``sampled``: m from G2Rec's bound; users with
+        fewer pairs than m contribute all their pairs exactly.
+    pairs_per_user: a fixed m instead of the bound.
+    weight: ``count`` (summed pair weights), ``decay`` (each pair weighted
+        ``0.5 ** (gap / half_life)``), ``cosine`` (count / sqrt(n_i n_j), n = item
+        interactions), ``pmi`` (positive PMI of the counts).
+    half_life: for ``decay``, in the log's time unit (seconds; positions when the log has no time).
+    min_count: drop pairs whose summed count is below this.
+    top_k: keep each node's k strongest edges (an edge stays if either end keeps it).
+    chunk_pairs: pairs per map chunk; bounds peak memory, does not change the result.
+    """
+
+    builder: str = "sampled"
+    eps: float = 0.5
+    delta: float = 0.1
+    pairs_per_user: int | None = None
+    window: int = 5
+    weight: str = "count"
+    half_life: float = 30 * 86400.0
+    min_count: float = 0.0
+    top_k: int | None = None
+    seed: int = 0
+    chunk_pairs: int = 4_000_000
+
+    def __post_init__(self):
+        check_choice("builder", self.builder, BUILDERS)
+        check_choice("weight", self.weight, WEIGHTINGS)
+        if not 0 < self.eps < 1 or not 0 < self.delta < 1:
+            raise ConfigError(f"eps={self.eps}, delta={self.delta}: both must be in (0, 1)")
+        if self.window < 1 or (self.pairs_per_user is not None and self.pairs_per_user < 1):
+            raise ConfigError("window and pairs_per_user must be >= 1")
+        if self.top_k is not None and self.top_k < 1:
+            raise ConfigError(f"top_k={self.top_k}: must be >= 1")
+        if self.half_life <= 0 or self.chunk_pairs < 1:
+            raise ConfigError("half_life and chunk_pairs must be > 0")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def build_coengagement_graph(seq: Sequences, config: GraphConfig | None = None, progress=None):
+    """Build the symmetric item-item graph from the TRAIN interactions of ``seq``.
+
+    Args:
+        seq: sequences with split labels; validation and test interactions are ignored.
+        config: builder options.
+        progress: optional callable ``progress(done_users, total_users)``.
+
+    Returns:
+        ``(graph, info)``: ``graph`` is a symmetric ``(I, I)`` float32 CSR matrix with an
+        empty diagonal; ``info`` holds ``pairs_emitted`` and ``exact_users``/``sampled_users``.
+    """
+    config = config or GraphConfig()
+    train = seq.subset(seq.split == TRAIN)
+    counts, decayed, info = _reduce(train, config, progress)
+    if config.min_count > 0:
+        counts = _drop_below(counts, config.min_count)
+        if decayed is not None:
+            decayed = decayed.multiply(counts > 0).tocsr()
+    upper = _weigh(counts, decayed, train, config)
+    graph = (upper + upper.T).tocsr()
+    if config.top_k is not None:
+        graph = top_k_per_node(graph, config.top_k)
+    graph.sort_indices()
+    return graph.astype(np.float32), info
+
+
+def _chunks(cost: np.ndarray, budget: int):
+    """Split users into consecutive runs whose summed ``cost`` stays near ``budget``."""
+    bounds = np.searchsorted(np.cumsum(cost), np.arange(budget, cost.sum() + budget, budget), side="right")
+    start = 0
+    for end in np.unique(np.r_[bounds, len(cost)]):
+        if end > start:
+            yield start, int(end)
+            start = int(end)
+
+
+def _reduce(train: Sequences, config: GraphConfig, progress):
+    n_items, lengths = train.num_items, train.lengths
+    pairs_total = lengths * (lengths - 1) // 2
+    if config.builder == "window":
+        cost = lengths * config.window
+        m = None
+    else:
+        m = (np.full(len(lengths), config.pairs_per_user, dtype=np.int64) if config.pairs_per_user
+             else sparsification_pairs_per_user(lengths, n_items, config.eps, config.delta))
+        cost = np.minimum(m, pairs_total)
+    counts = sp.csr_matrix((n_items, n_items), dtype=np.float64)
+    decayed = counts.copy() if config.weight == "decay" else None
+    info = {"pairs_emitted": 0}
+    if config.builder == "sampled":
+        sampled = m < pairs_total
+        info.update(sampled_users=int(np.sum(sampled & (lengths >= 2))), exact_users=int(np.sum(~sampled & (lengths >= 2))),
+                    pairs_full=int(pairs_total.sum()))
+    for start, end in _chunks(np.maximum(cost, 1), config.chunk_pairs):
+        lo, hi = train.offsets[start], train.offsets[end]
+        items, times = train.items[lo:hi], train.times[lo:hi]
+        offsets = train.offsets[start:end + 1] - lo
+        if config.builder == "window":
+            src, dst, w, gap = window_pairs(items, times, offsets, config.window)
+        else:
+            local = np.arange(end - start)
+            exact = local[~sampled[start:end]]
+            draw = local[sampled[start:end]]
+            parts = [all_pairs(items, times, offsets, exact),
+                     sampled_pairs(items, times, offsets, draw, draw + start, m[start:end][draw], config.seed)]
+            src, dst, w, gap = (np.concatenate(p) for p in zip(*parts))
+        info["pairs_emitted"] += len(src)
+        counts = counts + sp.csr_matrix((w, (src, dst)), shape=(n_items, n_items))
+        if decayed is not None:
+            decay = w * np.exp2(-gap / config.half_life)
+            decayed = decayed + sp.csr_matrix((decay, (src, dst)), shape=(n_items, n_items))
+        if progress is not None:
+            progress(end, len(lengths))
+    return counts, decayed, info
+
+
+def _drop_below(matrix: sp.csr_matrix, threshold: float) -> sp.csr_matrix:
+    matrix = matrix.copy()
+    matrix.data[matrix.data < threshold - 1e-9] = 0
+    matrix.eliminate_zeros()
+    return matrix
+
+
+def _weigh(counts: sp.csr_matrix, decayed, train: Sequences, config: GraphConfig) -> sp.csr_matrix:
+    """Turn summed counts (upper triangle) into the chosen edge weights."""
+    if config.weight == "count":
+        return counts
+    if config.weight == "decay":
+        return decayed
+    coo = counts.tocoo()
+    if config.weight == "cosine":
+        n = np.bincount(train.items, minlength=train.num_items).astype(np.float64)
+        data = coo.data / np.sqrt(n[coo.row] * n[coo.col])
+    else:  # pmi: log(C_ij * S / (r_i r_j)) with r the symmetric row sums, kept where positive
+        r = np.asarray((counts + counts.T).sum(axis=1)).ravel()
+        total = r.sum()
+        data = np.log(coo.data * total / (r[coo.row] * r[coo.col]))
+        data[data < 0] = 0
+    out = sp.csr_matrix((data, (coo.row, coo.col)), shape=counts.shape)
+    out.eliminate_zeros()
+    return out
+
+
+def top_k_per_node(graph: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """Keep each row's ``k`` largest entries, then the union with the transpose (stays symmetric)."""
+    graph = graph.tocsr()
+    rows = np.repeat(np.arange(graph.shape[0]), np.diff(graph.indptr))
+    order = np.lexsort((graph.indices, -graph.data, rows))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - graph.indptr[rows[order]]
+    keep = rank < k
+    pruned = sp.csr_matrix((graph.data[keep], (rows[keep], graph.indices[keep])), shape=graph.shape)
+    return pruned.maximum(pruned.T).tocsr()
