@@ -35,6 +35,7 @@ def write_json_atomic(path: Path, obj) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o644)
         with os.fdopen(fd, "w") as f:
             json.dump(obj, f, indent=2, sort_keys=False, default=_json_default)
             f.write("\n")
@@ -79,6 +80,7 @@ def staged_run_dir(run_dir: Path, overwrite: bool = False):
         raise G2RecError(f"{run_dir}: run folder exists and is not empty (pass --overwrite to replace it)")
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=run_dir.parent, prefix=f".{run_dir.name}.", suffix=".partial"))
+    tmp.chmod(0o755)
     try:
         yield tmp
         if run_dir.exists():

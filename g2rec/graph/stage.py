@@ -1,0 +1,98 @@
+"""The ``build-graph`` stage: log file -> run folder with sequences, splits, id maps and graph."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from .. import __version__
+from ..data.log import InteractionLog
+from ..data.prepare import PrepareConfig, prepare_sequences
+from ..data.readers import ReadOptions, read_log
+from ..data.sequences import Sequences
+from ..runinfo import MANIFEST, Stopwatch, file_sha256, peak_memory_mb, staged_run_dir, write_json_atomic
+from .build import GraphConfig, build_coengagement_graph
+from .stats import graph_stats
+
+GRAPH_FILE = "graph.npz"
+
+
+def build_graph(
+    source: str | Path | InteractionLog,
+    run_dir: str | Path,
+    read: ReadOptions | None = None,
+    prepare: PrepareConfig | None = None,
+    graph: GraphConfig | None = None,
+    overwrite: bool = False,
+    progress=None,
+) -> dict:
+    """Read a log, prepare sequences and splits, build the graph, and write the run folder.
+
+    Everything is written into a temporary folder first and moved into place only
+    when complete, so a failure leaves ``run_dir`` untouched.
+
+    Args:
+        source: a log file path, or an already-read :class:`InteractionLog`.
+        run_dir: folder to create (must be empty unless ``overwrite``).
+        progress: optional ``progress(stage: str, done: int, total: int)``.
+
+    Returns:
+        The stage summary (also stored under ``stages.build-graph`` in ``manifest.json``):
+        ``num_users``, ``num_items``, ``num_interactions``, ``num_edges`` and much more.
+    """
+    read, prepare, graph = read or ReadOptions(), prepare or PrepareConfig(), graph or GraphConfig()
+    clock = Stopwatch()
+    if isinstance(source, InteractionLog):
+        log, input_info = source, {"path": source.path, "sha256": None}
+    else:
+        log = read_log(source, read)
+        input_info = {"path": str(source), "sha256": file_sha256(Path(source))}
+    input_info.update(format=log.format, has_time=log.has_time)
+    read_s = clock.seconds
+    seq, data_report = prepare_sequences(log, prepare)
+    if not log.has_time and graph.weight == "decay" and graph.half_life == GraphConfig.half_life:
+        graph = GraphConfig(**{**asdict(graph), "half_life": 10.0})  # positions, not seconds
+    prepare_s = clock.seconds - read_s
+
+    report_progress = (lambda done, total: progress("graph", done, total)) if progress else None
+    matrix, build_info = build_coengagement_graph(seq, graph, report_progress)
+    stats = graph_stats(matrix)
+    summary = {
+        "num_users": seq.num_users,
+        "num_items": seq.num_items,
+        "num_interactions": seq.num_interactions,
+        "num_edges": stats["num_edges"],
+        **{k: v for k, v in data_report.items() if k not in ("num_users", "num_items", "num_interactions")},
+        **build_info,
+        **{k: v for k, v in stats.items() if k != "num_edges"},
+        "seconds": {"read": round(read_s, 3), "prepare": round(prepare_s, 3),
+                    "graph": round(clock.seconds - read_s - prepare_s, 3), "total": round(clock.seconds, 3)},
+        "peak_memory_mb": round(peak_memory_mb(), 1),
+    }
+    with staged_run_dir(Path(run_dir), overwrite=overwrite) as tmp:
+        files = seq.save(tmp)
+        sp.save_npz(tmp / GRAPH_FILE, matrix, compressed=False)
+        manifest = {
+            "g2rec_version": __version__,
+            "stages": {"build-graph": {
+                "input": input_info,
+                "params": {"read": asdict(read), "prepare": asdict(prepare), "graph": graph.to_dict()},
+                "files": files + [GRAPH_FILE],
+                "summary": summary,
+            }},
+        }
+        write_json_atomic(tmp / MANIFEST, manifest)
+    return summary
+
+
+def load_graph(run_dir: str | Path) -> sp.csr_matrix:
+    """The symmetric item-item CSR graph of a run folder."""
+    graph = sp.load_npz(Path(run_dir) / GRAPH_FILE).tocsr()
+    return graph
+
+
+def load_sequences(run_dir: str | Path) -> Sequences:
+    return Sequences.load(Path(run_dir))
