@@ -1,2 +1,24 @@
+"""The ``g2rec`` command: one verb per pipeline stage, each a thin layer over the library."""
+
 import typer
-app = typer.Typer()
+
+import g2rec
+
+from .build_graph import build_graph_command
+
+app = typer.Typer(help="g2rec: graph-centric generative recommendation.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", help="Print the g2rec version and exit.")):
+    """g2rec: interaction logs -> co-engagement graph -> embeddings -> semantic IDs -> generator."""
+    if version:
+        typer.echo(g2rec.__version__)
+        raise typer.Exit()
+
+
+app.command("build-graph")(build_graph_command)
+
+if __name__ == "__main__":
+    app()

@@ -32,9 +32,9 @@ def sniff_format(path: Path) -> str:
     first = head[0].lstrip()
     if first.startswith("{"):
         return "jsonl" if first.rstrip().endswith("}") and len(head) > 1 else "lcrec"
+    if all(len(h.split("\t")) == 4 and _all_ints(h.split("\t")) for h in head):
+        return "movielens"
     if all(_all_ints(h.partition("\t")[0].split()) for h in head):
-        if all(len(h.split("\t")) == 4 for h in head):
-            return "movielens"
         return "s3rec"
     header = {c.strip().strip('"').lower() for c in first.replace("\t", ",").replace(";", ",").split(",")}
     if any(m <= header for m in ONCHAIN_MARKERS):

@@ -72,11 +72,6 @@ def generate_log(config: SyntheticConfig) -> pd.DataFrame:
     members = rng.permutation(I)                                     # (I,) items grouped by community
     item_community = np.empty(I, dtype=np.int64)
     item_community[members] = np.repeat(np.arange(K), sizes)
-    # Within-community Zipf CDF, offset by community index so one searchsorted serves all: (I,)
-    global_cdf = np.empty(I)
-    for k, (lo, n) in enumerate(zip(np.cumsum(sizes) - sizes, sizes)):
-        w = np.cumsum(np.arange(1, n + 1, dtype=np.float64) ** -c.zipf_exponent)
-        global_cdf[lo:lo + n] = k + w / w[-1]
 
     # Users: lengths, interests (weighted by community size) and Dirichlet mixing weights.
     extra = c.mean_length - c.min_length
@@ -93,32 +88,42 @@ def generate_log(config: SyntheticConfig) -> pd.DataFrame:
     u = rng.random(N)
     slot = np.zeros(N, dtype=np.int64)
     for j in range(m - 1):
-        slot += u > cum_w[user, j]
+        slot += u > cum_w[:, j][user]
     fresh = rng.random(N) >= c.stickiness
     fresh[first] = True
     last_fresh = np.maximum.accumulate(np.where(fresh, np.arange(N), 0))
     community = interests[user, slot][last_fresh]                   # (N,)
     del u, slot, fresh, last_fresh
 
-    # Items: Zipf rank within the community, or uniform noise.
-    pos = np.searchsorted(global_cdf, community + rng.random(N), side="right")
-    item = members[np.minimum(pos, I - 1)]
+    # Items: Zipf rank within the community (inverse CDF, one small searchsorted per
+    # community, which is much faster than one big one), or uniform noise.
+    item = np.empty(N, dtype=np.int64)
+    for k, (lo, n) in enumerate(zip(np.cumsum(sizes) - sizes, sizes)):
+        cdf = np.cumsum(np.arange(1, n + 1, dtype=np.float64) ** -c.zipf_exponent)
+        rows = np.flatnonzero(community == k)
+        item[rows] = members[lo + np.searchsorted(cdf / cdf[-1], rng.random(rows.size), side="right")]
     noisy = rng.random(N) < c.noise
     item[noisy] = rng.integers(0, I, int(noisy.sum()))
-    del pos, community, noisy
+    del community, noisy
 
-    # Time: start uniform in the first half of the span, exponential gaps (>= 1 s) whose mean
-    # spreads each user's history over about half the span.
-    half = c.span_days * 86400 / 2
-    gaps = 1 + np.floor(rng.exponential(1.0, N) * (half / lengths)[user]).astype(np.int64)
-    gaps[first] = 0
-    elapsed = np.cumsum(gaps)
+    # Time: start uniform in the first half of the span, exponential gaps with mean
+    # half-span / length, squeezed where a history would run past the span's end; adding the
+    # event's rank within the user makes the integer seconds strictly increasing.
+    span = c.span_days * 86400
+    start = np.floor(rng.random(U) * span / 2)                       # (U,) offset into the span
+    elapsed = rng.exponential(1.0, N) * (span / 2 / lengths)[user]
+    elapsed[first] = 0
+    np.cumsum(elapsed, out=elapsed)
     elapsed -= np.repeat(elapsed[first], lengths)
-    start = c.start_time + np.floor(rng.random(U) * half).astype(np.int64)
-    timestamp = np.repeat(start, lengths) + elapsed
-    del gaps, elapsed
+    total = elapsed[first + lengths - 1]
+    scale = np.minimum(1.0, np.maximum(span - start - lengths, 0) / np.maximum(total, 1e-9))
+    elapsed *= np.repeat(scale, lengths)
+    timestamp = np.floor(elapsed).astype(np.int64)
+    del elapsed
+    timestamp += np.arange(N) - np.repeat(first, lengths)
+    timestamp += np.repeat(c.start_time + start.astype(np.int64), lengths)
 
-    df = pd.DataFrame({"user_id": user, "item_id": item.astype(np.int64), "timestamp": timestamp})
+    df = pd.DataFrame({"user_id": user, "item_id": item, "timestamp": timestamp})
     df.attrs["item_community"] = item_community
     return df
 

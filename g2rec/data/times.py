@@ -33,5 +33,4 @@ def parse_times(values: pd.Series, path, line: np.ndarray, field: str) -> np.nda
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DataError(f"cannot parse {values.iloc[i]!r} as a time", path=path, line=int(line[i]), field=field)
-    return (parsed.astype("int64") // 10**9).to_numpy().astype(np.int64) if parsed.dtype.unit == "ns" else \
-        parsed.to_numpy().astype("datetime64[s]").astype(np.int64)
+    return ((parsed - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)

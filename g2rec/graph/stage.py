@@ -68,8 +68,9 @@ def build_graph(
         **{k: v for k, v in data_report.items() if k not in ("num_users", "num_items", "num_interactions")},
         **build_info,
         **{k: v for k, v in stats.items() if k != "num_edges"},
-        "seconds": {"read": round(read_s, 3), "prepare": round(prepare_s, 3),
-                    "graph": round(clock.seconds - read_s - prepare_s, 3), "total": round(clock.seconds, 3)},
+        "seconds": round(clock.seconds, 3),
+        "seconds_by_step": {"read": round(read_s, 3), "prepare": round(prepare_s, 3),
+                            "graph": round(clock.seconds - read_s - prepare_s, 3)},
         "peak_memory_mb": round(peak_memory_mb(), 1),
     }
     with staged_run_dir(Path(run_dir), overwrite=overwrite) as tmp:

@@ -41,6 +41,7 @@ def test_time_strictly_increasing_per_user(log):
     same_user = log.user_id.to_numpy()[1:] == log.user_id.to_numpy()[:-1]
     assert (np.diff(log.timestamp.to_numpy())[same_user] > 0).all()
     assert log.timestamp.min() >= SyntheticConfig.start_time
+    assert log.timestamp.max() < SyntheticConfig.start_time + SyntheticConfig.span_days * 86400
 
 
 def test_length_bounds():

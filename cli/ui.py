@@ -1,0 +1,59 @@
+"""Output helpers shared by the verbs: summary table or JSON, progress bars, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from g2rec.errors import G2RecError
+
+err_console = Console(stderr=True)
+
+JsonOption = typer.Option(False, "--json", help="Print the summary as one JSON object on stdout instead of a table.")
+
+
+def show_summary(title: str, summary: dict, keys: list[str], as_json: bool) -> None:
+    """Print ``summary`` as JSON (all of it) or as a table of ``keys``."""
+    if as_json:
+        sys.stdout.write(json.dumps(summary, default=str) + "\n")
+        return
+    table = Table(title=title, show_header=False, title_justify="left")
+    for key in keys:
+        if key in summary:
+            value = summary[key]
+            table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+    Console().print(table)
+
+
+@contextmanager
+def progress_bar(enabled: bool = True):
+    """Yield ``update(stage, done, total)`` drawing a bar per stage on stderr."""
+    if not enabled or not err_console.is_terminal:
+        yield None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as bar:
+        tasks = {}
+
+        def update(stage: str, done: int, total: int):
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+@contextmanager
+def user_errors():
+    """Turn library errors a user can fix into one line on stderr and exit code 2."""
+    try:
+        yield
+    except G2RecError as e:
+        err_console.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
