@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +77,12 @@ def read_log(path, options: ReadOptions | None = None) -> InteractionLog:
         from .onchain import read_onchain
 
         reader = read_onchain
-    log = reader(path, options, fmt)
+    try:
+        log = reader(path, options, fmt)
+    except EOFError:
+        raise DataError("file is truncated (compressed stream ended early)", path=path) from None
+    except (OSError, zlib.error) as e:
+        raise DataError(f"cannot read: {e}", path=path) from None
     if len(log) == 0:
         raise DataError("no interactions in file", path=path)
     return log

@@ -8,7 +8,7 @@ and ``dgl.distributed`` uses it only inside functions.  DGL has no setting to sk
 What: only when the installed DGL lacks the graphbolt library for this torch, a finder on
 ``sys.meta_path`` answers, for the duration of ``import dgl`` only, for the single name
 ``dgl.graphbolt`` with an empty placeholder module whose attributes raise AttributeError
-saying why.  During that import DGL's own ``DGLBACKEND`` is set to ``pytorch`` if unset (so DGL
+saying why (it stays as ``dgl.graphbolt``; the finder is removed).  During that import DGL's own ``DGLBACKEND`` is set to ``pytorch`` if unset (so DGL
 neither prints a notice nor writes ``~/.dgl/config.json``) and torchdata's deprecation banner
 is hidden; both are restored afterwards.
 
