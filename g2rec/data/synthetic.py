@@ -17,7 +17,8 @@ import pandas as pd
 from g2rec.errors import ConfigError
 
 
-def _check(name: str, value, lo, hi, lo_open: bool = False, owner: str = "SyntheticConfig.") -> None:
+def _check(name, value, lo, hi, lo_open=False, owner="SyntheticConfig.") -> None:
+    """Raise ConfigError unless lo <= value <= hi (lo < value if lo_open; hi None = no bound)."""
     ok = (value > lo if lo_open else value >= lo) and (hi is None or value <= hi)
     if not ok:
         rng = f"{'(' if lo_open else '['}{lo}, {'inf)' if hi is None else f'{hi}]'}"
@@ -28,14 +29,14 @@ def _check(name: str, value, lo, hi, lo_open: bool = False, owner: str = "Synthe
 class SyntheticConfig:
     num_users: int = 5000
     num_items: int = 2000
-    num_communities: int = 20        # item communities = latent interests
-    interests_per_user: int = 3      # communities each user mixes (Dirichlet weights)
-    mean_length: float = 12.0        # mean sequence length (lognormal tail above min_length)
+    num_communities: int = 20  # item communities = latent interests
+    interests_per_user: int = 3  # communities each user mixes (Dirichlet weights)
+    mean_length: float = 12.0  # mean sequence length (lognormal tail above min_length)
     min_length: int = 5
     max_length: int = 500
-    zipf_exponent: float = 1.1       # power-law popularity within a community
-    stickiness: float = 0.7          # P(next interaction stays in the previous community)
-    noise: float = 0.05              # P(an interaction is a uniformly random item)
+    zipf_exponent: float = 1.1  # power-law popularity within a community
+    stickiness: float = 0.7  # P(keep the previous community); else redraw from the user's mix
+    noise: float = 0.05  # P(an interaction is a uniformly random item)
     start_time: int = 1_500_000_000  # unix seconds
     span_days: float = 365.0
     seed: int = 0
@@ -68,32 +69,34 @@ def generate_log(config: SyntheticConfig) -> pd.DataFrame:
 
     # Communities: Dirichlet sizes (each >= 1) over a random permutation of the item ids.
     share = rng.dirichlet(np.full(K, 2.0))
-    sizes = 1 + rng.multinomial(I - K, share)                        # (K,)
-    members = rng.permutation(I)                                     # (I,) items grouped by community
+    sizes = 1 + rng.multinomial(I - K, share)  # (K,)
+    members = rng.permutation(I)  # (I,) items grouped by community
     item_community = np.empty(I, dtype=np.int64)
     item_community[members] = np.repeat(np.arange(K), sizes)
 
     # Users: lengths, interests (weighted by community size) and Dirichlet mixing weights.
     extra = c.mean_length - c.min_length
     tail = rng.lognormal(np.log(extra) - 0.5, 1.0, U) if extra > 0 else np.zeros(U)
-    lengths = np.clip(np.floor(c.min_length + tail + 0.5), c.min_length, c.max_length).astype(np.int64)
-    interests = rng.choice(K, size=(U, m), p=sizes / I)              # (U, m)
-    cum_w = np.cumsum(rng.dirichlet(np.ones(m), size=U), axis=1)     # (U, m)
+    lengths = np.clip(np.floor(c.min_length + tail + 0.5), c.min_length, c.max_length)
+    lengths = lengths.astype(np.int64)  # (U,)
+    interests = rng.choice(K, size=(U, m), p=sizes / I)  # (U, m)
+    cum_w = np.cumsum(rng.dirichlet(np.ones(m), size=U), axis=1)  # (U, m)
 
     N = int(lengths.sum())
-    user = np.repeat(np.arange(U, dtype=np.int64), lengths)          # (N,)
-    first = np.cumsum(lengths) - lengths                             # (U,) row of each user's first event
+    user = np.repeat(np.arange(U, dtype=np.int64), lengths)  # (N,)
+    first = np.cumsum(lengths) - lengths  # (U,) row of first event
 
-    # Sticky Markov chain over the user's interests: fresh draws at switches, forward-filled.
-    u = rng.random(N)
-    slot = np.zeros(N, dtype=np.int64)
+    # Sticky Markov chain over the user's interests: draw a community from the user's mixture
+    # at each switch (and at each user's first event), then carry it forward to the next switch.
+    switch = rng.random(N) >= c.stickiness
+    switch[first] = True
+    switch_user = user[switch]  # (S,)
+    u = rng.random(switch_user.size)
+    slot = np.zeros(switch_user.size, dtype=np.int64)
     for j in range(m - 1):
-        slot += u > cum_w[:, j][user]
-    fresh = rng.random(N) >= c.stickiness
-    fresh[first] = True
-    last_fresh = np.maximum.accumulate(np.where(fresh, np.arange(N), 0))
-    community = interests[user, slot][last_fresh]                   # (N,)
-    del u, slot, fresh, last_fresh
+        slot += u > cum_w[:, j][switch_user]
+    community = interests.ravel()[switch_user * m + slot][np.cumsum(switch) - 1]  # (N,)
+    del switch, switch_user, u, slot
 
     # Items: Zipf rank within the community (inverse CDF, one small searchsorted per
     # community, which is much faster than one big one), or uniform noise.
@@ -101,7 +104,8 @@ def generate_log(config: SyntheticConfig) -> pd.DataFrame:
     for k, (lo, n) in enumerate(zip(np.cumsum(sizes) - sizes, sizes)):
         cdf = np.cumsum(np.arange(1, n + 1, dtype=np.float64) ** -c.zipf_exponent)
         rows = np.flatnonzero(community == k)
-        item[rows] = members[lo + np.searchsorted(cdf / cdf[-1], rng.random(rows.size), side="right")]
+        rank = np.searchsorted(cdf / cdf[-1], rng.random(rows.size), side="right")
+        item[rows] = members[lo + rank]
     noisy = rng.random(N) < c.noise
     item[noisy] = rng.integers(0, I, int(noisy.sum()))
     del community, noisy
@@ -110,7 +114,7 @@ def generate_log(config: SyntheticConfig) -> pd.DataFrame:
     # half-span / length, squeezed where a history would run past the span's end; adding the
     # event's rank within the user makes the integer seconds strictly increasing.
     span = c.span_days * 86400
-    start = np.floor(rng.random(U) * span / 2)                       # (U,) offset into the span
+    start = np.floor(rng.random(U) * span / 2)  # (U,) offset into the span
     elapsed = rng.exponential(1.0, N) * (span / 2 / lengths)[user]
     elapsed[first] = 0
     np.cumsum(elapsed, out=elapsed)
@@ -138,5 +142,6 @@ def generate_log_of_size(num_interactions: int, seed: int = 0, **overrides) -> p
     mean_length = overrides.get("mean_length", SyntheticConfig.mean_length)
     communities = overrides.get("num_communities", SyntheticConfig.num_communities)
     users = max(1, round(num_interactions / mean_length))
-    fields = dict(num_users=users, num_items=int(np.clip(users // 4, communities, 1_000_000)), seed=seed)
-    return generate_log(SyntheticConfig(**{**fields, **overrides}))
+    items = int(np.clip(users // 4, communities, 1_000_000))
+    fields = {"num_users": users, "num_items": items, "seed": seed, **overrides}
+    return generate_log(SyntheticConfig(**fields))

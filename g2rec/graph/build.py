@@ -89,8 +89,10 @@ def build_coengagement_graph(seq: Sequences, config: GraphConfig | None = None, 
     graph = (upper + upper.T).tocsr()
     if config.top_k is not None:
         graph = top_k_per_node(graph, config.top_k)
+    graph = graph.astype(np.float32)
+    graph.eliminate_zeros()  # decayed weights can underflow float32: such an edge is no edge
     graph.sort_indices()
-    return graph.astype(np.float32), info
+    return graph, info
 
 
 def _chunks(cost: np.ndarray, budget: int):

@@ -5,7 +5,7 @@ import pytest
 from g2rec.data.synthetic import SyntheticConfig, generate_log, generate_log_of_size
 from g2rec.errors import ConfigError
 
-SMALL = dict(num_users=2000, num_items=1000, num_communities=20)
+SMALL = {"num_users": 2000, "num_items": 1000, "num_communities": 20}
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +85,17 @@ def test_stickiness_keeps_consecutive_items_in_one_community():
 
 @pytest.mark.parametrize(
     "field, value",
-    [("num_users", 0), ("num_items", 5), ("interests_per_user", 21), ("max_length", 3),
-     ("mean_length", 1.0), ("stickiness", 1.5), ("noise", -0.1), ("span_days", 0), ("zipf_exponent", -1)],
+    [
+        ("num_users", 0),
+        ("num_items", 5),
+        ("interests_per_user", 21),
+        ("max_length", 3),
+        ("mean_length", 1.0),
+        ("stickiness", 1.5),
+        ("noise", -0.1),
+        ("span_days", 0),
+        ("zipf_exponent", -1),
+    ],
 )
 def test_bad_config_raises_config_error_naming_field(field, value):
     with pytest.raises(ConfigError, match=field):
