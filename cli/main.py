@@ -5,6 +5,8 @@ import typer
 import g2rec
 
 from .build_graph import build_graph_command
+from .demo import demo_command
+from .generate import generate_command
 
 app = typer.Typer(help="g2rec: graph-centric generative recommendation.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -19,6 +21,8 @@ def main(version: bool = typer.Option(False, "--version", help="Print the g2rec 
 
 
 app.command("build-graph")(build_graph_command)
+app.command("generate")(generate_command)
+app.command("demo")(demo_command)
 
 if __name__ == "__main__":
     app()

@@ -1,0 +1,28 @@
+"""``g2rec demo``: run the pipeline end to end on a built-in generated dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from g2rec.data.synthetic import SyntheticConfig
+from g2rec.demo import run_demo
+
+from .build_graph import SUMMARY_KEYS
+from .ui import JsonOption, progress_bar, show_summary, user_errors
+
+
+def demo_command(
+    out: Path = typer.Option(Path("runs/demo"), "-o", "--out", help="Run folder; the log goes to <out>-input.parquet."),
+    users: int = typer.Option(5000, help="Users in the generated log."),
+    items: int = typer.Option(2000, help="Items in the generated log."),
+    seed: int = typer.Option(0, help="Random seed."),
+    overwrite: bool = typer.Option(True, help="Replace an earlier demo run."),
+    json_out: bool = JsonOption,
+):
+    """Generate a log and run every stage on it (a couple of minutes at most on a laptop CPU)."""
+    with user_errors():
+        with progress_bar(not json_out) as progress:
+            summary = run_demo(out, SyntheticConfig(num_users=users, num_items=items, seed=seed), overwrite, progress)
+    show_summary(f"demo -> {out}", summary, ["input", "stages", *SUMMARY_KEYS], json_out)
