@@ -62,50 +62,83 @@ def prepare_sequences(log: InteractionLog, config: PrepareConfig | None = None) 
         df = df[df["event"].isin(config.events)]
         report["rows_other_events"] = report["rows_read"] - len(df)
 
-    dup = df.duplicated(subset=["user", "item", "time"]).to_numpy()
-    report["duplicate_rows"] = int(dup.sum())
-    df = df[~dup]
-
-    user_code, user_ids = pd.factorize(df["user"].to_numpy(), sort=True)
+    user_code, user_ids = _dense_codes(df["user"].to_numpy())
+    item_code, item_ids = _dense_codes(df["item"].to_numpy())
     times = df["time"].to_numpy()
-    order = np.lexsort((np.arange(len(df)), times, user_code))
-    user_code, times = user_code[order], times[order]
-    item_raw = df["item"].to_numpy()[order]
+    order = _stable_order(user_code, times)
+    user_code, item_code, times = user_code[order], item_code[order], times[order]
     report["unsorted_users"] = _count_unsorted_users(user_code, order)
     same_user = user_code[1:] == user_code[:-1]
-    report["time_ties"] = int(np.sum(same_user & (times[1:] == times[:-1])))
+    tie = same_user & (times[1:] == times[:-1])
+    dup = _duplicates_within_ties(tie, item_code)
+    report["duplicate_rows"] = int(dup.sum())
+    report["time_ties"] = int(tie.sum()) - report["duplicate_rows"]
 
-    item_code, _ = pd.factorize(item_raw, sort=True)
-    keep = _kcore_mask(user_code, item_code, config.kcore) if config.kcore > 0 else np.ones(len(order), bool)
-    report["kcore_dropped"] = int((~keep).sum())
+    keep = ~dup
+    if config.kcore > 0:
+        kcore = _kcore_mask(user_code, item_code, config.kcore, keep)
+        report["kcore_dropped"] = int((keep & ~kcore).sum())
+        keep = kcore
+    else:
+        report["kcore_dropped"] = 0
     user_len = np.bincount(user_code[keep], minlength=len(user_ids))
-    short = user_len[user_code] < config.min_user_len
     report["short_users_dropped"] = int(np.sum((user_len > 0) & (user_len < config.min_user_len)))
-    keep &= ~short
+    keep &= user_len[user_code] >= config.min_user_len
 
-    split = _split_labels(user_code[keep], times[keep], config, report)
-    has_train = np.bincount(user_code[keep][split == TRAIN], minlength=len(user_ids)) > 0
-    no_train = ~has_train[user_code[keep]]
-    report["users_without_train_dropped"] = int(len(np.unique(user_code[keep][no_train])))
-    idx = np.flatnonzero(keep)[~no_train]
-    split = split[~no_train]
+    idx = np.flatnonzero(keep)
+    split = _split_labels(user_code[idx], times[idx], config, report)
+    has_train = np.bincount(user_code[idx][split == TRAIN], minlength=len(user_ids)) > 0
+    with_train = has_train[user_code[idx]]
+    report["users_without_train_dropped"] = int(np.sum((user_len >= config.min_user_len) & ~has_train))
+    idx, split = idx[with_train], split[with_train]
     if len(idx) == 0:
         raise DataError("no user left after filtering (check --min-user-len / --kcore)", path=log.path)
 
-    users_kept, user_index = np.unique(user_code[idx], return_inverse=True)
-    item_kept, item_index = np.unique(item_raw[idx], return_inverse=True)
+    user_index, users_kept = _compact(user_code[idx], len(user_ids))
+    item_index, items_kept = _compact(item_code[idx], len(item_ids))
     counts = np.bincount(user_index, minlength=len(users_kept))
     seq = Sequences(
         user_ids=np.asarray(user_ids)[users_kept],
-        item_ids=item_kept,
+        item_ids=np.asarray(item_ids)[items_kept],
         offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-        items=item_index.astype(np.int64),
+        items=item_index,
         times=times[idx],
         split=split.astype(np.int8),
     )
     report.update(num_users=seq.num_users, num_items=seq.num_items, num_interactions=seq.num_interactions,
                   **{f"{k}_interactions": v for k, v in seq.split_counts().items()})
     return seq, report
+
+
+def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..n-1 in the sorted order of the distinct ``values`` (numbers numerically, strings lexically)."""
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes.astype(np.int64), np.asarray(uniques)
+
+
+def _stable_order(user: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Permutation sorting by (user, time), ties kept in file order; free when already sorted."""
+    later_user = user[1:] > user[:-1]
+    if np.all(later_user | ((user[1:] == user[:-1]) & (times[1:] >= times[:-1]))):
+        return np.arange(len(user))
+    if np.issubdtype(times.dtype, np.integer) and len(times) and times.max() - times.min() < 2**32:
+        key = (user << 32) | (times - times.min())  # one sort on a packed (user, time) key
+        return np.argsort(key, kind="stable")
+    order = np.argsort(times, kind="stable")
+    return order[np.argsort(user[order], kind="stable")]
+
+
+def _duplicates_within_ties(tie: np.ndarray, item: np.ndarray) -> np.ndarray:
+    """Rows repeating an earlier row's item within a run of equal (user, time); ``tie[i]``: row i+1 ties row i."""
+    dup = np.zeros(len(item), dtype=bool)
+    if not tie.any():
+        return dup
+    run = np.cumsum(np.r_[True, ~tie])  # one id per group of equal (user, time)
+    in_run = np.flatnonzero(np.r_[tie, False] | np.r_[False, tie])
+    sub = in_run[np.lexsort((in_run, item[in_run], run[in_run]))]
+    repeat = (run[sub[1:]] == run[sub[:-1]]) & (item[sub[1:]] == item[sub[:-1]])
+    dup[sub[1:][repeat]] = True
+    return dup
 
 
 def _count_unsorted_users(user_code: np.ndarray, order: np.ndarray) -> int:
@@ -115,9 +148,15 @@ def _count_unsorted_users(user_code: np.ndarray, order: np.ndarray) -> int:
     return int(len(np.unique(user_code[1:][moved & same])))
 
 
-def _kcore_mask(user: np.ndarray, item: np.ndarray, k: int) -> np.ndarray:
+def _compact(codes: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Renumber the codes that occur to 0..k-1 (order kept); also return which codes were kept."""
+    present = np.bincount(codes, minlength=n) > 0
+    new = np.cumsum(present) - 1
+    return new[codes].astype(np.int64), np.flatnonzero(present)
+
+
+def _kcore_mask(user: np.ndarray, item: np.ndarray, k: int, keep: np.ndarray) -> np.ndarray:
     """Iteratively drop interactions of users/items with fewer than ``k`` interactions."""
-    keep = np.ones(len(user), dtype=bool)
     while True:
         ucount = np.bincount(user[keep], minlength=user.max() + 1)
         icount = np.bincount(item[keep], minlength=item.max() + 1)
