@@ -1,0 +1,1 @@
+"""Item embeddings from a run folder: spectral, GNN (LightGCN / GraphSAGE), SASRec, text."""

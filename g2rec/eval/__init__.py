@@ -1,0 +1,1 @@
+"""Evaluation: full-ranking metrics and simple recommenders used as checks and baselines."""

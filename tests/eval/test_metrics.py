@@ -1,0 +1,49 @@
+"""Ranking metrics and the item-kNN check."""
+
+import numpy as np
+import pytest
+import torch
+
+from g2rec.data.sequences import TRAIN, VALID, Sequences
+from g2rec.eval.knn import evaluate_item_knn, history_mask, last_items
+from g2rec.eval.metrics import metrics_from_ranks, target_ranks
+
+
+def test_ranks_count_ties_against_the_target():
+    scores = torch.tensor([[0.1, 0.9, 0.5, 0.5], [1.0, 1.0, 1.0, 1.0]])
+    ranks = target_ranks(scores, torch.tensor([2, 0]))
+    assert ranks.tolist() == [2, 3]  # 0.9 and the tied 0.5 ahead; constant scores rank last
+    exclude = torch.tensor([[False, True, False, False], [False, False, False, False]])
+    assert target_ranks(scores, torch.tensor([2, 0]), exclude).tolist() == [1, 3]
+
+
+def test_metric_values():
+    m = metrics_from_ranks([0, 1, 9, 30], ks=(1, 10))
+    assert m["Recall@1"] == 0.25 and m["Recall@10"] == 0.75
+    assert m["NDCG@10"] == pytest.approx((1 + 1 / np.log2(3) + 1 / np.log2(11)) / 4)
+    assert m["MRR"] == pytest.approx((1 + 1 / 2 + 1 / 10 + 1 / 31) / 4)
+
+
+def _toy():
+    # user 0: 0 1 2 | valid 3 | test 4 ; user 1: 2 3 | valid 0 | test 1
+    items = np.array([0, 1, 2, 3, 4, 2, 3, 0, 1])
+    split = np.array([0, 0, 0, 1, 2, 0, 0, 1, 2], np.int8)
+    return Sequences(np.arange(2), np.arange(5), np.array([0, 5, 9]), items, np.arange(9), split)
+
+
+def test_last_items_and_history_mask():
+    seq = _toy()
+    users, hist, targets = last_items(seq, VALID, history=2)
+    assert users.tolist() == [0, 1] and targets.tolist() == [3, 0]
+    assert hist.tolist() == [[1, 2], [2, 3]]
+    mask = history_mask(seq.subset(seq.split == TRAIN), users)
+    assert mask.tolist() == [[True, True, True, False, False], [False, False, True, True, False]]
+
+
+def test_knn_prefers_items_close_to_the_history():
+    seq = _toy()
+    # item 3 is near item 2 (user 0's last), item 0 near item 3 (user 1's last)
+    vectors = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.1, 0, 1], [0, -1, 0]], np.float32)
+    result = evaluate_item_knn(vectors, seq, history=1)
+    assert result["MRR"] == 1.0 and result["num_users"] == 2  # both targets ranked first
+    assert evaluate_item_knn(-vectors, seq, history=1)["MRR"] < 1.0
