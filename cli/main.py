@@ -6,6 +6,7 @@ import g2rec
 
 from .build_graph import build_graph_command
 from .demo import demo_command
+from .embed import embed_command
 from .generate import generate_command
 
 app = typer.Typer(help="g2rec: graph-centric generative recommendation.", no_args_is_help=True,
@@ -21,6 +22,7 @@ def main(version: bool = typer.Option(False, "--version", help="Print the g2rec 
 
 
 app.command("build-graph")(build_graph_command)
+app.command("embed")(embed_command)
 app.command("generate")(generate_command)
 app.command("demo")(demo_command)
 

@@ -26,9 +26,21 @@ def show_summary(title: str, summary: dict, keys: list[str], as_json: bool) -> N
     table = Table(title=title, show_header=False, title_justify="left")
     for key in keys:
         if key in summary:
-            value = summary[key]
-            table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+            table.add_row(key, _format(summary[key]))
     Console().print(table)
+
+
+def _format(value) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_format(v)}" for k, v in value.items()
+                         if not isinstance(v, (dict, list)) and not k.startswith(("Recall@5", "NDCG@5", "Recall@20", "NDCG@20")))
+    return str(value)
 
 
 @contextmanager
