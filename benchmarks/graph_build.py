@@ -93,6 +93,49 @@ def _peak() -> dict:
     return {"ru_maxrss_mb": round(ru, 1), "vmhwm_mb": None if hwm is None else round(hwm, 1)}
 
 
+def _cpu() -> tuple[float, float]:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime, r.ru_stime
+
+
+def _cpu_since(start: tuple[float, float]) -> dict:
+    user, sys_ = _cpu()
+    return {"cpu_user_s": round(user - start[0], 3), "cpu_sys_s": round(sys_ - start[1], 3)}
+
+
+def _proc_stat() -> tuple[int, int, int] | None:
+    """(busy, steal, total) jiffies of the whole machine from /proc/stat, or None."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        idle = v[3] + v[4]  # idle + iowait
+        total = sum(v[:8])
+        return total - idle, v[7], total
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _wait_quiet(max_wait: float, threshold: float = 0.25) -> dict:
+    """Wait (up to ``max_wait`` s) until the machine is idle: < ``threshold`` cores busy over 1 s.
+
+    Other processes on the machine compete for its cores and distort the timings (DuckDB,
+    which uses every thread it is given, most), so each timed run starts on a quiet machine
+    when possible; the busy cores seen last are recorded either way.
+    """
+    hz = os.sysconf("SC_CLK_TCK")
+    start = time.monotonic()
+    busy_cores = None
+    while True:
+        a = _proc_stat()
+        time.sleep(1.0)
+        b = _proc_stat()
+        if a is None or b is None:
+            return {"waited_s": 0.0, "busy_cores_before": None}
+        busy_cores = (b[0] - a[0]) / hz
+        if busy_cores < threshold or time.monotonic() - start >= max_wait:
+            return {"waited_s": round(time.monotonic() - start, 1), "busy_cores_before": round(busy_cores, 2)}
+
+
 def _emit(obj: dict) -> None:
     """The worker's answer: one JSON line, last on stdout."""
     sys.stdout.write("\n" + json.dumps(obj) + "\n")
@@ -121,8 +164,8 @@ def worker_generate(args) -> None:
     ties = int(np.sum(same & (ts[1:] <= ts[:-1])))
     pq.write_table(pa.table({"user_id": user, "item_id": item, "timestamp": ts}), args.parquet)
     lengths = np.bincount(np.unique(user, return_inverse=True)[1])
-    _emit({"num_interactions": int(len(df)), "num_users": int(len(lengths)),
-           "num_items": int(len(np.unique(item))), "mean_length": round(float(lengths.mean()), 3),
+    _emit({"num_interactions": len(df), "num_users": len(lengths),
+           "num_items": len(np.unique(item)), "mean_length": round(float(lengths.mean()), 3),
            "max_length": int(lengths.max()), "users_ge3": int(np.sum(lengths >= 3)),
            "time_ties_or_unsorted": ties, "generate_seconds": round(gen_s, 3),
            "parquet_bytes": os.path.getsize(args.parquet)})
@@ -139,6 +182,7 @@ def worker_g2rec(args) -> None:
 
     pa.set_cpu_count(args.threads)
     after_imports = _peak()
+    cpu0 = _cpu()
     t0 = time.perf_counter()
     log = read_log(args.parquet, ReadOptions())
     t1 = time.perf_counter()
@@ -148,6 +192,7 @@ def worker_g2rec(args) -> None:
     graph, info = build_coengagement_graph(seq, GraphConfig(builder="window", window=args.window))
     t3 = time.perf_counter()
     peak = _peak()  # before anything only the check needs
+    cpu = _cpu_since(cpu0)
 
     upper = sp.triu(graph, k=1, format="coo")
     out = {
@@ -157,10 +202,10 @@ def worker_g2rec(args) -> None:
         "graph_seconds": round(t3 - t2, 3),
         "peak_mb": peak["ru_maxrss_mb"], "vmhwm_mb": peak["vmhwm_mb"],
         "after_imports_mb": after_imports["ru_maxrss_mb"],
-        "edges": int(upper.nnz), "weight_sum": int(round(float(np.sum(upper.data, dtype=np.float64)))),
+        "edges": int(upper.nnz), "weight_sum": round(float(np.sum(upper.data, dtype=np.float64))),
         "graph_nnz": int(graph.nnz), "diagonal_nnz": int(np.count_nonzero(graph.diagonal())),
         "num_users": int(seq.num_users), "num_items": int(seq.num_items),
-        "pairs_emitted": int(info["pairs_emitted"]),
+        "pairs_emitted": int(info["pairs_emitted"]), **cpu,
     }
     if args.dump:
         ids = np.asarray(seq.item_ids)
@@ -174,6 +219,7 @@ def worker_duckdb(args) -> None:
     import numpy as np
 
     after_imports = _peak()
+    cpu0 = _cpu()
     t0 = time.perf_counter()
     con = duckdb.connect()
     con.execute(f"SET threads = {int(args.threads)}")
@@ -182,12 +228,13 @@ def worker_duckdb(args) -> None:
     src, dst, w = (np.asarray(res[k]) for k in ("src", "dst", "w"))
     t1 = time.perf_counter()
     peak = _peak()
+    cpu = _cpu_since(cpu0)
     out = {
         "method": "duckdb", "seconds": round(t1 - t0, 3),
         "peak_mb": peak["ru_maxrss_mb"], "vmhwm_mb": peak["vmhwm_mb"],
         "after_imports_mb": after_imports["ru_maxrss_mb"],
-        "edges": int(len(src)), "weight_sum": int(w.sum(dtype=np.int64)),
-        "threads_setting": con.execute("SELECT current_setting('threads')").fetchone()[0],
+        "edges": len(src), "weight_sum": int(w.sum(dtype=np.int64)),
+        "threads_setting": con.execute("SELECT current_setting('threads')").fetchone()[0], **cpu,
     }
     if args.dump:
         np.savez(args.dump, src=src.astype(np.int64), dst=dst.astype(np.int64), w=w.astype(np.int64))
@@ -206,7 +253,7 @@ def worker_compare(args) -> None:
 
     a, b = load(args.left), load(args.right)
     same_len = len(a[0]) == len(b[0])
-    out = {"edges_left": int(len(a[0])), "edges_right": int(len(b[0])),
+    out = {"edges_left": len(a[0]), "edges_right": len(b[0]),
            "identical": bool(same_len and all(np.array_equal(x, y) for x, y in zip(a, b)))}
     if not out["identical"] and same_len:
         out["pairs_equal"] = bool(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]))
@@ -217,16 +264,29 @@ def worker_compare(args) -> None:
 # --------------------------------------------------------------------------- orchestration
 
 
-def _run_worker(kind: str, extra: list[str], threads: int, timeout: float) -> dict:
+def _run_worker(kind: str, extra: list[str], threads: int, timeout: float, quiet_wait: float = 0.0) -> dict:
     env = dict(os.environ)
     for var in THREAD_VARS:
         env[var] = str(threads)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, "--threads", str(threads), *extra]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    quiet = _wait_quiet(quiet_wait) if quiet_wait > 0 else None
+    before, child0, wall0 = _proc_stat(), resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env, timeout=timeout)
+    after, child1, wall = _proc_stat(), resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter() - wall0
     if proc.returncode != 0:
         raise RuntimeError(f"worker {kind} failed (rc={proc.returncode}):\n{proc.stderr[-4000:]}")
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
-    return json.loads(lines[-1])
+    out = json.loads(lines[-1])
+    if before and after and after[2] > before[2]:
+        hz = os.sysconf("SC_CLK_TCK")
+        # share of the machine's CPU time taken by the hypervisor while the worker ran
+        out["steal_pct"] = round(100 * (after[1] - before[1]) / (after[2] - before[2]), 1)
+        # cores kept busy by everything else on the machine while the worker ran
+        worker_cpu = (child1.ru_utime - child0.ru_utime) + (child1.ru_stime - child0.ru_stime)
+        out["other_busy_cores"] = round(max(0.0, (after[0] - before[0]) / hz - worker_cpu) / wall, 2)
+    if quiet is not None:
+        out["quiet_wait"] = quiet
+    return out
 
 
 def _machine() -> dict:
@@ -254,6 +314,20 @@ def _versions() -> dict:
                                      check=True).stdout)
 
 
+def _source_fingerprint() -> dict:
+    """sha256 of the g2rec sources benchmarked (the working tree may differ from any commit)."""
+    import hashlib
+
+    files = sorted((REPO / "g2rec").rglob("*.py"))
+    total = hashlib.sha256()
+    per_file = {}
+    for f in files:
+        data = f.read_bytes()
+        total.update(str(f.relative_to(REPO)).encode() + b"\0" + data)
+        per_file[str(f.relative_to(REPO))] = hashlib.sha256(data).hexdigest()[:12]
+    return {"g2rec_sources_sha256": total.hexdigest(), "files": per_file}
+
+
 def _median(runs: list[dict], key: str) -> float:
     return round(statistics.median(r[key] for r in runs), 3)
 
@@ -261,7 +335,12 @@ def _median(runs: list[dict], key: str) -> float:
 def _summarize(runs: list[dict]) -> dict:
     s = {"seconds": _median(runs, "seconds"), "seconds_min": round(min(r["seconds"] for r in runs), 3),
          "peak_mb": max(r["peak_mb"] for r in runs), "vmhwm_mb": max(r["vmhwm_mb"] or 0 for r in runs),
-         "edges": runs[0]["edges"], "weight_sum": runs[0]["weight_sum"]}
+         "edges": runs[0]["edges"], "weight_sum": runs[0]["weight_sum"],
+         "cpu_user_s": _median(runs, "cpu_user_s"), "cpu_sys_s": _median(runs, "cpu_sys_s"),
+         "seconds_all": [r["seconds"] for r in runs],
+         "after_imports_mb": max(r["after_imports_mb"] for r in runs),
+         "steal_pct_max": max((r.get("steal_pct", 0.0) for r in runs), default=0.0),
+         "other_busy_cores_max": max((r.get("other_busy_cores", 0.0) for r in runs), default=0.0)}
     if "seconds_by_step" in runs[0]:
         s["seconds_by_step"] = {k: _median([r["seconds_by_step"] for r in runs], k)
                                 for k in runs[0]["seconds_by_step"]}
@@ -273,41 +352,56 @@ def _fmt_int(n) -> str:
     return f"{n:,}"
 
 
+def _runs(s: dict) -> str:
+    return ", ".join(f"{x:.2f}" for x in s["seconds_all"])
+
+
+def _cpu_str(s: dict) -> str:
+    return f"{s['cpu_user_s']:.1f} + {s['cpu_sys_s']:.1f}"
+
+
 def markdown_table(entry: dict) -> str:
     g, d = entry["g2rec"], entry["duckdb"]
     ratio = entry["duckdb_over_g2rec_time"]
     check = entry["check"]
     lines = [
-        f"#### {_fmt_int(entry['data']['num_interactions'])} interactions "
+        (f"#### {_fmt_int(entry['data']['num_interactions'])} interactions "
         f"({_fmt_int(entry['data']['num_users'])} users, {_fmt_int(entry['data']['num_items'])} items), "
-        f"window {entry['window']}",
+        f"window {entry['window']}"),
         "",
-        "| method | seconds (median) | graph step s | peak MB (ru_maxrss) | edges | weight sum |",
-        "|---|---:|---:|---:|---:|---:|",
-        f"| g2rec | {g['seconds']:.2f} | {g['graph_seconds']:.2f} | {g['peak_mb']:.0f} | "
-        f"{_fmt_int(g['edges'])} | {_fmt_int(g['weight_sum'])} |",
-        f"| DuckDB {entry['duckdb_version']} | {d['seconds']:.2f} | – | {d['peak_mb']:.0f} | "
-        f"{_fmt_int(d['edges'])} | {_fmt_int(d['weight_sum'])} |",
+        ("| method | seconds (median) | all runs s | graph step s | CPU user+sys s | peak MB (ru_maxrss) "
+        "| edges | weight sum |"),
+        "|---|---:|---|---:|---:|---:|---:|---:|",
+        (f"| g2rec | {g['seconds']:.2f} | {_runs(g)} | {g['graph_seconds']:.2f} | {_cpu_str(g)} "
+        f"| {g['peak_mb']:.0f} | {_fmt_int(g['edges'])} | {_fmt_int(g['weight_sum'])} |"),
+        (f"| DuckDB {entry['duckdb_version']} | {d['seconds']:.2f} | {_runs(d)} | – | {_cpu_str(d)} "
+        f"| {d['peak_mb']:.0f} | {_fmt_int(d['edges'])} | {_fmt_int(d['weight_sum'])} |"),
         "",
         f"DuckDB time / g2rec time = **{ratio:.2f}** ({'g2rec faster' if ratio > 1 else 'DuckDB faster'}); "
         f"g2rec peak = **{g['peak_mb']:.0f} MB**; g2rec steps (s): "
         + ", ".join(f"{k} {v:.2f}" for k, v in g["seconds_by_step"].items())
-        + f"; output identical: **{check['identical']}** ({check['how']}).",
+        + f"; output identical: **{check['identical']}** ({check['how']}); "
+        f"max hypervisor steal during a run: {max(g['steal_pct_max'], d['steal_pct_max']):.1f}%, "
+        f"max other load: {max(g['other_busy_cores_max'], d['other_busy_cores_max']):.2f} cores; "
+        f"peak includes the interpreter and imports (g2rec {g['after_imports_mb']:.0f} MB, "
+        f"DuckDB {d['after_imports_mb']:.0f} MB before any work).",
     ]
     return "\n".join(lines)
 
 
 def summary_table(entries: list[dict]) -> str:
-    rows = ["| interactions | users | items | g2rec s | (graph step s) | DuckDB s | DuckDB/g2rec time "
-            "| g2rec peak MB | DuckDB peak MB | edges | identical |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    rows = [("| interactions | users | items | g2rec s | (graph step s) | DuckDB s | DuckDB/g2rec time "
+             "| same, best runs | g2rec peak MB | DuckDB peak MB | edges | identical | other load |"),
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     for e in entries:
         g, d = e["g2rec"], e["duckdb"]
+        load = max(g["other_busy_cores_max"], d["other_busy_cores_max"])
         rows.append(f"| {_fmt_int(e['data']['num_interactions'])} | {_fmt_int(e['data']['num_users'])} "
                     f"| {_fmt_int(e['data']['num_items'])} | {g['seconds']:.2f} | {g['graph_seconds']:.2f} "
-                    f"| {d['seconds']:.2f} | {e['duckdb_over_g2rec_time']:.2f} | {g['peak_mb']:.0f} "
+                    f"| {d['seconds']:.2f} | {e['duckdb_over_g2rec_time']:.2f} "
+                    f"| {e['duckdb_over_g2rec_time_best']:.2f} | {g['peak_mb']:.0f} "
                     f"| {d['peak_mb']:.0f} | {_fmt_int(g['edges'])} | {e['check']['identical']} "
-                    f"({e['check']['how']}) |")
+                    f"({e['check']['how']}) | {load:.2f} |")
     return "\n".join(rows)
 
 
@@ -319,21 +413,26 @@ def write_markdown(path: Path, result: dict) -> None:
         f"- Command: `{result['command']}`",
         f"- Date: {result['date']}",
         f"- Machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram_gib']} GiB RAM, {m['platform']}",
-        "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
-        f"- Threads: {result['threads']} (DuckDB `SET threads`; OMP/BLAS/Arrow env vars and "
+        "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items())
+        + f"; g2rec sources sha256 `{result['source']['g2rec_sources_sha256'][:16]}`",
+        (f"- Threads: {result['threads']} (DuckDB `SET threads`; OMP/BLAS/Arrow env vars and "
         f"`pyarrow.set_cpu_count` for g2rec); window {result['window']}; seed {result['seed']}; "
-        f"{result['repeats']} fresh subprocess(es) per method and size, seconds = median, peak = max.",
-        "- Seconds: reading the Parquet file to the finished graph (g2rec: symmetric CSR; DuckDB: "
-        "result fetched as numpy arrays); interpreter start-up and imports excluded, their memory included.",
+        f"{result['repeats']} fresh subprocess(es) per method and size, seconds = median, peak = max."),
+        ("- Seconds: reading the Parquet file to the finished graph (g2rec: symmetric CSR; DuckDB: "
+        "result fetched as numpy arrays); interpreter start-up and imports excluded, their memory included."),
         "",
         "## Summary",
         "",
         summary_table(result["sizes"]),
         "",
+        ("Seconds are medians over the runs; *same, best runs* is the ratio of the fastest runs. "
+         "*other load*: most CPU cores kept busy by other processes during any one run (the runs wait "
+         "for an idle machine first, `--quiet-wait`)."),
+        "",
         f"Reference point from the issue: {ISSUE_REFERENCE['text']}.",
         "",
         "Targets: g2rec faster than DuckDB at identical output (ratio > 1) and g2rec peak <= 4096 MB "
-        "at 10M interactions.",
+        "at 10M interactions. Met: " + ", ".join(f"{k} = **{v}**" for k, v in result["targets_met"].items()) + ".",
         "",
         "## Per size",
         "",
@@ -360,10 +459,13 @@ def run_size(size: int, args, tmp: Path) -> dict:
             extra = list(common)
             if check_edges and rep == 0:
                 extra += ["--dump", str(tmp / f"edges_{method}_{size}.npz")]
-            r = _run_worker(method, extra, args.threads, timeout)
+            r = _run_worker(method, extra, args.threads, timeout, args.quiet_wait)
             runs[method].append(r)
-            print(f"[{size:,}] rep {rep} {method}: {r['seconds']:.2f} s, peak {r['peak_mb']:.0f} MB "
-                  f"(VmHWM {r['vmhwm_mb']:.0f}), edges {r['edges']:,}, weight sum {r['weight_sum']:,}"
+            print(f"[{size:,}] rep {rep} {method}: {r['seconds']:.2f} s (cpu user {r['cpu_user_s']:.1f} "
+                  f"sys {r['cpu_sys_s']:.1f}, steal {r.get('steal_pct', float('nan')):.1f}%, "
+                  f"other load {r.get('other_busy_cores', float('nan')):.2f} cores), "
+                  f"peak {r['peak_mb']:.0f} MB (VmHWM {r['vmhwm_mb']:.0f}), edges {r['edges']:,}, "
+                  f"weight sum {r['weight_sum']:,}"
                   + (f", steps {r['seconds_by_step']}" if "seconds_by_step" in r else ""), flush=True)
     g, d = _summarize(runs["g2rec"]), _summarize(runs["duckdb"])
     same_counts = g["edges"] == d["edges"] and g["weight_sum"] == d["weight_sum"]
@@ -385,6 +487,7 @@ def run_size(size: int, args, tmp: Path) -> dict:
         "size": size, "window": args.window, "duckdb_version": args.duckdb_version, "data": data,
         "g2rec": g, "duckdb": d,
         "duckdb_over_g2rec_time": round(d["seconds"] / g["seconds"], 3),
+        "duckdb_over_g2rec_time_best": round(d["seconds_min"] / g["seconds_min"], 3),
         "duckdb_over_g2rec_time_graph_step_only": round(d["seconds"] / g["graph_seconds"], 3),
         "g2rec_peak_mb": g["peak_mb"],
         "check": check, "runs": runs,
@@ -414,6 +517,9 @@ def main(argv=None) -> int:
     p.add_argument("--keep-data", action="store_true", help="keep the temporary Parquet files")
     p.add_argument("--tmp-dir", default=None, help="parent of the temporary data folder (default: system temp)")
     p.add_argument("--timeout", type=float, default=3600, help="seconds per subprocess")
+    p.add_argument("--quiet-wait", type=float, default=120,
+                   help="before each timed run, wait up to this many seconds for the machine to be idle "
+                        "(0: do not wait)")
     # worker mode (internal)
     p.add_argument("--worker", choices=["generate", "g2rec", "duckdb", "compare"], help=argparse.SUPPRESS)
     p.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -437,7 +543,7 @@ def main(argv=None) -> int:
     result = {
         "benchmark": "graph_build", "command": command,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": _machine(), "versions": versions,
+        "machine": _machine(), "versions": versions, "source": _source_fingerprint(),
         "threads": args.threads, "window": args.window, "seed": args.seed, "repeats": args.repeats,
         "mean_length": args.mean_length, "duckdb_sql": DUCKDB_SQL.strip(),
         "issue_reference": ISSUE_REFERENCE,

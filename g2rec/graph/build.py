@@ -35,7 +35,8 @@ class GraphConfig:
     half_life: for ``decay``, in the log's time unit (seconds; positions when the log has no time).
     min_count: drop pairs whose summed count is below this.
     top_k: keep each node's k strongest edges (an edge stays if either end keeps it).
-    chunk_pairs: pairs per map chunk; bounds peak memory, does not change the result.
+    chunk_pairs: pairs per map chunk (~40 bytes each at peak); bounds peak memory, does not
+        change the result; one chunk (no merge) is fastest.
     """
 
     builder: str = "sampled"
@@ -48,7 +49,7 @@ class GraphConfig:
     min_count: float = 0.0
     top_k: int | None = None
     seed: int = 0
-    chunk_pairs: int = 4_000_000
+    chunk_pairs: int = 50_000_000
 
     def __post_init__(self):
         check_choice("builder", self.builder, BUILDERS)
@@ -106,8 +107,10 @@ def _chunks(cost: np.ndarray, budget: int):
 
 
 def _reduce(train: Sequences, config: GraphConfig, progress):
+    """Map every chunk of users to its pairs and sum them: upper-triangular ``(counts, decayed)``."""
     n_items, lengths = train.num_items, train.lengths
     pairs_total = lengths * (lengths - 1) // 2
+    need_gap = config.weight == "decay"
     if config.builder == "window":
         cost = lengths * config.window
         m = None
@@ -115,34 +118,76 @@ def _reduce(train: Sequences, config: GraphConfig, progress):
         m = (np.full(len(lengths), config.pairs_per_user, dtype=np.int64) if config.pairs_per_user
              else sparsification_pairs_per_user(lengths, n_items, config.eps, config.delta))
         cost = np.minimum(m, pairs_total)
-    counts = sp.csr_matrix((n_items, n_items), dtype=np.float64)
-    decayed = counts.copy() if config.weight == "decay" else None
     info = {"pairs_emitted": 0}
+    item_dtype = np.int32 if n_items < 2**31 else np.int64  # halves the memory traffic of the pairs
     if config.builder == "sampled":
         sampled = m < pairs_total
         info.update(sampled_users=int(np.sum(sampled & (lengths >= 2))), exact_users=int(np.sum(~sampled & (lengths >= 2))),
                     pairs_full=int(pairs_total.sum()))
+    sums = []
     for start, end in _chunks(np.maximum(cost, 1), config.chunk_pairs):
         lo, hi = train.offsets[start], train.offsets[end]
-        items, times = train.items[lo:hi], train.times[lo:hi]
+        items, times = train.items[lo:hi].astype(item_dtype), train.times[lo:hi]
         offsets = train.offsets[start:end + 1] - lo
         if config.builder == "window":
-            src, dst, w, gap = window_pairs(items, times, offsets, config.window)
+            src, dst, w, gap = window_pairs(items, times, offsets, config.window, need_gap)
         else:
             local = np.arange(end - start)
             exact = local[~sampled[start:end]]
             draw = local[sampled[start:end]]
-            parts = [all_pairs(items, times, offsets, exact),
-                     sampled_pairs(items, times, offsets, draw, draw + start, m[start:end][draw], config.seed)]
-            src, dst, w, gap = (np.concatenate(p) for p in zip(*parts))
+            src, dst, w_exact, gap_exact = all_pairs(items, times, offsets, exact, need_gap)
+            src2, dst2, w, gap = sampled_pairs(items, times, offsets, draw, draw + start, m[start:end][draw],
+                                               config.seed, need_gap)
+            src, dst = np.concatenate([src, src2]), np.concatenate([dst, dst2])
+            w = np.concatenate([np.ones(len(src) - len(src2)), w])
+            gap = np.concatenate([gap_exact, gap]) if need_gap else None
         info["pairs_emitted"] += len(src)
-        counts = counts + sp.csr_matrix((w, (src, dst)), shape=(n_items, n_items))
-        if decayed is not None:
-            decay = w * np.exp2(-gap / config.half_life)
-            decayed = decayed + sp.csr_matrix((decay, (src, dst)), shape=(n_items, n_items))
+        decay = w_or_one(w, len(src)) * np.exp2(-gap / config.half_life) if need_gap else None
+        sums.append(_sum_by_pair(src.astype(np.int64) * n_items + dst, w, decay))
         if progress is not None:
             progress(end, len(lengths))
-    return counts, decayed, info
+    keys, count, decayed = _merge_sums(sums)
+    return _upper(keys, count, n_items), (None if decayed is None else _upper(keys, decayed, n_items)), info
+
+
+def w_or_one(w, n: int) -> np.ndarray:
+    return np.ones(n) if w is None else w
+
+
+def _sum_by_pair(key: np.ndarray, weight: np.ndarray | None, decay: np.ndarray | None):
+    """Sum ``weight`` (1 when ``None``) and ``decay`` per distinct ``key``: ``(keys, sums, decay sums)``.
+
+    Unit weights need only a sort of the keys (a vectorized quicksort, ~3x faster than the
+    argsort that weighted pairs need).
+    """
+    if len(key) == 0:
+        return key, np.empty(0), (None if decay is None else np.empty(0))
+    if weight is None and decay is None:
+        key = np.sort(key)
+        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        return key[first], np.diff(np.r_[first, len(key)]).astype(np.float64), None
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    total = np.add.reduceat(w_or_one(weight, len(key))[order], first)
+    decayed = None if decay is None else np.add.reduceat(decay[order], first)
+    return key[first], total, decayed
+
+
+def _merge_sums(sums):
+    """Combine the per-chunk ``(keys, sums, decay sums)`` (each sorted by key) into one."""
+    if len(sums) == 1:
+        return sums[0]
+    keys, total = np.concatenate([s[0] for s in sums]), np.concatenate([s[1] for s in sums])
+    decayed = None if sums[0][2] is None else np.concatenate([s[2] for s in sums])
+    return _sum_by_pair(keys, total, decayed)
+
+
+def _upper(keys: np.ndarray, values: np.ndarray, n: int) -> sp.csr_matrix:
+    """The ``(n, n)`` CSR matrix with ``values`` at sorted pair keys ``row * n + col`` (canonical)."""
+    rows, cols = np.divmod(keys, n)
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=n))]
+    return sp.csr_matrix((values, cols, indptr), shape=(n, n))
 
 
 def _drop_below(matrix: sp.csr_matrix, threshold: float) -> sp.csr_matrix:

@@ -5,9 +5,10 @@ seed and the user's index through a counter-based hash), so any chunking of user
 on one machine or on Spark/Dask, gives the identical multiset of pairs.
 
 Every function returns ``(src, dst, weight, gap)`` with ``src < dst`` (self-pairs of a
-repeated item are dropped), ``weight`` the pair's estimator weight (1 for exact pairs,
-``P/m`` for a pair drawn ``m`` times out of a user's ``P`` pairs) and ``gap`` the
-absolute time difference of the two interactions (for time decay).
+repeated item are dropped), ``weight`` the pair's estimator weight (``None`` when every
+pair weighs 1, as exact pairs do; ``P/m`` for a pair drawn ``m`` times out of a user's
+``P`` pairs) and ``gap`` the absolute time difference of the two interactions (for time
+decay; ``None`` unless ``need_gap``, which saves a float array per pair).
 """
 
 from __future__ import annotations
@@ -42,15 +43,22 @@ def sparsification_pairs_per_user(length: np.ndarray, num_items: int, eps: float
     return np.ceil(factor * length).astype(np.int64)
 
 
-def _canonical(a_pos, b_pos, items, times, weight):
+def _canonical(a_pos, b_pos, items, times, weight, need_gap):
     a, b = items[a_pos], items[b_pos]
     keep = a != b
-    a, b, weight = a[keep], b[keep], weight[keep]
-    gap = np.abs(times[a_pos[keep]] - times[b_pos[keep]]).astype(np.float64)
+    a, b = a[keep], b[keep]
+    weight = None if weight is None else weight[keep]
+    gap = np.abs(times[a_pos[keep]] - times[b_pos[keep]]).astype(np.float64) if need_gap else None
     return np.minimum(a, b), np.maximum(a, b), weight, gap
 
 
-def window_pairs(items: np.ndarray, times: np.ndarray, offsets: np.ndarray, window: int):
+def _concat(parts):
+    """Concatenate ``(src, dst, weight, gap)`` tuples, keeping ``None`` fields ``None``."""
+    return tuple(None if p[0] is None else np.concatenate(p) for p in zip(*parts))
+
+
+def window_pairs(items: np.ndarray, times: np.ndarray, offsets: np.ndarray, window: int,
+                 need_gap: bool = False):
     """All pairs of a user's interactions at most ``window`` positions apart.
 
     Args:
@@ -58,15 +66,22 @@ def window_pairs(items: np.ndarray, times: np.ndarray, offsets: np.ndarray, wind
         offsets: ``(U+1,)`` start of each user's run in ``items``.
         window: maximum position distance ``w >= 1``.
     """
-    user = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    user = np.repeat(np.arange(len(offsets) - 1, dtype=np.int32), np.diff(offsets))
     parts = []
-    for d in range(1, window + 1):
-        a = np.flatnonzero(user[:-d] == user[d:]) if d < len(user) else np.empty(0, np.int64)
-        parts.append(_canonical(a, a + d, items, times, np.ones(len(a))))
-    return tuple(np.concatenate(p) for p in zip(*parts))
+    for d in range(1, max(min(window, len(user) - 1), 0) + 1):
+        a = np.flatnonzero(user[:-d] == user[d:])
+        parts.append(_canonical(a, a + d, items, times, None, need_gap))
+    if not parts:
+        return _empty(need_gap)
+    return _concat(parts)
 
 
-def all_pairs(items, times, offsets, users):
+def _empty(need_gap: bool):
+    empty = np.empty(0, np.int64)
+    return empty, empty, None, (np.empty(0) if need_gap else None)
+
+
+def all_pairs(items, times, offsets, users, need_gap: bool = False):
     """Every pair of positions of each user in ``users`` (indices into ``offsets``), grouped by length."""
     lengths = np.diff(offsets)[users]
     parts = []
@@ -76,14 +91,13 @@ def all_pairs(items, times, offsets, users):
         r, c = np.triu_indices(n, 1)
         base = offsets[users[lengths == n]][:, None]
         a, b = (base + r).ravel(), (base + c).ravel()
-        parts.append(_canonical(a, b, items, times, np.ones(len(a))))
+        parts.append(_canonical(a, b, items, times, None, need_gap))
     if not parts:
-        empty = np.empty(0, np.int64)
-        return empty, empty, np.empty(0), np.empty(0)
-    return tuple(np.concatenate(p) for p in zip(*parts))
+        return _empty(need_gap)
+    return _concat(parts)
 
 
-def sampled_pairs(items, times, offsets, users, user_keys, m, seed):
+def sampled_pairs(items, times, offsets, users, user_keys, m, seed, need_gap: bool = False):
     """``m[k]`` pairs drawn with replacement, uniformly, from user ``users[k]``'s position pairs.
 
     Each draw carries weight ``P/m`` (``P = n(n-1)/2``), so the expected sampled graph is
@@ -99,4 +113,4 @@ def sampled_pairs(items, times, offsets, users, user_keys, m, seed):
     j += j >= i
     start = offsets[users][owner]
     weight = (total / m)[owner].astype(np.float64)
-    return _canonical(start + i, start + j, items, times, weight)
+    return _canonical(start + i, start + j, items, times, weight, need_gap)
