@@ -41,5 +41,5 @@ def metrics_from_ranks(ranks, ks=KS) -> dict:
         out[f"Recall@{k}"] = float(hit.mean())
         out[f"NDCG@{k}"] = float(np.where(hit, 1.0 / np.log2(r + 2.0), 0.0).mean())
     out["MRR"] = float((1.0 / (r + 1.0)).mean())
-    out["num_users"] = int(len(r))
+    out["num_users"] = len(r)
     return out

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from g2rec.data.sequences import TRAIN, VALID, Sequences
-from g2rec.eval.knn import evaluate_item_knn, history_mask, last_items
+from g2rec.data.sequences import Sequences
+from g2rec.eval.knn import evaluate_item_knn
 from g2rec.eval.metrics import metrics_from_ranks, target_ranks
 
 
@@ -29,15 +29,6 @@ def _toy():
     items = np.array([0, 1, 2, 3, 4, 2, 3, 0, 1])
     split = np.array([0, 0, 0, 1, 2, 0, 0, 1, 2], np.int8)
     return Sequences(np.arange(2), np.arange(5), np.array([0, 5, 9]), items, np.arange(9), split)
-
-
-def test_last_items_and_history_mask():
-    seq = _toy()
-    users, hist, targets = last_items(seq, VALID, history=2)
-    assert users.tolist() == [0, 1] and targets.tolist() == [3, 0]
-    assert hist.tolist() == [[1, 2], [2, 3]]
-    mask = history_mask(seq.subset(seq.split == TRAIN), users)
-    assert mask.tolist() == [[True, True, True, False, False], [False, False, True, True, False]]
 
 
 def test_knn_prefers_items_close_to_the_history():

@@ -1,0 +1,150 @@
+"""The evaluation protocol every number uses (../ARCHITECTURE.md, "Evaluation protocol").
+
+Each held-out interaction of a split (leave-one-out: one validation and one test item per
+user) is a query: the model sees everything the user did before it (at most ``max_len``
+items, oldest dropped) and ranks items. Default is **full ranking** over all items; items
+of the user's history stay in the ranking unless ``exclude_history``. The optional
+**sampled-99** protocol of the G2Rec paper ranks the target against 99 items the user never
+touched, drawn uniformly with a fixed seed; results say which protocol made them.
+
+A scorer is a callable ``scorer(histories, users) -> scores | TopK``:
+``histories`` ``(B, T)`` int64 item indices, left-padded with ``-1``; ``users`` ``(B,)``.
+It returns either ``(B, I)`` scores (full ranking and sampled-99 both work), or a
+:class:`TopK` of ranked lists (e.g. beam search), where a target outside the list counts as
+not found (its Recall/NDCG are 0 and its reciprocal rank is 0).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..data.sequences import VALID, Sequences
+from ..errors import ConfigError
+from .metrics import metrics_from_ranks, target_ranks
+
+
+@dataclass
+class TopK:
+    """Ranked item lists: ``items`` ``(B, K)`` int64 (``-1`` = empty slot), best first."""
+
+    items: torch.Tensor
+
+
+Scorer = Callable[[torch.Tensor, np.ndarray], "torch.Tensor | TopK"]
+
+
+def histories(seq: Sequences, split: int, max_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Queries of ``split``: what each user did before each of its ``split`` interactions.
+
+    Returns:
+        ``users (B,)``, ``hist (B, max_len)`` int64 left-padded with ``-1`` (most recent last),
+        ``targets (B,)`` and ``target_pos (B,)`` (flat positions of the targets in ``seq``).
+    """
+    target_pos = np.flatnonzero(seq.split == split)
+    users = seq.users[target_pos]
+    start = seq.offsets[users]
+    hist = np.full((len(users), max_len), -1, dtype=np.int64)
+    for k in range(max_len):  # k-th item before the target
+        pos = target_pos - 1 - k
+        ok = pos >= start
+        if not ok.any():
+            break
+        hist[ok, max_len - 1 - k] = seq.items[pos[ok]]
+    return users, hist, seq.items[target_pos], target_pos
+
+
+def seen_before(seq: Sequences, users: np.ndarray, target_pos: np.ndarray) -> torch.Tensor:
+    """``(B, I)`` bool: items the user interacted with before the target (whole history)."""
+    counts = target_pos - seq.offsets[users]
+    rows = np.repeat(np.arange(len(users)), counts)
+    pos = np.repeat(seq.offsets[users] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    mask = torch.zeros((len(users), seq.num_items), dtype=torch.bool)
+    mask[torch.from_numpy(rows), torch.from_numpy(seq.items[pos])] = True
+    return mask
+
+
+def sampled_negatives(seq: Sequences, users: np.ndarray, num: int, seed: int, chunk: int = 1024) -> np.ndarray:
+    """``(B, num)`` items drawn uniformly (without replacement) from items user ``b`` never touched.
+
+    Deterministic in ``seed`` and the query order; a user who touched almost every item
+    raises ``ConfigError``.
+    """
+    rng = np.random.default_rng(seed)
+    out = np.empty((len(users), num), dtype=np.int64)
+    for lo in range(0, len(users), chunk):
+        u = users[lo:lo + chunk]
+        touched = np.zeros((len(u), seq.num_items), dtype=bool)
+        counts = seq.lengths[u]
+        rows = np.repeat(np.arange(len(u)), counts)
+        pos = np.repeat(seq.offsets[u] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        touched[rows, seq.items[pos]] = True
+        if (seq.num_items - touched.sum(1) < num).any():
+            raise ConfigError(f"sampled-{num}: a user touched more than {seq.num_items - num} of {seq.num_items} items")
+        # random keys, touched items pushed to the end: the first `num` are a uniform sample
+        keys = rng.random((len(u), seq.num_items)) + touched
+        out[lo:lo + chunk] = np.argpartition(keys, num - 1, axis=1)[:, :num]
+    return out
+
+
+def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len: int = 50,
+                     exclude_history: bool = False, sampled: int | None = None, seed: int = 0,
+                     batch: int = 256, progress=None) -> dict:
+    """Recall/NDCG@{5,10,20} and MRR of ``scorer`` on the ``split`` queries of ``seq``.
+
+    Args:
+        scorer: see the module docstring.
+        seq: all sequences (the split labels choose the queries; histories may include
+            earlier held-out items, e.g. the validation item for a test query).
+        max_len: history cap (50 by default; SODA uses 20).
+        exclude_history: remove items the user touched before the target from the ranking.
+        sampled: rank against this many sampled negatives (99 = the G2Rec paper's protocol).
+        progress: optional ``progress(stage, done, total)``.
+
+    Returns:
+        metrics (``Recall@K``, ``NDCG@K``, ``MRR``, ``num_users``), ``protocol``,
+        ``exclude_history``, ``max_len`` and ``users_per_second`` (scoring only).
+    """
+    users, hist, targets, target_pos = histories(seq, split, max_len)
+    negatives = sampled_negatives(seq, users, sampled, seed) if sampled else None
+    ranks, seconds = [], 0.0
+    for lo in range(0, len(users), batch):
+        sl = slice(lo, lo + batch)
+        tick = time.perf_counter()
+        out = scorer(torch.from_numpy(hist[sl]), users[sl])
+        seconds += time.perf_counter() - tick
+        target = torch.from_numpy(targets[sl])
+        exclude = seen_before(seq, users[sl], target_pos[sl]) if exclude_history else None
+        if isinstance(out, TopK):
+            if sampled:
+                raise ConfigError("the sampled protocol needs item scores; this model only returns ranked lists")
+            ranks.append(_list_ranks(out.items, target, exclude))
+        elif sampled:
+            candidates = torch.cat([target[:, None], torch.from_numpy(negatives[sl])], dim=1)
+            ranks.append(target_ranks(out.gather(1, candidates), torch.zeros_like(target)).double())
+        else:
+            ranks.append(target_ranks(out, target, exclude).double())
+        if progress is not None:
+            progress("evaluate", min(lo + batch, len(users)), len(users))
+    result = metrics_from_ranks(torch.cat(ranks).numpy()) if ranks else metrics_from_ranks([])
+    result.update(protocol=f"sampled-{sampled}" if sampled else "full ranking",
+                  exclude_history=exclude_history, max_len=max_len,
+                  users_per_second=round(len(users) / seconds, 1) if seconds > 0 else None)
+    return result
+
+
+def _list_ranks(items: torch.Tensor, target: torch.Tensor, exclude: torch.Tensor | None) -> torch.Tensor:
+    """0-based position of each target in its ranked list (``inf`` when absent)."""
+    keep = items >= 0
+    if exclude is not None:
+        keep &= ~exclude.gather(1, items.clamp_min(0)) | (items == target[:, None])
+    before = torch.cumsum(keep, dim=1) - keep.long()  # kept entries ahead of each slot
+    hit = keep & (items == target[:, None])
+    rank = torch.full((len(target),), float("inf"), dtype=torch.float64)
+    found = hit.any(dim=1)
+    rank[found] = before[hit].double()  # at most one hit per row: lists hold distinct items
+    return rank
