@@ -1,0 +1,186 @@
+"""The interest-conditioned generator: a causal Transformer over items and interest profiles.
+
+Input per history item ``i_t`` (``t = 1..T``, oldest first):
+
+* the item token ``x_t``: its id embedding (``item_input='id'``), or its semantic-ID codes
+  ``(c_1..c_L)`` embedded per level, concatenated and merged by one linear layer
+  (``item_input='sid'``, GenRec's token merger);
+* its interest profile ``y_t = W_y y_{i_t}`` (``y_i = P_i V`` from ``g2rec tokenize``),
+  either interleaved as its own position, ``[x_1, y_1, x_2, y_2, ..., x_T, y_T]`` (G2Rec,
+  ``profiles='interleave'``), added, ``[x_1 + y_1, ..., x_T + y_T]`` (``'add'``), or left out
+  (``'none'``: SASRec / TIGER).
+
+The hidden state ``h_t`` that has seen ``i_1..i_t`` (at ``y_t`` when interleaved) predicts
+``i_{t+1}`` with one of two heads:
+
+* ``items``: scores of all ``I`` items, ``h_t E^T``, tied to the item embedding ``E`` (or the
+  merged SID embeddings), trained by full-softmax cross-entropy;
+* ``sids``: the ``L`` code tokens of ``i_{t+1}``, level by level,
+  ``p(c_l | h_t, c_<l) = softmax(W_l g_l(h_t + sum_{j<l} e_j(c_j)))``; decoded by beam search
+  (:mod:`g2rec.model.beam`) constrained to the trie of real items.
+
+Loss: ``L = CE(next item or its codes) + lambda * CE(p_{i_{t+1}}, softmax(W_p h_t))``, the
+profile loss being the soft-label cross-entropy of the next item's prototype memberships.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ConfigError, check_choice
+from .transformer import Transformer, TransformerConfig
+
+HEADS = ("items", "sids")
+PROFILES = ("interleave", "add", "none")
+ITEM_INPUTS = ("id", "sid")
+
+
+@dataclass
+class GeneratorConfig:
+    head: str = "items"          # items | sids
+    profiles: str = "interleave"  # interleave | add | none
+    item_input: str = "id"       # id | sid
+    max_len: int = 50            # history items the model reads (oldest dropped)
+    dim: int = 64
+    layers: int = 2
+    heads: int = 2
+    dropout: float = 0.3
+    profile_weight: float = 1.0  # lambda of the profile loss (0 = off)
+
+    def __post_init__(self):
+        check_choice("head", self.head, HEADS)
+        check_choice("profiles", self.profiles, PROFILES)
+        check_choice("item_input", self.item_input, ITEM_INPUTS)
+        if self.max_len < 1 or self.profile_weight < 0:
+            raise ConfigError(f"max_len={self.max_len} must be >= 1 and profile_weight={self.profile_weight} >= 0")
+
+
+@dataclass
+class InterestContext:
+    """What ``g2rec tokenize`` gives the generator (any field may be None when unused).
+
+    profiles: ``(I, d_y)`` float item interest profiles ``y_i = P_i V``.
+    member_idx, member_val: ``(I, rho)`` prototype indices and weights of each item's row of P.
+    num_prototypes: ``C``.
+    codes: ``(I, L)`` long semantic-ID codes (unique per item); ``codebook_sizes``: ``(L,)`` K_l.
+    """
+
+    profiles: torch.Tensor | None = None
+    member_idx: torch.Tensor | None = None
+    member_val: torch.Tensor | None = None
+    num_prototypes: int = 0
+    codes: torch.Tensor | None = None
+    codebook_sizes: tuple[int, ...] = ()
+
+
+class CodeHead(nn.Module):
+    """Autoregressive semantic-ID head: level-l logits from ``h + sum_{j<l} e_j(c_j)``."""
+
+    def __init__(self, dim: int, sizes: tuple[int, ...]):
+        super().__init__()
+        self.sizes = sizes
+        self.code_emb = nn.ModuleList(nn.Embedding(k, dim) for k in sizes)
+        self.mix = nn.ModuleList(nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, dim), nn.GELU()) for _ in sizes)
+        self.out = nn.ModuleList(nn.Linear(dim, k) for k in sizes)
+
+    def level_logits(self, state: torch.Tensor, level: int) -> torch.Tensor:
+        """``state (..., D)`` = h plus the embeddings of the earlier codes -> ``(..., K_level)``."""
+        return self.out[level](self.mix[level](state))
+
+    def step(self, state: torch.Tensor, level: int, code: torch.Tensor) -> torch.Tensor:
+        """The state after choosing ``code (...)`` at ``level``."""
+        return state + self.code_emb[level](code)
+
+    def loss(self, hidden: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced mean CE over levels: ``hidden (N, D)``, ``codes (N, L)``."""
+        state, total = hidden, hidden.new_zeros(())
+        for level in range(len(self.sizes)):
+            total = total + F.cross_entropy(self.level_logits(state, level), codes[:, level])
+            state = self.step(state, level, codes[:, level])
+        return total / len(self.sizes)
+
+
+class Generator(nn.Module):
+    """See the module docstring. ``num_items`` = I; histories are ``(B, T)`` long, left-padded with ``I``."""
+
+    def __init__(self, num_items: int, config: GeneratorConfig, context: InterestContext):
+        super().__init__()
+        self.config, self.num_items = config, num_items
+        if config.profiles != "none" and context.profiles is None:
+            raise ConfigError(f"profiles={config.profiles!r} needs interest profiles: run `g2rec tokenize` first")
+        if (config.head == "sids" or config.item_input == "sid") and context.codes is None:
+            raise ConfigError("semantic IDs are needed (head=sids or item_input=sid): run `g2rec tokenize` first")
+        positions = 2 * config.max_len if config.profiles == "interleave" else config.max_len
+        self.transformer = Transformer(TransformerConfig(num_items, positions, config.dim, config.layers,
+                                                         config.heads, config.dropout))
+        pad = lambda x, fill: torch.cat([x, x.new_full((1,) + x.shape[1:], fill)])  # noqa: E731 (row I = padding)
+        if config.profiles != "none":
+            self.register_buffer("profiles", pad(context.profiles.float(), 0.0), persistent=False)
+            self.profile_proj = nn.Linear(context.profiles.shape[1], config.dim)
+        self.use_profile_loss = config.profile_weight > 0 and context.member_idx is not None
+        if self.use_profile_loss:
+            self.register_buffer("member_idx", context.member_idx.long(), persistent=False)
+            self.register_buffer("member_val", context.member_val.float(), persistent=False)
+            self.profile_head = nn.Linear(config.dim, context.num_prototypes)
+        if context.codes is not None and (config.head == "sids" or config.item_input == "sid"):
+            sizes = tuple(int(k) for k in context.codebook_sizes)
+            self.register_buffer("codes", pad(context.codes.long(), 0), persistent=False)
+            if config.item_input == "sid":
+                self.code_in = nn.ModuleList(nn.Embedding(k, config.dim) for k in sizes)
+                self.merge = nn.Linear(len(sizes) * config.dim, config.dim)
+            if config.head == "sids":
+                self.code_head = CodeHead(config.dim, sizes)
+
+    # ----------------------------------------------------------------------------- inputs
+    def item_tokens(self, items: torch.Tensor) -> torch.Tensor:
+        """``items (...)`` ids in ``0..I`` -> ``(..., D)``; padding gives a zero vector."""
+        if self.config.item_input == "id":
+            return self.transformer.embed_items(items)
+        codes = self.codes[items]                                                   # (..., L)
+        merged = self.merge(torch.cat([emb(codes[..., l]) for l, emb in enumerate(self.code_in)], dim=-1))
+        return merged * (items != self.num_items)[..., None]
+
+    def hidden(self, items: torch.Tensor) -> torch.Tensor:
+        """``items (B, T)`` left-padded histories -> ``(B, T, D)``: ``h_t`` has seen ``i_1..i_t``."""
+        B, T = items.shape
+        pad = items == self.num_items
+        x = self.item_tokens(items)
+        if self.config.profiles == "none":
+            return self.transformer(x, pad, torch.arange(self.config.max_len - T, self.config.max_len))
+        y = self.profile_proj(self.profiles[items]) * (~pad)[..., None]
+        if self.config.profiles == "add":
+            return self.transformer(x + y, pad, torch.arange(self.config.max_len - T, self.config.max_len))
+        tokens = torch.stack([x, y], dim=2).reshape(B, 2 * T, -1)                    # x_1, y_1, x_2, y_2...
+        n = 2 * self.config.max_len
+        h = self.transformer(tokens, pad.repeat_interleave(2, dim=1), torch.arange(n - 2 * T, n))
+        return h[:, 1::2]                                                           # states at y_t
+
+    # ----------------------------------------------------------------------------- heads
+    def item_vectors(self) -> torch.Tensor:
+        """``(I, D)`` the tied output embedding of every item."""
+        return self.item_tokens(torch.arange(self.num_items, device=self.transformer.pos_emb.weight.device))
+
+    def item_scores(self, items: torch.Tensor) -> torch.Tensor:
+        """``(B, I)`` next-item scores after each history (``items`` head)."""
+        return self.hidden(items)[:, -1] @ self.item_vectors().T
+
+    def loss(self, items: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """Training loss on ``items (B, T)`` with next items ``targets (B, T)`` (``I`` = no target)."""
+        h = self.hidden(items)
+        keep = targets != self.num_items
+        h, targets = h[keep], targets[keep]                                         # (N, D), (N,)
+        if self.config.head == "items":
+            main = F.cross_entropy(h @ self.item_vectors().T, targets)
+        else:
+            main = self.code_head.loss(h, self.codes[targets])
+        parts = {"next": float(main.detach())}
+        if not self.use_profile_loss:
+            return main, parts
+        log_p = F.log_softmax(self.profile_head(h), dim=-1)                       # (N, C)
+        profile = -(self.member_val[targets] * log_p.gather(1, self.member_idx[targets])).sum(1).mean()
+        parts["profile"] = float(profile.detach())
+        return main + self.config.profile_weight * profile, parts

@@ -1,0 +1,60 @@
+"""The generator: input layouts, causality, heads and losses, option errors."""
+
+import pytest
+import torch
+
+from g2rec.errors import ConfigError
+from g2rec.model.generator import Generator, GeneratorConfig, InterestContext
+
+I, C, L = 30, 4, 2
+
+
+def context():
+    g = torch.Generator().manual_seed(0)
+    codes = torch.stack([torch.arange(I) % 6, torch.arange(I) // 6], 1)  # unique (I, 2) codes
+    idx = torch.stack([torch.arange(I) % C, (torch.arange(I) + 1) % C], 1)
+    return InterestContext(profiles=torch.randn(I, 5, generator=g), member_idx=idx,
+                           member_val=torch.tensor([[0.7, 0.3]]).expand(I, 2), num_prototypes=C,
+                           codes=codes, codebook_sizes=(6, 5))
+
+
+@pytest.mark.parametrize("profiles", ["interleave", "add", "none"])
+@pytest.mark.parametrize("item_input", ["id", "sid"])
+def test_hidden_states_are_causal(profiles, item_input):
+    torch.manual_seed(0)
+    model = Generator(I, GeneratorConfig(profiles=profiles, item_input=item_input, max_len=6, dim=16), context()).eval()
+    items = torch.tensor([[I, I, 3, 4, 5, 6], [1, 2, 3, 4, 5, 7]])
+    h = model.hidden(items)
+    assert h.shape == (2, 6, 16)
+    changed = items.clone()
+    changed[:, -1] = 9
+    assert torch.allclose(model.hidden(changed)[:, :-1], h[:, :-1], atol=1e-6)
+    assert not torch.allclose(model.hidden(changed)[:, -1], h[:, -1])
+    assert model.item_scores(items).shape == (2, I)
+
+
+@pytest.mark.parametrize("head", ["items", "sids"])
+def test_training_lowers_the_loss(head):
+    torch.manual_seed(0)
+    model = Generator(I, GeneratorConfig(head=head, max_len=5, dim=16, dropout=0.0), context())
+    items = torch.randint(0, I, (16, 5))
+    targets = torch.roll(items, -1, 1)
+    targets[:, -1] = I  # no target after the last item
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    first, parts = model.loss(items, targets)
+    assert set(parts) == {"next", "profile"}
+    for _ in range(60):
+        loss, _ = model.loss(items, targets)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(loss) < 0.5 * float(first)
+
+
+def test_options_fail_fast():
+    with pytest.raises(ConfigError, match="interleave, add, none"):
+        GeneratorConfig(profiles="concat")
+    with pytest.raises(ConfigError, match="run `g2rec tokenize` first"):
+        Generator(I, GeneratorConfig(), InterestContext())
+    with pytest.raises(ConfigError, match="semantic IDs"):
+        Generator(I, GeneratorConfig(head="sids", profiles="none"), InterestContext())
