@@ -1,0 +1,132 @@
+"""The training loop: epochs, validation, early stopping, atomic checkpoints, exact resume.
+
+Reproducibility: epoch ``e`` shuffles with ``Generator().manual_seed(seed, e)`` and seeds the
+global torch RNG (dropout) the same way before its first step, so a run resumed from the
+checkpoint after epoch ``e`` replays epochs ``e+1..`` exactly as the straight run does.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..data.sequences import Sequences
+from ..errors import ConfigError
+from ..runinfo import peak_memory_mb
+from .checkpoint import load_checkpoint, save_checkpoint
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 100
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 10          # epochs without a better validation NDCG@10 before stopping
+    seed: int = 0
+    threads: int = 0            # torch threads (0 = all cores)
+
+    def __post_init__(self):
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.patience < 1:
+            raise ConfigError(f"need epochs, batch_size, patience >= 1 and lr > 0; got {self}")
+
+
+def training_windows(train: Sequences, max_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each user's last ``max_len + 1`` training items as inputs and next-item targets.
+
+    Returns ``(inputs, targets)``, both ``(U', max_len)`` int64, left-padded with ``I``
+    (users with fewer than 2 training items are left out); ``targets[:, t]`` follows ``inputs[:, t]``.
+    """
+    pad = train.num_items
+    keep = np.flatnonzero(train.lengths >= 2)
+    start, end = train.offsets[keep], train.offsets[keep + 1]
+    inputs = np.full((len(keep), max_len), pad, dtype=np.int64)
+    targets = np.full((len(keep), max_len), pad, dtype=np.int64)
+    for k in range(max_len):
+        pos = end - 2 - k  # input position; its target is pos + 1
+        ok = pos >= start
+        if not ok.any():
+            break
+        inputs[ok, max_len - 1 - k] = train.items[pos[ok]]
+        targets[ok, max_len - 1 - k] = train.items[pos[ok] + 1]
+    return inputs, targets
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    return seed * 1_000_003 + epoch
+
+
+def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config: TrainConfig,
+        validate: Callable[[torch.nn.Module], dict], folder: Path, resume: bool = False, progress=None) -> dict:
+    """Train ``model`` (anything with ``loss(items, targets) -> (loss, parts)``) on the windows.
+
+    Each epoch ends with ``validate(model)`` (a metrics dict with ``NDCG@10``), a line in
+    ``folder/train_log.jsonl``, ``folder/checkpoint.safetensors`` (resume point) and, when
+    validation improved, ``folder/best.safetensors``. Returns the final state (best epoch,
+    best metrics, history).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    state = {"epoch": 0, "best_epoch": 0, "best_ndcg10": -1.0, "best_metrics": None, "bad_epochs": 0,
+             "history": [], "seconds": 0.0, "config": asdict(config)}
+    log = folder / "train_log.jsonl"
+    if resume:
+        state = load_checkpoint(folder / "checkpoint.safetensors", model, optimizer)
+        with open(log) as f:  # drop lines of epochs after the checkpoint (killed mid-epoch)
+            lines = [line for line in f if json.loads(line)["epoch"] <= state["epoch"]]
+        log.write_text("".join(lines))
+    elif log.exists():
+        log.unlink()
+    x, y = torch.from_numpy(inputs), torch.from_numpy(targets)
+    pad = model.num_items
+    batches = (len(x) + config.batch_size - 1) // config.batch_size
+    while state["epoch"] < config.epochs and state["bad_epochs"] < config.patience:
+        epoch = state["epoch"] + 1
+        tick = time.perf_counter()
+        torch.manual_seed(_epoch_seed(config.seed, epoch))
+        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(_epoch_seed(config.seed, epoch)))
+        model.train()
+        total, samples = 0.0, 0
+        for b in range(batches):
+            idx = order[b * config.batch_size:(b + 1) * config.batch_size]
+            xb, yb = x[idx], y[idx]
+            width = int((xb != pad).sum(1).max())  # trim the all-padding columns on the left
+            loss, _ = model.loss(xb[:, -width:], yb[:, -width:])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(idx)
+            samples += int((yb != pad).sum())
+            if progress is not None:
+                progress(f"epoch {epoch}", b + 1, batches)
+        train_seconds = time.perf_counter() - tick
+        model.eval()
+        with torch.no_grad():
+            metrics = validate(model)
+        ndcg = metrics["NDCG@10"]
+        improved = ndcg > state["best_ndcg10"]
+        if improved:
+            save_checkpoint(folder / "best.safetensors", model, None, {"epoch": epoch, "metrics": metrics})
+            state.update(best_epoch=epoch, best_ndcg10=ndcg, best_metrics=metrics, bad_epochs=0)
+        else:
+            state["bad_epochs"] += 1
+        record = {"epoch": epoch, "loss": round(total / len(x), 5), "valid": metrics,
+                  "train_seconds": round(train_seconds, 2), "samples_per_second": round(samples / train_seconds, 1),
+                  "seconds": round(time.perf_counter() - tick, 2), "peak_memory_mb": round(peak_memory_mb(), 1)}
+        state["epoch"] = epoch
+        state["seconds"] += record["seconds"]
+        state["history"].append({k: record[k] for k in ("epoch", "loss", "seconds", "samples_per_second")}
+                                | {"valid_ndcg10": ndcg})
+        with open(log, "a") as f:  # before the checkpoint: a resume drops lines past its epoch
+            f.write(json.dumps(record) + "\n")
+        save_checkpoint(folder / "checkpoint.safetensors", model, optimizer, state)
+    return state

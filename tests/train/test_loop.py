@@ -1,0 +1,86 @@
+"""Training loop: windows hold only training items; same seed, same run; kill-and-resume = straight run."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from g2rec import build_graph
+from g2rec.data.sequences import TRAIN, VALID
+from g2rec.errors import G2RecError
+from g2rec.eval.protocol import evaluate_ranking
+from g2rec.model.generator import Generator, GeneratorConfig, InterestContext
+from g2rec.runfolder import RunFolder
+from g2rec.train.checkpoint import load_checkpoint
+from g2rec.train.loop import TrainConfig, fit, training_windows
+from tests.conftest import MOVIELENS
+
+
+@pytest.fixture(scope="module")
+def seq(tmp_path_factory, shared_data):
+    path = tmp_path_factory.mktemp("loop") / "run"
+    build_graph(MOVIELENS, path)
+    return RunFolder(path).sequences()
+
+
+def test_windows_hold_training_items_only(seq):
+    held_out = seq.split != TRAIN
+    # relabel every held-out interaction with a fresh item id that training never sees
+    marked = type(seq)(seq.user_ids, np.arange(seq.num_items + held_out.sum()), seq.offsets,
+                       np.where(held_out, seq.num_items + np.cumsum(held_out) - 1, seq.items), seq.times, seq.split)
+    inputs, targets = training_windows(marked.train(), max_len=20)
+    pad = marked.num_items
+    real = np.concatenate([inputs[inputs != pad], targets[targets != pad]])
+    assert real.max() < seq.num_items
+    assert inputs.shape == (seq.num_users, 20)
+    # the last target of a user is its last training item, the input before it the one before
+    train = seq.train()
+    last = train.items[train.offsets[1:] - 1]
+    assert np.array_equal(targets[:, -1], last)
+
+
+def quality(metrics: dict) -> dict:
+    return {k: v for k, v in metrics.items() if k != "users_per_second"}  # a timing, not a result
+
+
+def run(seq, folder, epochs, resume=False, seed=0):
+    torch.manual_seed(seed)
+    model = Generator(seq.num_items, GeneratorConfig(profiles="none", max_len=20, dim=16), InterestContext())
+    inputs, targets = training_windows(seq.train(), 20)
+
+    def validate(m):
+        return evaluate_ranking(lambda h, u: m.item_scores(torch.where(h < 0, m.num_items, h)), seq, VALID,
+                                max_len=20, batch=512)
+
+    state = fit(model, inputs, targets, TrainConfig(epochs=epochs, batch_size=128, lr=3e-3, seed=seed, threads=1),
+                validate, folder, resume=resume)
+    return model, state
+
+
+def test_resume_replays_the_straight_run(seq, tmp_path):
+    straight, s1 = run(seq, tmp_path / "a", epochs=3)
+    run(seq, tmp_path / "b", epochs=2)  # "killed" after epoch 2
+    resumed, s2 = run(seq, tmp_path / "b", epochs=3, resume=True)
+    assert [h["loss"] for h in s1["history"]] == [h["loss"] for h in s2["history"]]
+    assert quality(s1["best_metrics"]) == quality(s2["best_metrics"])
+    for (name, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(a, b), name
+    log = [json.loads(line) for line in (tmp_path / "b" / "train_log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2, 3]
+    assert s1["history"][-1]["loss"] < s1["history"][0]["loss"]
+    assert s1["best_metrics"]["NDCG@10"] > 0.01
+
+
+def test_same_seed_same_run_and_bad_checkpoints(seq, tmp_path):
+    _, a = run(seq, tmp_path / "a", epochs=1, seed=3)
+    _, b = run(seq, tmp_path / "b", epochs=1, seed=3)
+    assert quality(a["best_metrics"]) == quality(b["best_metrics"])
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "checkpoint.safetensors").write_bytes(b"garbage")
+    model = Generator(seq.num_items, GeneratorConfig(profiles="none", max_len=20, dim=16), InterestContext())
+    with pytest.raises(G2RecError, match="unreadable checkpoint"):
+        load_checkpoint(tmp_path / "c" / "checkpoint.safetensors", model)
+    other = Generator(seq.num_items, GeneratorConfig(profiles="none", max_len=20, dim=32), InterestContext())
+    with pytest.raises(G2RecError, match="does not fit this model"):
+        load_checkpoint(tmp_path / "a" / "best.safetensors", other)
