@@ -145,5 +145,5 @@ def test_bad_options(scientific):
     with pytest.raises(ConfigError, match=r"dim=4344 must be smaller .* \(4327 of 4344 items\)"):
         fit(scientific, dim=4344)
     graph, _ = planted_graph()
-    with pytest.raises(ConfigError, match="213 of 216 items"):
+    with pytest.raises(ConfigError, match="208 of 211 items"):
         fit(graph, dim=300)
