@@ -7,7 +7,10 @@ import g2rec
 from .build_graph import build_graph_command
 from .demo import demo_command
 from .embed import embed_command
+from .evaluate import evaluate_command
 from .generate import generate_command
+from .recommend import recommend_command
+from .train import train_command
 
 app = typer.Typer(help="g2rec: graph-centric generative recommendation.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -23,6 +26,9 @@ def main(version: bool = typer.Option(False, "--version", help="Print the g2rec 
 
 app.command("build-graph")(build_graph_command)
 app.command("embed")(embed_command)
+app.command("train")(train_command)
+app.command("evaluate")(evaluate_command)
+app.command("recommend")(recommend_command)
 app.command("generate")(generate_command)
 app.command("demo")(demo_command)
 

@@ -57,7 +57,7 @@ def test_wide_beam_is_exact_and_narrow_beam_returns_real_items():
 
 def test_unconstrained_decoding_can_hallucinate():
     codes, head, trie, hidden = setup(num_items=4)
-    items, scores = beam_search(head, hidden, trie, width=6, trie_mask=False)
+    items, _ = beam_search(head, hidden, trie, width=6, trie_mask=False)
     assert (items == -1).any()  # 4 of 24 codes are items: most free beams are not
     constrained, _ = beam_search(head, hidden, trie, width=4)
     assert (constrained >= 0).all()

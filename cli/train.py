@@ -1,0 +1,48 @@
+"""``g2rec train RUN_DIR``: the interest-conditioned generator or a baseline generator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from g2rec.train.stage import train
+
+from .ui import JsonOption, progress_bar, show_summary, user_errors
+
+SUMMARY_KEYS = ["model", "name", "head", "profiles", "epochs", "best_epoch", "valid_ndcg10", "valid_recall10",
+                "parameters", "samples_per_second", "train_seconds", "peak_memory_mb"]
+
+
+def train_command(
+    run_dir: Path = typer.Argument(..., help="Run folder (after `g2rec tokenize` for g2rec and tiger)."),
+    model: str = typer.Option("g2rec", help="g2rec | sasrec (items head, no interest context) | tiger (sids head, plain codes)."),
+    head: str | None = typer.Option(None, help="items (score every item) | sids (semantic IDs, trie beam search)."),
+    profiles: str | None = typer.Option(None, help="g2rec: interleave | add | none (how interest profiles enter)."),
+    item_input: str | None = typer.Option(None, help="id (item embedding) | sid (merged semantic-ID codes)."),
+    profile_weight: float | None = typer.Option(None, help="lambda of the profile loss (default 1; 0 = off)."),
+    max_len: int | None = typer.Option(None, help="History items read (default 50)."),
+    dim: int | None = typer.Option(None, help="Model width (default 64)."),
+    layers: int | None = typer.Option(None, help="Transformer blocks (default 2)."),
+    heads: int | None = typer.Option(None, help="Attention heads (default 2)."),
+    dropout: float | None = typer.Option(None, help="Dropout (default 0.3)."),
+    epochs: int | None = typer.Option(None, help="Most epochs (default 100)."),
+    patience: int | None = typer.Option(None, help="Stop after this many epochs without a better validation NDCG@10 (default 10)."),
+    batch_size: int | None = typer.Option(None, help="Training batch size (default 256)."),
+    lr: float | None = typer.Option(None, help="AdamW learning rate (default 1e-3)."),
+    weight_decay: float | None = typer.Option(None, help="AdamW weight decay (default 0)."),
+    beam: int | None = typer.Option(None, help="sids head: beam width for validation and decoding (default 20)."),
+    seed: int | None = typer.Option(None, help="Random seed (default 0): same seed, same model."),
+    threads: int | None = typer.Option(None, help="torch threads (default: all cores)."),
+    name: str | None = typer.Option(None, help="Model folder name under RUN_DIR/models (default MODEL-HEAD)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint of this model."),
+    json_out: bool = JsonOption,
+):
+    """Train with validation NDCG@10 each epoch, early stopping, atomic checkpoints and --resume."""
+    with user_errors():
+        with progress_bar(not json_out) as progress:
+            summary = train(run_dir, model, name, resume, progress, head=head, profiles=profiles, item_input=item_input,
+                            profile_weight=profile_weight, max_len=max_len, dim=dim, layers=layers, heads=heads,
+                            dropout=dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
+                            weight_decay=weight_decay, beam=beam, seed=seed, threads=threads)
+    show_summary(f"train {summary['name']} -> {run_dir}/models/{summary['name']}", summary, SUMMARY_KEYS, json_out)

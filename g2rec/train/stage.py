@@ -1,0 +1,178 @@
+"""The ``train`` and ``evaluate`` stages: the generator and its baselines on one protocol.
+
+Models (``--model``), all the same :class:`~g2rec.model.generator.Generator` code:
+
+* ``g2rec``: interest profiles interleaved with the items (``--profiles``), profile loss,
+  ``items`` head or ``sids`` head over the prototype-supervised semantic IDs;
+* ``sasrec``: the ``items`` head with no interest context;
+* ``tiger``: the ``sids`` head over plain residual k-means codes, no graph, no prototypes;
+* ``popularity`` and ``knn`` (item-kNN on the co-engagement graph): nothing to train, only
+  evaluated.
+
+A trained model lives in ``RUN_DIR/models/NAME/`` (``NAME`` = ``MODEL-HEAD`` unless given):
+``config.json``, ``best.safetensors``, ``checkpoint.safetensors``, ``train_log.jsonl`` and,
+after ``evaluate``, ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..data.sequences import TEST, VALID
+from ..errors import ConfigError, G2RecError, check_choice
+from ..eval.baselines import GraphKNNScorer, PopularityScorer
+from ..eval.protocol import TopK, evaluate_ranking
+from ..model.beam import DenseTrie, beam_search
+from ..model.generator import Generator, GeneratorConfig
+from ..runfolder import RunFolder
+from ..runinfo import Stopwatch, peak_memory_mb, write_json_atomic
+from .checkpoint import load_checkpoint
+from .context import load_context
+from .loop import TrainConfig, fit, training_windows
+
+MODELS = ("g2rec", "sasrec", "tiger")
+BASELINES = ("popularity", "knn")
+PRESETS = {"sasrec": {"head": "items", "profiles": "none", "item_input": "id", "profile_weight": 0.0},
+           "tiger": {"head": "sids", "profiles": "none", "item_input": "sid", "profile_weight": 0.0}}
+
+
+def model_folder(run: RunFolder, name: str) -> Path:
+    return run.path / "models" / name
+
+
+def build_model(run: RunFolder, kind: str, config: GeneratorConfig) -> tuple[Generator, object]:
+    """The generator of ``kind`` over the run's items, with its interest context; and its trie (sids head)."""
+    seq_items = run.manifest["stages"]["build-graph"]["summary"]["num_items"]
+    context = load_context(run, codes="plain" if kind == "tiger" else "supervised",
+                           need_profiles=config.profiles != "none" or config.profile_weight > 0,
+                           need_codes=config.head == "sids" or config.item_input == "sid")
+    model = Generator(seq_items, config, context)
+    trie = DenseTrie.from_codes(context.codes.numpy(), context.codebook_sizes) if config.head == "sids" else None
+    return model, trie
+
+
+def make_scorer(model: Generator, trie: DenseTrie | None, beam: int = 20, trie_mask: bool = True,
+                counts: dict | None = None):
+    """A protocol scorer: full item scores (``items`` head) or beam-searched lists (``sids``).
+
+    With ``trie_mask=False`` the beams decode freely; ``counts`` then tallies ``invalid``
+    (codes that are no item) out of ``total`` generated.
+    """
+    pad = model.num_items
+
+    @torch.no_grad()
+    def score(histories: torch.Tensor, users: np.ndarray):
+        h = histories[:, -model.config.max_len:]
+        h = torch.where(h < 0, pad, h)
+        width = max(int((h != pad).sum(1).max()), 1)
+        h = h[:, -width:]
+        if trie is None:
+            return model.item_scores(h)
+        items, _ = beam_search(model.code_head, model.hidden(h)[:, -1], trie, beam, trie_mask)
+        if counts is not None:
+            counts["invalid"] += int((items < 0).sum())
+            counts["total"] += items.numel()
+        return TopK(items)
+
+    return score
+
+
+def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, resume: bool = False,
+          progress=None, **options) -> dict:
+    """Train a generator (``model`` in g2rec | sasrec | tiger); options are fields of
+    :class:`GeneratorConfig` and :class:`TrainConfig` (``beam`` for the sids head's validation)."""
+    check_choice("model", model, MODELS)
+    clock = Stopwatch()
+    run = RunFolder(run_dir)
+    seq = run.sequences()
+    gen_fields = {f for f in GeneratorConfig.__dataclass_fields__}
+    gen_options = {k: v for k, v in options.items() if k in gen_fields and v is not None}
+    if model in PRESETS:
+        clash = {k for k in gen_options if k in PRESETS[model] and gen_options[k] != PRESETS[model][k]}
+        if clash:
+            raise ConfigError(f"--model {model} fixes {', '.join(sorted(clash))}; use --model g2rec to change them")
+        gen_options.update(PRESETS[model])
+    gen_config = GeneratorConfig(**gen_options)
+    train_config = TrainConfig(**{k: v for k, v in options.items() if k in TrainConfig.__dataclass_fields__ and v is not None})
+    beam = options.get("beam") or 20
+    name = name or f"{model}-{gen_config.head}"
+    folder = model_folder(run, name)
+    config_record = {"model": model, "generator": asdict(gen_config), "train": asdict(train_config), "beam": beam}
+    if resume:
+        saved = json.loads((folder / "config.json").read_text()) if (folder / "config.json").exists() else None
+        if saved is None:
+            raise G2RecError(f"{folder}: nothing to resume (no config.json); train without --resume")
+        if saved["model"] != model or saved["generator"] != config_record["generator"]:
+            raise ConfigError(f"{folder}: --resume with other model options than the run being resumed ({saved['generator']})")
+        config_record["train"]["epochs"] = train_config.epochs
+    torch.manual_seed(train_config.seed)
+    net, trie = build_model(run, model, gen_config)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(folder / "config.json", config_record)
+    inputs, targets = training_windows(seq.train(), gen_config.max_len)
+    scorer = make_scorer(net, trie, beam)
+    state = fit(net, inputs, targets, train_config,
+                lambda m: evaluate_ranking(scorer, seq, VALID, gen_config.max_len, batch=512), folder, resume, progress)
+    summary = {"model": model, "name": name, "head": gen_config.head, "profiles": gen_config.profiles,
+               "epochs": state["epoch"], "best_epoch": state["best_epoch"],
+               "valid_ndcg10": round(state["best_ndcg10"], 5),
+               "valid_recall10": round(state["best_metrics"]["Recall@10"], 5),
+               "parameters": sum(p.numel() for p in net.parameters()),
+               "samples_per_second": state["history"][-1]["samples_per_second"],
+               "train_seconds": round(state["seconds"], 1), "seconds": round(clock.seconds, 1),
+               "peak_memory_mb": round(peak_memory_mb(), 1)}
+    run.record("train", name, {"config": config_record, "summary": summary, "curve": state["history"],
+                               "folder": f"models/{name}"})
+    return summary
+
+
+def load_trained(run: RunFolder, name: str) -> tuple[Generator, DenseTrie | None, dict]:
+    """The best checkpoint of ``models/NAME`` with its trie and config."""
+    folder = model_folder(run, name)
+    if not (folder / "config.json").exists():
+        trained = sorted(run.manifest.get("stages", {}).get("train", {}))
+        raise G2RecError(f"{run.path}: no trained model '{name}' (trained: {', '.join(trained) or 'none'}; run `g2rec train`)")
+    record = json.loads((folder / "config.json").read_text())
+    net, trie = build_model(run, record["model"], GeneratorConfig(**record["generator"]))
+    load_checkpoint(folder / "best.safetensors", net)
+    return net.eval(), trie, record
+
+
+def evaluate(run_dir: str | Path, model: str = "g2rec-items", split: str = "test", sampled: int | None = None,
+             exclude_history: bool = False, max_len: int = 50, beam: int | None = None, seed: int = 0,
+             unconstrained: bool = False, progress=None) -> dict:
+    """Metrics of a trained model (``models/NAME``) or a baseline (``popularity``, ``knn``) on ``split``."""
+    check_choice("split", split, ("valid", "test"))
+    run = RunFolder(run_dir)
+    seq = run.sequences()
+    split_id = {"valid": VALID, "test": TEST}[split]
+    hallucination = None
+    if model in BASELINES:
+        scorer = PopularityScorer(seq) if model == "popularity" else GraphKNNScorer(run.graph(), seq)
+        folder = model_folder(run, model)
+    else:
+        net, trie, record = load_trained(run, model)
+        max_len = net.config.max_len
+        if unconstrained and trie is not None:
+            hallucination = {"invalid": 0, "total": 0}
+        scorer = make_scorer(net, trie, beam or record["beam"], trie_mask=hallucination is None, counts=hallucination)
+        folder = model_folder(run, model)
+    metrics = evaluate_ranking(scorer, seq, split_id, max_len, exclude_history, sampled, seed, progress=progress)
+    if hallucination is not None:
+        metrics["hallucination_rate"] = round(hallucination["invalid"] / max(hallucination["total"], 1), 5)
+    elif model not in BASELINES and record["generator"]["head"] == "sids":
+        metrics["hallucination_rate"] = 0.0  # constrained beams are trie paths: items by construction
+    metrics = {**{k.lower(): (round(v, 5) if isinstance(v, float) else v) for k, v in metrics.items()}}
+    summary = {"model": model, "split": split, "metrics": metrics}
+    folder.mkdir(parents=True, exist_ok=True)
+    key = f"{split}-{metrics['protocol'].replace(' ', '-')}{'-unconstrained' if unconstrained else ''}"
+    path = folder / "metrics.json"
+    existing = json.loads(path.read_text()) if path.exists() else {}
+    write_json_atomic(path, {**existing, key: summary})
+    run.record("evaluate", f"{model}/{key}", summary)
+    return summary
