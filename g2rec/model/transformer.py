@@ -141,15 +141,18 @@ class Transformer(nn.Module):
         (padding positions are zero vectors)."""
         return self.item_emb(items)
 
-    def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None,
+                positions: torch.Tensor | None = None) -> torch.Tensor:
         """Run the blocks over input embeddings.
 
         Args:
-            x: ``(B, T, D)`` input embeddings, ``T <= max_len``; position embeddings are added here
-                (position ``t`` = column ``t``).
+            x: ``(B, T, D)`` input embeddings, ``T <= max_len``; position embeddings are added here.
             padding_mask: optional ``(B, T)`` bool, True at padded positions. Padded keys are
                 never attended to; a padded query attends only to itself, so its (meaningless)
                 output stays finite and never reaches a real position.
+            positions: optional ``(T,)`` or ``(B, T)`` long position ids in ``0..max_len-1``;
+                default ``0..T-1``. A batch of left-padded windows cut to its longest row passes
+                ``max_len-T .. max_len-1`` so that the newest item keeps position ``max_len-1``.
 
         Returns:
             ``(B, T, D)`` hidden states after the final LayerNorm; position ``t`` depends only on
@@ -158,8 +161,9 @@ class Transformer(nn.Module):
         B, T, D = x.shape
         if T > self.config.max_len:
             raise ValueError(f"sequence of {T} positions is longer than max_len={self.config.max_len}")
-        pos = torch.arange(T, device=x.device)
-        h = self.drop(x + self.pos_emb(pos))
+        if positions is None:
+            positions = torch.arange(T, device=x.device)
+        h = self.drop(x + self.pos_emb(positions))
         attn_mask = None
         if padding_mask is not None and bool(padding_mask.any()):
             causal = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()                # (T, T)
@@ -169,9 +173,10 @@ class Transformer(nn.Module):
             h = block(h, attn_mask)
         return self.ln_f(h)
 
-    def forward_items(self, items: torch.Tensor) -> torch.Tensor:
-        """``items (B, T)`` left-padded item ids -> ``(B, T, D)`` hidden states."""
-        return self(self.embed_items(items), items == self.pad)
+    def forward_items(self, items: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
+        """``items (B, T)`` left-padded item ids (``positions`` as in :meth:`forward`) -> ``(B, T, D)``
+        hidden states."""
+        return self(self.embed_items(items), items == self.pad, positions)
 
     def item_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """The ``items`` head, tied to the item embedding: ``hidden (..., D) -> (..., I)`` scores of

@@ -5,7 +5,6 @@ import torch
 
 from g2rec.model import Transformer, TransformerConfig
 
-torch.set_num_threads(1)
 
 
 def model(**overrides) -> Transformer:
@@ -61,6 +60,16 @@ def test_left_padding_is_invisible_to_real_positions():
     # a row without padding goes through the plain causal path and agrees with the masked path
     torch.testing.assert_close(m(x[2:], mask[2:]), m(x[2:]))
     torch.testing.assert_close(hidden[2:], m.forward_items(items[2:]))
+
+
+def test_cutting_leading_padding_with_shifted_positions_changes_nothing():
+    m = model()
+    pad = m.pad
+    items = torch.tensor([[pad, pad, pad, pad, pad, 4, 8, 15],
+                          [pad, pad, pad, pad, 42, 41, 40, 39]])
+    full = m.forward_items(items)                                 # positions 0..7
+    cut = m.forward_items(items[:, 4:], torch.arange(4, 8))       # positions 4..7
+    torch.testing.assert_close(full[:, 4:][items[:, 4:] != pad], cut[items[:, 4:] != pad])
 
 
 def test_padding_embedding_gets_no_gradient_and_dropout_only_in_training():
