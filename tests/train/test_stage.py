@@ -1,0 +1,67 @@
+"""train -> evaluate -> recommend through the CLI on real data; recommendations score to the same metrics."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from g2rec import build_graph
+from g2rec.data.sequences import TEST
+from g2rec.runfolder import RunFolder
+from g2rec_cli.main import app
+from tests.conftest import MOVIELENS
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, shared_data):
+    path = tmp_path_factory.mktemp("stage") / "run"
+    build_graph(MOVIELENS, path)
+    result = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--epochs", "2", "--max-len", "20",
+                                 "--dim", "32", "--threads", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    return path, json.loads(result.stdout)
+
+
+def test_train_summary_and_artifacts(run):
+    path, summary = run
+    assert summary["name"] == "sasrec-items" and summary["epochs"] == 2 and summary["valid_ndcg10"] > 0
+    folder = path / "models" / "sasrec-items"
+    assert {"config.json", "best.safetensors", "checkpoint.safetensors", "train_log.jsonl"} <= {p.name for p in folder.iterdir()}
+    assert len((folder / "train_log.jsonl").read_text().splitlines()) == 2
+    assert json.loads((path / "manifest.json").read_text())["stages"]["train"]["sasrec-items"]["summary"] == summary
+
+
+def test_recommendations_score_to_the_evaluated_metrics(run, tmp_path):
+    path, _ = run
+    result = runner.invoke(app, ["evaluate", str(path), "--model", "sasrec-items", "--json"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)["metrics"]
+    assert metrics["protocol"] == "full ranking" and {"recall@10", "ndcg@10", "mrr"} <= set(metrics)
+    seq = RunFolder(path).sequences()
+    users_file = tmp_path / "users.txt"
+    users_file.write_text("\n".join(map(str, seq.user_ids)))
+    result = runner.invoke(app, ["recommend", str(path), "--model", "sasrec-items", "--users-file", str(users_file),
+                                 "-k", "10", "--upto", "test", "--json"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    test_item = dict(zip(seq.user_ids[seq.users[seq.split == TEST]].tolist(), seq.item_ids[seq.items[seq.split == TEST]].tolist()))
+    hits = [test_item[r["user"]] in r["items"] for r in lines]
+    assert len(lines) == seq.num_users and set(lines[0]) >= {"user", "items", "scores"}
+    assert np.mean(hits) == pytest.approx(metrics["recall@10"], abs=1e-4)
+
+
+def test_baselines_unknown_users_and_models(run):
+    path, _ = run
+    result = runner.invoke(app, ["evaluate", str(path), "--model", "knn", "--sampled", "99", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["metrics"]["protocol"] == "sampled-99"
+    result = runner.invoke(app, ["recommend", str(path), "--model", "sasrec-items", "--user", "no-such-user"])
+    assert result.exit_code == 2 and "unknown user 'no-such-user'" in result.stderr
+    result = runner.invoke(app, ["evaluate", str(path), "--model", "g2rec-items"])
+    assert result.exit_code == 2 and "no trained model 'g2rec-items'" in result.stderr
+    result = runner.invoke(app, ["train", str(path), "--model", "g2rec"])
+    assert result.exit_code == 2 and "g2rec tokenize" in result.stderr
+    result = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--head", "sids"])
+    assert result.exit_code == 2 and "fixes head" in result.stderr
