@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -19,18 +18,18 @@ SUMMARY_KEYS = ["method", "num_items", "dim", "solver", "max_residual", "backend
 def embed_command(
     run_dir: Path = typer.Argument(..., help="Run folder made by `g2rec build-graph`."),
     method: str = typer.Option("spectral", help="spectral | lightgcn | sage | sasrec | text."),
-    dim: Optional[int] = typer.Option(None, help="Embedding dimension (default 64; text: the model's)."),
-    solver: Optional[str] = typer.Option(None, help="Spectral: auto | arpack | lobpcg | randomized."),
-    tol: Optional[float] = typer.Option(None, help="Spectral: target eigen-residual."),
-    backend: Optional[str] = typer.Option(None, help="GNN: pyg (default) or dgl."),
-    graph: Optional[str] = typer.Option(None, help="GNN: coengagement (item-item) or bipartite (user-item)."),
-    loss: Optional[str] = typer.Option(None, help="GNN: bpr | infonce. SASRec: ce | bce."),
-    layers: Optional[int] = typer.Option(None, help="GNN propagation layers / SASRec blocks."),
-    epochs: Optional[int] = typer.Option(None, help="Training epochs (GNN, SASRec)."),
-    lr: Optional[float] = typer.Option(None, help="Learning rate (GNN, SASRec)."),
-    batch_size: Optional[int] = typer.Option(None, help="Training batch size (GNN, SASRec, text)."),
-    text_file: Optional[str] = typer.Option(None, help="Text: item text file (LC-Rec *.item.json[.gz], or csv/parquet)."),
-    seed: Optional[int] = typer.Option(None, help="Random seed (default 0)."),
+    dim: int | None = typer.Option(None, help="Embedding dimension (default 64; text: the model's)."),
+    solver: str | None = typer.Option(None, help="Spectral: auto | arpack | lobpcg | randomized."),
+    tol: float | None = typer.Option(None, help="Spectral: target eigen-residual."),
+    backend: str | None = typer.Option(None, help="GNN: pyg (default) or dgl."),
+    graph: str | None = typer.Option(None, help="GNN: coengagement (item-item) or bipartite (user-item)."),
+    loss: str | None = typer.Option(None, help="GNN: bpr | infonce. SASRec: ce | bce."),
+    layers: int | None = typer.Option(None, help="GNN propagation layers / SASRec blocks."),
+    epochs: int | None = typer.Option(None, help="Training epochs (GNN, SASRec)."),
+    lr: float | None = typer.Option(None, help="Learning rate (GNN, SASRec)."),
+    batch_size: int | None = typer.Option(None, help="Training batch size (GNN, SASRec, text)."),
+    text_file: str | None = typer.Option(None, help="Text: item text file (LC-Rec *.item.json[.gz], or csv/parquet)."),
+    seed: int | None = typer.Option(None, help="Random seed (default 0)."),
     evaluate: bool = typer.Option(True, help="Run the label-free item-kNN check on the validation split."),
     json_out: bool = JsonOption,
 ):

@@ -31,7 +31,7 @@ class DenseTrie:
     items: torch.Tensor
 
     @classmethod
-    def from_codes(cls, codes: np.ndarray, sizes: tuple[int, ...]) -> "DenseTrie":
+    def from_codes(cls, codes: np.ndarray, sizes: tuple[int, ...]) -> DenseTrie:
         """Build from ``codes (I, L)`` (unique rows) and the codebook sizes ``K_l``."""
         codes = np.asarray(codes, dtype=np.int64)
         node = np.zeros(len(codes), dtype=np.int64)  # every item starts at the root

@@ -117,7 +117,7 @@ class Generator(nn.Module):
         positions = 2 * config.max_len if config.profiles == "interleave" else config.max_len
         self.transformer = Transformer(TransformerConfig(num_items, positions, config.dim, config.layers,
                                                          config.heads, config.dropout))
-        pad = lambda x, fill: torch.cat([x, x.new_full((1,) + x.shape[1:], fill)])  # noqa: E731 (row I = padding)
+        pad = lambda x, fill: torch.cat([x, x.new_full((1,) + x.shape[1:], fill)])
         if config.profiles != "none":
             self.register_buffer("profiles", pad(context.profiles.float(), 0.0), persistent=False)
             self.profile_proj = nn.Linear(context.profiles.shape[1], config.dim)
