@@ -1,0 +1,126 @@
+"""Benchmark: generator training throughput and constrained vs unconstrained SID decoding.
+
+On a run folder that has been through ``build-graph`` and ``tokenize`` (Amazon Beauty in
+the README), in one process and one run:
+
+* training samples/s (next-item targets per second, forward + backward + AdamW step) for
+  ``sasrec`` (items head), ``g2rec`` items head and ``g2rec`` sids head;
+* decoding users/s of the sids head at beam 20, constrained to the trie and unconstrained,
+  and their time ratio (target: constrained <= 1.3x unconstrained; >= 500 users/s).
+
+The reference is cornac 3.0.1's TIGER on the same data, measured by the issue's author on
+this machine kind (not re-run here): 3.6 s per 256-sample step (71 samples/s) and 48.6 ms
+per user of beam search (20.6 users/s); cornac SASRec 110 s per epoch.
+
+Usage::
+
+    python benchmarks/generate.py --run runs/beauty --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from g2rec.data.sequences import TEST
+from g2rec.eval.protocol import histories
+from g2rec.model.beam import beam_search
+from g2rec.model.generator import GeneratorConfig
+from g2rec.runfolder import RunFolder
+from g2rec.train.loop import training_windows
+from g2rec.train.stage import PRESETS, build_model
+
+CORNAC_TIGER = {"samples_per_second": 256 / 3.6, "users_per_second": 1 / 0.0486,
+                "source": "issue 5, cornac 3.0.1 TIGER (GRID recipe) on Beauty, this machine kind"}
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def training_rate(run: RunFolder, kind: str, config: GeneratorConfig, steps: int, batch: int) -> float:
+    torch.manual_seed(0)
+    model, _ = build_model(run, kind, config)
+    x, y = (torch.from_numpy(a) for a in training_windows(run.sequences().train(), config.max_len))
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    gen = torch.Generator().manual_seed(0)
+    done, seconds = 0, 0.0
+    for step in range(steps + 2):  # two warm-up steps
+        idx = torch.randint(0, len(x), (batch,), generator=gen)
+        xb, yb = x[idx], y[idx]
+        width = int((xb != model.num_items).sum(1).max())
+        tick = time.perf_counter()
+        loss, _ = model.loss(xb[:, -width:], yb[:, -width:])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step >= 2:
+            seconds += time.perf_counter() - tick
+            done += int((yb != model.num_items).sum())
+    return done / seconds
+
+
+def decoding_rates(run: RunFolder, users: int, beam: int, batch: int) -> dict:
+    torch.manual_seed(0)
+    model, trie = build_model(run, "g2rec", GeneratorConfig(head="sids"))
+    model.eval()
+    seq = run.sequences()
+    _, hist, _, _ = histories(seq, TEST, model.config.max_len)
+    hist = torch.from_numpy(hist[:users])
+    out = {}
+    for constrained in (True, False, True, False):  # alternate to share the machine's noise
+        seconds, invalid = 0.0, 0
+        with torch.no_grad():
+            for lo in range(0, len(hist), batch):
+                h = hist[lo:lo + batch]
+                h = torch.where(h < 0, model.num_items, h)
+                tick = time.perf_counter()
+                items, _ = beam_search(model.code_head, model.hidden(h)[:, -1], trie, beam, constrained)
+                seconds += time.perf_counter() - tick
+                invalid += int((items < 0).sum())
+        key = "constrained" if constrained else "unconstrained"
+        rate = len(hist) / seconds
+        out[key] = max(out.get(key, 0.0), rate)  # best of two passes
+        out[f"{key}_invalid_share"] = invalid / (len(hist) * beam)
+    out["time_ratio"] = out["unconstrained"] / out["constrained"]  # constrained time / unconstrained time
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--run", required=True, help="run folder after build-graph and tokenize")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--users", type=int, default=4096)
+    p.add_argument("--beam", type=int, default=20)
+    p.add_argument("--no-write", action="store_true")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    run = RunFolder(args.run)
+    rates = {kind: training_rate(run, model, GeneratorConfig(**overrides), args.steps, args.batch)
+             for kind, model, overrides in (("sasrec", "sasrec", PRESETS["sasrec"]),
+                                            ("g2rec-items", "g2rec", {}), ("g2rec-sids", "g2rec", {"head": "sids"}))}
+    decode = decoding_rates(run, args.users, args.beam, batch=512)
+    result = {"command": "python benchmarks/generate.py " + " ".join(argv or __import__("sys").argv[1:]),
+              "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+              "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads",
+              "torch": torch.__version__, "training_samples_per_second": {k: round(v, 1) for k, v in rates.items()},
+              "training_vs_cornac_tiger": {k: round(v / CORNAC_TIGER["samples_per_second"], 1) for k, v in rates.items()},
+              "decoding": {k: round(v, 3) for k, v in decode.items()}, "beam": args.beam, "reference": CORNAC_TIGER,
+              "targets_met": {"constrained_le_1.3x_unconstrained": decode["time_ratio"] <= 1.3,
+                              "constrained_ge_500_users_per_second": decode["constrained"] >= 500,
+                              "training_ge_10x_cornac_tiger": rates["g2rec-sids"] >= 10 * CORNAC_TIGER["samples_per_second"]}}
+    print(json.dumps(result, indent=2))
+    if not args.no_write:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "generate.json").write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
