@@ -158,7 +158,7 @@ class Transformer(nn.Module):
             ``(B, T, D)`` hidden states after the final LayerNorm; position ``t`` depends only on
             inputs at positions ``<= t``.
         """
-        B, T, D = x.shape
+        T = x.shape[1]
         if T > self.config.max_len:
             raise ValueError(f"sequence of {T} positions is longer than max_len={self.config.max_len}")
         if positions is None:

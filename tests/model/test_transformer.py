@@ -6,7 +6,6 @@ import torch
 from g2rec.model import Transformer, TransformerConfig
 
 
-
 def model(**overrides) -> Transformer:
     torch.manual_seed(0)
     config = TransformerConfig(**{"num_items": 50, "max_len": 12, "dim": 16, "layers": 2, "heads": 4,
