@@ -20,7 +20,7 @@ from .errors import G2RecError, check_choice
 from .eval.baselines import GraphKNNScorer, PopularityScorer
 from .model.beam import beam_search
 from .runfolder import RunFolder
-from .train.context import load_context
+from .train.context import TOKENS, load_context
 from .train.stage import BASELINES, load_trained
 
 
@@ -97,7 +97,7 @@ def _plain(value):
 
 def _interests(run: RunFolder, seq: Sequences, hist: torch.Tensor, top: int) -> list[list[dict]]:
     """Each user's ``top`` prototypes (weight, central items), or empty lists before tokenize."""
-    if top < 1 or not (run.path / "tokens" / "prototypes.npz").exists():
+    if top < 1 or not (run.path / TOKENS / "prototypes.npz").exists():
         return [[] for _ in range(len(hist))]
     context = load_context(run, need_profiles=True, need_codes=False)
     C = context.num_prototypes

@@ -1,9 +1,10 @@
 """Reading the interest context that ``g2rec tokenize`` wrote, for the generator.
 
-Artifacts (``RUN_DIR/tokens/``): ``prototypes.npz`` (``member_idx``, ``member_val``: each
-item's ``(I, rho)`` row of the membership P), ``profiles.npy`` (``(I, d)`` profiles
-``y_i = P_i V``) and ``codes.npz`` (``codes``/``sizes``: prototype-supervised semantic IDs,
-``plain_codes``/``plain_sizes``: residual k-means codes without supervision, for TIGER).
+Artifacts (``RUN_DIR/tokenize/``, see :mod:`g2rec.tokenize.stage`): ``prototypes.npz``
+(``idx``, ``val``: each item's ``(I, rho)`` row of the membership P, ``-1`` = empty slot;
+``vectors``: ``V`` ``(C, d)``), ``profiles.npy`` (``(I, d)`` profiles ``y_i = P_i V``) and
+``sids.npz`` (``codes``/``vocab_sizes``: prototype-supervised semantic IDs;
+``plain_codes``/``plain_vocab_sizes``: residual k-means codes without supervision, for TIGER).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from ..errors import G2RecError
 from ..model.generator import InterestContext
 from ..runfolder import RunFolder
 
-TOKENS = "tokens"
+TOKENS = "tokenize"
 
 
 def _load(run: RunFolder, name: str) -> dict:
@@ -37,17 +38,20 @@ def load_context(run: RunFolder, codes: str = "supervised", need_profiles: bool 
         if not path.exists():
             raise G2RecError(f"{run.path}: missing {TOKENS}/profiles.npy (run `g2rec tokenize {run.path}` first)")
         profiles = np.load(path, allow_pickle=False)
-        if len(profiles) != n or len(proto["member_idx"]) != n:
+        if len(profiles) != n or len(proto["idx"]) != n:
             raise G2RecError(f"{run.path}/{TOKENS}: profiles for {len(profiles)} items, the run has {n}: re-run tokenize")
         context.profiles = torch.from_numpy(profiles.astype(np.float32))
-        context.member_idx = torch.from_numpy(proto["member_idx"].astype(np.int64))
-        context.member_val = torch.from_numpy(proto["member_val"].astype(np.float32))
-        context.num_prototypes = int(proto["member_idx"].max()) + 1 if "num_prototypes" not in proto else int(proto["num_prototypes"])
+        idx = proto["idx"].astype(np.int64)
+        context.member_idx = torch.from_numpy(np.maximum(idx, 0))
+        context.member_val = torch.from_numpy(np.where(idx >= 0, proto["val"], 0).astype(np.float32))
+        context.num_prototypes = int(proto["vectors"].shape[0])
     if need_codes:
-        z = _load(run, "codes.npz")
-        key, sizes = ("codes", "sizes") if codes == "supervised" else ("plain_codes", "plain_sizes")
+        z = _load(run, "sids.npz")
+        key, sizes = ("codes", "vocab_sizes") if codes == "supervised" else ("plain_codes", "plain_vocab_sizes")
+        if key not in z:
+            raise G2RecError(f"{run.path}/{TOKENS}/sids.npz has no {key} (made by an older g2rec): re-run tokenize")
         if len(z[key]) != n:
-            raise G2RecError(f"{run.path}/{TOKENS}/codes.npz: codes for {len(z[key])} items, the run has {n}: re-run tokenize")
+            raise G2RecError(f"{run.path}/{TOKENS}/sids.npz: codes for {len(z[key])} items, the run has {n}: re-run tokenize")
         context.codes = torch.from_numpy(z[key].astype(np.int64))
         context.codebook_sizes = tuple(int(k) for k in z[sizes])
     return context

@@ -27,10 +27,11 @@ from ..data.sequences import TEST, VALID
 from ..errors import ConfigError, G2RecError, check_choice
 from ..eval.baselines import GraphKNNScorer, PopularityScorer
 from ..eval.protocol import TopK, evaluate_ranking
-from ..model.beam import DenseTrie, beam_search
+from ..model.beam import beam_search
 from ..model.generator import Generator, GeneratorConfig
 from ..runfolder import RunFolder
 from ..runinfo import Stopwatch, peak_memory_mb, write_json_atomic
+from ..tokenize.trie import SIDTrie
 from .checkpoint import load_checkpoint
 from .context import load_context
 from .loop import TrainConfig, fit, training_windows
@@ -45,18 +46,18 @@ def model_folder(run: RunFolder, name: str) -> Path:
     return run.path / "models" / name
 
 
-def build_model(run: RunFolder, kind: str, config: GeneratorConfig) -> tuple[Generator, object]:
+def build_model(run: RunFolder, kind: str, config: GeneratorConfig) -> tuple[Generator, SIDTrie | None]:
     """The generator of ``kind`` over the run's items, with its interest context; and its trie (sids head)."""
     seq_items = run.manifest["stages"]["build-graph"]["summary"]["num_items"]
     context = load_context(run, codes="plain" if kind == "tiger" else "supervised",
                            need_profiles=config.profiles != "none" or config.profile_weight > 0,
                            need_codes=config.head == "sids" or config.item_input == "sid")
     model = Generator(seq_items, config, context)
-    trie = DenseTrie.from_codes(context.codes.numpy(), context.codebook_sizes) if config.head == "sids" else None
+    trie = SIDTrie.build(context.codes.numpy(), context.codebook_sizes) if config.head == "sids" else None
     return model, trie
 
 
-def make_scorer(model: Generator, trie: DenseTrie | None, beam: int = 20, trie_mask: bool = True,
+def make_scorer(model: Generator, trie: SIDTrie | None, beam: int = 20, trie_mask: bool = True,
                 counts: dict | None = None):
     """A protocol scorer: full item scores (``items`` head) or beam-searched lists (``sids``).
 
@@ -131,7 +132,7 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
     return summary
 
 
-def load_trained(run: RunFolder, name: str) -> tuple[Generator, DenseTrie | None, dict]:
+def load_trained(run: RunFolder, name: str) -> tuple[Generator, SIDTrie | None, dict]:
     """The best checkpoint of ``models/NAME`` with its trie and config."""
     folder = model_folder(run, name)
     if not (folder / "config.json").exists():

@@ -5,8 +5,9 @@ import itertools
 import numpy as np
 import torch
 
-from g2rec.model.beam import DenseTrie, beam_search
+from g2rec.model.beam import beam_search
 from g2rec.model.generator import CodeHead
+from g2rec.tokenize.trie import SIDTrie
 
 SIZES = (3, 4, 2)
 
@@ -17,7 +18,7 @@ def setup(seed=0, num_items=10):
     all_codes = np.array(list(itertools.product(*(range(k) for k in SIZES))))
     codes = all_codes[rng.choice(len(all_codes), num_items, replace=False)]
     head = CodeHead(8, SIZES).eval()
-    return codes, head, DenseTrie.from_codes(codes, SIZES), torch.randn(5, 8)
+    return codes, head, SIDTrie.build(codes, SIZES), torch.randn(5, 8)
 
 
 def exhaustive_log_prob(head, hidden, codes):
@@ -30,18 +31,6 @@ def exhaustive_log_prob(head, hidden, codes):
             state = head.step(state, level, torch.full((len(hidden),), int(c)))
         out.append(total)
     return torch.stack(out, 1)
-
-
-def test_trie_next_tokens_match_the_codes():
-    codes, _, trie, _ = setup()
-    assert sorted(trie.next_tokens(0, 0)) == sorted(set(codes[:, 0].tolist()))
-    for item, row in enumerate(codes):
-        node = 0
-        for level, c in enumerate(row):
-            prefix = codes[(codes[:, :level] == row[:level]).all(1)]
-            assert sorted(trie.next_tokens(level, node)) == sorted(set(prefix[:, level].tolist()))
-            node = int(trie.children[level][node, c])
-        assert int(trie.items[node]) == item
 
 
 def test_wide_beam_is_exact_and_narrow_beam_returns_real_items():
