@@ -53,7 +53,7 @@ class AscentConfig:
     gamma: float = 1.0
     rho: int = 4
     iterations: int = 300
-    beta: float = 100.0
+    beta: float = 1000.0
     reselect_every: int = 5
     merge: bool = True
     rounds: int = 8
