@@ -91,9 +91,10 @@ def supervised_first_level(x: np.ndarray, centroids: np.ndarray, labels: np.ndar
 
 
 def residual_kmeans(x: np.ndarray, levels: int, codebook_size: int, iterations: int = 20, seed: int = 0,
-                    membership: sp.csr_matrix | None = None, weight: float = 0.0) -> ResidualCodes:
+                    membership: sp.csr_matrix | None = None, weight: float = 0.0, progress=None) -> ResidualCodes:
     """Residual k-means codes of ``x`` ``(I, d)``: ``levels`` x ``codebook_size`` codes.
-    With ``membership`` (``(I, C)``) and ``weight > 0`` the first level is prototype-supervised."""
+    With ``membership`` (``(I, C)``) and ``weight > 0`` the first level is prototype-supervised.
+    ``progress(done_levels, levels)`` is called after each level."""
     residual = np.ascontiguousarray(x, dtype=np.float32).copy()
     codes, books, costs, first = [], [], [], None
     for level in range(levels):
@@ -106,5 +107,7 @@ def residual_kmeans(x: np.ndarray, levels: int, codebook_size: int, iterations: 
         residual -= centroids[labels]
         codes.append(labels)
         books.append(centroids)
+        if progress is not None:
+            progress(level + 1, levels)
     return ResidualCodes(np.stack(codes, 1), np.stack(books), (np.asarray(x, np.float32) - residual),
                          first, costs)

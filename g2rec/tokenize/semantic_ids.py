@@ -126,7 +126,7 @@ def semantic_ids(x: np.ndarray, config: SemanticIDConfig, membership: sp.csr_mat
     report, unsup_first, books = {"method": config.method, "supervision": weight}, None, None
     if config.method == "rkmeans":
         res = residual_kmeans(x, config.levels, config.codebook_size, config.kmeans_iterations, config.seed,
-                              membership, weight)
+                              membership, weight, progress)
         raw, recon, unsup_first, books = res.codes, res.reconstruction, res.unsupervised_first, res.codebooks
         report["supervision_cost"] = [round(c, 6) for c in res.supervision_cost]
     else:
