@@ -32,7 +32,13 @@ import torch
 
 from ..errors import ConfigError
 from .merge import merge_clusters
-from .soft_modularity import GraphTensors, Membership, SlotPairs, normalized_gradient, soft_modularity
+from .soft_modularity import (
+    GraphTensors,
+    Membership,
+    SlotPairs,
+    normalized_gradient,
+    soft_modularity,
+)
 
 
 @dataclass

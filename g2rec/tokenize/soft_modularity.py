@@ -46,7 +46,7 @@ class GraphTensors:
         return int(self.k.shape[0])
 
     @classmethod
-    def from_csr(cls, graph: sp.spmatrix) -> "GraphTensors":
+    def from_csr(cls, graph: sp.spmatrix) -> GraphTensors:
         csr = sp.csr_matrix(graph, dtype=np.float64)
         csr.setdiag(0)
         csr.eliminate_zeros()
@@ -71,7 +71,7 @@ class Membership:
         return int(self.idx.shape[1])
 
     @classmethod
-    def one_hot(cls, labels, num_clusters: int, rho: int = 1) -> "Membership":
+    def one_hot(cls, labels, num_clusters: int, rho: int = 1) -> Membership:
         labels = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
         idx = torch.full((len(labels), rho), num_clusters, dtype=torch.int64)
         val = torch.zeros((len(labels), rho), dtype=torch.float64)
@@ -86,7 +86,7 @@ class Membership:
         return sp.csr_matrix((val[keep], (rows[keep], idx[keep])), shape=(self.idx.shape[0], self.num_clusters))
 
     @classmethod
-    def from_scipy(cls, matrix: sp.spmatrix, rho: int) -> "Membership":
+    def from_scipy(cls, matrix: sp.spmatrix, rho: int) -> Membership:
         """From an ``(I, C)`` sparse matrix with at most ``rho`` non-zeros per row (summed when
         duplicated), rows renormalized; slots in increasing cluster order."""
         csr = sp.csr_matrix(matrix)
@@ -134,7 +134,7 @@ class SlotPairs:
     shape: tuple[int, int]
 
     @classmethod
-    def build(cls, g: "GraphTensors", idx: torch.Tensor, num_clusters: int) -> "SlotPairs":
+    def build(cls, g: GraphTensors, idx: torch.Tensor, num_clusters: int) -> SlotPairs:
         n, rho = idx.shape
         dtype = np.int32 if num_clusters < 2 ** 31 - 2 else np.int64
         # per slot, the cluster of each edge end; empty slots differ on the two sides (C vs C+1)

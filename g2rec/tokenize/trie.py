@@ -57,7 +57,7 @@ class SIDTrie:
         return np.concatenate([[0], np.cumsum(self.vocab_sizes)[:-1]]).astype(np.int64)
 
     @classmethod
-    def build(cls, codes: np.ndarray, vocab_sizes=None) -> "SIDTrie":
+    def build(cls, codes: np.ndarray, vocab_sizes=None) -> SIDTrie:
         """Trie of the ``(I, L)`` unique codes (row i = item i's SID)."""
         codes = np.asarray(codes, dtype=np.int64)
         n, levels = codes.shape
@@ -143,6 +143,6 @@ class SIDTrie:
             np.savez(f, **{k: getattr(self, k) for k in FIELDS})
 
     @classmethod
-    def load(cls, path: Path) -> "SIDTrie":
+    def load(cls, path: Path) -> SIDTrie:
         with np.load(path, allow_pickle=False) as z:
             return cls(*(z[k] for k in FIELDS))

@@ -6,7 +6,13 @@ import scipy.sparse as sp
 import torch
 
 from g2rec.errors import ConfigError, G2RecError
-from g2rec.tokenize.semantic_ids import SemanticIDConfig, agreement, deduplicate, semantic_ids, unresolved_collisions
+from g2rec.tokenize.semantic_ids import (
+    SemanticIDConfig,
+    agreement,
+    deduplicate,
+    semantic_ids,
+    unresolved_collisions,
+)
 from g2rec.tokenize.trie import SIDTrie
 
 torch.set_num_threads(1)

@@ -14,8 +14,13 @@ from g2rec.runfolder import RunFolder
 from g2rec.tokenize.leiden import LeidenConfig, leiden
 from g2rec.tokenize.merge import merge_clusters
 from g2rec.tokenize.prototypes import AscentConfig, compact, optimize
-from g2rec.tokenize.soft_modularity import (GraphTensors, Membership, modularity_of_labels,
-                                            neighbour_overlap, soft_modularity)
+from g2rec.tokenize.soft_modularity import (
+    GraphTensors,
+    Membership,
+    modularity_of_labels,
+    neighbour_overlap,
+    soft_modularity,
+)
 from tests.conftest import MOVIELENS, SCIENTIFIC
 
 torch.set_num_threads(1)
@@ -101,9 +106,9 @@ def test_merges_gain_what_they_promise(scientific_graph):
 def test_default_pipeline_beats_leiden_on_scientific(scientific_graph):
     import faiss
 
-    from g2rec.tokenize.stage import spectral_kmeans_labels
-    from g2rec.embed.spectral import SpectralConfig, fit_spectral
     from g2rec.embed.base import EmbedInputs
+    from g2rec.embed.spectral import SpectralConfig, fit_spectral
+    from g2rec.tokenize.stage import spectral_kmeans_labels
 
     faiss.omp_set_num_threads(1)
     base = leiden(scientific_graph, LeidenConfig(seed=0))

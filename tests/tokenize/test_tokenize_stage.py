@@ -15,7 +15,7 @@ from g2rec.tokenize.trie import SIDTrie
 from tests.conftest import SCIENTIFIC
 
 torch.set_num_threads(1)
-FAST = dict(num_prototypes=32, iterations=80, levels=2, codebook_size=32, kmeans_iterations=10)
+FAST = {"num_prototypes": 32, "iterations": 80, "levels": 2, "codebook_size": 32, "kmeans_iterations": 10}
 
 
 @pytest.fixture(scope="module")
@@ -90,13 +90,13 @@ def test_same_seed_same_tokens(run, summary, tmp_path):
 
 
 @pytest.mark.parametrize("options, message", [
-    (dict(num_prototypes=5000), "num_prototypes=5000 is larger than the 4344 items"),
-    (dict(num_prototypes=3, rho=4), "rho=4 is larger than num_prototypes=3"),
-    (dict(codebook_size=5000), "codebook_size=5000 is larger than the 4344 items"),
-    (dict(init="louvain"), "init='louvain' is not one of: spectral, leiden"),
-    (dict(sid_method="vq"), "is not one of: rkmeans, rqvae"),
-    (dict(iterations=-1), "iterations must be >= 0"),
-    (dict(clusters=3), "unknown tokenize option"),
+    ({"num_prototypes": 5000}, "num_prototypes=5000 is larger than the 4344 items"),
+    ({"num_prototypes": 3, "rho": 4}, "rho=4 is larger than num_prototypes=3"),
+    ({"codebook_size": 5000}, "codebook_size=5000 is larger than the 4344 items"),
+    ({"init": "louvain"}, "init='louvain' is not one of: spectral, leiden"),
+    ({"sid_method": "vq"}, "is not one of: rkmeans, rqvae"),
+    ({"iterations": -1}, "iterations must be >= 0"),
+    ({"clusters": 3}, "unknown tokenize option"),
 ])
 def test_bad_options_fail_before_any_work(run, options, message):
     with pytest.raises(ConfigError, match=message):
