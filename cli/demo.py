@@ -18,11 +18,19 @@ def demo_command(
     users: int = typer.Option(5000, help="Users in the generated log."),
     items: int = typer.Option(2000, help="Items in the generated log."),
     seed: int = typer.Option(0, help="Random seed."),
+    epochs: int = typer.Option(8, help="Training epochs of the generator."),
     overwrite: bool = typer.Option(True, help="Replace an earlier demo run."),
     json_out: bool = JsonOption,
 ):
     """Generate a log and run every stage on it (a couple of minutes at most on a laptop CPU)."""
     with user_errors():
         with progress_bar(not json_out) as progress:
-            summary = run_demo(out, SyntheticConfig(num_users=users, num_items=items, seed=seed), overwrite, progress)
-    show_summary(f"demo -> {out}", summary, ["input", "stages", *SUMMARY_KEYS], json_out)
+            summary = run_demo(out, SyntheticConfig(num_users=users, num_items=items, seed=seed), overwrite, progress,
+                               epochs)
+    show_summary(f"demo -> {out}", summary, ["input", "stages", *SUMMARY_KEYS[:4], "spectral_knn_recall10",
+                                             "num_prototypes", "modularity", "leiden_modularity", "train_epochs",
+                                             "test_recall10", "test_ndcg10", "seconds"], json_out)
+    if not json_out:
+        for r in summary["recommendations"]:
+            interests = "; ".join(f"{i['prototype']} ({', '.join(map(str, i['central_items']))})" for i in r["interests"])
+            typer.echo(f"user {r['user']}: {', '.join(map(str, r['items']))}   interests: {interests}")
