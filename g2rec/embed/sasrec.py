@@ -39,7 +39,7 @@ class SASRecConfig:
     max_len: int = 50          # most history positions per window
     dropout: float = 0.3
     loss: str = "ce"           # "ce": full softmax over all items; "bce": one sampled negative
-    epochs: int = 30
+    epochs: int = 10
     lr: float = 1e-3
     weight_decay: float = 0.0
     batch_size: int = 256      # windows per batch
@@ -153,7 +153,7 @@ def fit_sasrec(inputs: EmbedInputs, config: SASRecConfig, progress=None) -> Embe
     trained = np.zeros(seq.num_items, dtype=bool)
     trained[train.items[np.repeat(train.lengths >= 2, train.lengths)]] = True
     summary = {"loss": config.loss, "epochs": config.epochs, "final_loss": curve[-1]["loss"]}
-    details = {"windows": int(len(windows)), "targets": int((sizes - 1).sum()),
+    details = {"windows": len(windows), "targets": int((sizes - 1).sum()),
                "untrained_items": int((~trained).sum()),
                "parameters": int(sum(p.numel() for p in model.parameters()))}
     return EmbedResult(vectors, summary, curve, details)

