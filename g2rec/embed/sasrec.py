@@ -118,9 +118,14 @@ def fit_sasrec(inputs: EmbedInputs, config: SASRecConfig, progress=None) -> Embe
     Same data, config, seed and thread count give identical vectors. ``progress("sasrec",
     done, total)`` is called after every batch.
     """
+    with torch.random.fork_rng(devices=[]):          # seed weights and dropout; leave the caller's RNG alone
+        torch.manual_seed(config.seed)
+        return _fit(inputs, config, progress)
+
+
+def _fit(inputs: EmbedInputs, config: SASRecConfig, progress) -> EmbedResult:
     seq = inputs.sequences
     train = seq.train()
-    torch.manual_seed(config.seed)                    # weights and dropout
     generator = torch.Generator().manual_seed(config.seed)  # batch order and negatives
     model = Transformer(TransformerConfig(num_items=seq.num_items, max_len=config.max_len, dim=config.dim,
                                           layers=config.layers, heads=config.heads, dropout=config.dropout))

@@ -59,7 +59,9 @@ def test_loss_falls_and_embeddings_beat_random(movielens, fitted):
 
 
 def test_same_seed_same_vectors_other_seed_other_vectors(few_users, once):
+    state = torch.random.get_rng_state()
     np.testing.assert_array_equal(fit_sasrec(few_users, ONE_EPOCH).vectors, once.vectors)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's random stream is left alone
     other = fit_sasrec(few_users, dataclasses.replace(ONE_EPOCH, seed=1))
     assert not np.allclose(once.vectors, other.vectors)
 
