@@ -4,9 +4,10 @@ Three solvers share one signature ``solve(S, k, tol, seed, progress) -> Eigenpai
 
 * :func:`arpack_top`: scipy's implicitly restarted Lanczos (``eigsh``, ``which="LA"``).
 * :func:`lobpcg_top`: scipy's LOBPCG, ``largest=True``, with a few guard vectors.
-* :func:`chebyshev_top`: Chebyshev-filtered subspace iteration (Zhou & Saad, 2007) with
-  Rayleigh-Ritz and locking, vectorized over the block (one sparse-times-dense product per
-  polynomial degree), in float32. Built for large graphs.
+* :func:`block_lanczos_top`: thick-restart block Lanczos from a random block (block Krylov
+  with Rayleigh-Ritz), float32 blocks, BLAS-3 reorthogonalization. Built for large graphs.
+  (A Chebyshev-filtered subspace iteration with locking was tried first: on a 104k-item graph,
+  d = 32, it needed 1,937 matrix-vector products and 18.7 s where ARPACK needed 200 and 6.8 s.)
 
 All return eigenvalues in descending order and the residual norms ``||S v - lambda v||``
 of unit vectors ``v``, measured here and not taken from the solver.
@@ -14,12 +15,13 @@ of unit vectors ``v``, measured here and not taken from the solver.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import eigh
-from scipy.sparse.linalg import eigsh, lobpcg
+from scipy.sparse.linalg import LinearOperator, eigsh, lobpcg
 
 
 @dataclass
@@ -56,7 +58,7 @@ def arpack_top(S: sp.csr_matrix, k: int, tol: float, seed: int, progress=None) -
         count[0] += 1
         return S @ x
 
-    op = sp.linalg.LinearOperator(S.shape, matvec=matvec, dtype=np.float64)
+    op = LinearOperator(S.shape, matvec=matvec, dtype=np.float64)
     values, vectors = eigsh(op, k=k, which="LA", tol=tol, v0=v0)
     values, vectors = _sorted(values, vectors, k)
     return Eigenpairs(values, vectors, residual_norms(S, vectors, values), count[0], 1)
@@ -72,28 +74,6 @@ def lobpcg_top(S: sp.csr_matrix, k: int, tol: float, seed: int, progress=None,
     values, vectors = _sorted(values, vectors, k)
     vectors /= np.linalg.norm(vectors, axis=0)
     return Eigenpairs(values, vectors, residual_norms(S, vectors, values), 0, max_iter)
-
-
-def lanczos_extremes(S: sp.csr_matrix, steps: int, seed: int) -> tuple[float, float]:
-    """Smallest and largest Ritz values of ``steps`` plain Lanczos steps (cheap spectrum bounds
-    from inside: the true extremes lie at or beyond them)."""
-    n = S.shape[0]
-    q = np.random.default_rng(seed + 1).standard_normal(n).astype(S.dtype)
-    q /= np.linalg.norm(q)
-    q_prev, beta, alphas, betas = np.zeros_like(q), 0.0, [], []
-    for _ in range(min(steps, n)):
-        w = S @ q - beta * q_prev
-        alpha = float(q @ w)
-        w -= alpha * q
-        alphas.append(alpha)
-        beta = float(np.linalg.norm(w))
-        if beta < 1e-8:
-            break
-        betas.append(beta)
-        q_prev, q = q, w / beta
-    T = np.diag(alphas) + np.diag(betas[:len(alphas) - 1], 1) + np.diag(betas[:len(alphas) - 1], -1)
-    ritz = np.linalg.eigvalsh(T)
-    return float(ritz[0]), float(ritz[-1])
 
 
 def _orthonormalize(Y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -112,120 +92,119 @@ def _orthonormalize(Y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return Y @ np.linalg.inv(R).astype(Y.dtype)
 
 
-def _chebyshev_filter(S, X: np.ndarray, degree: int, center: float, half_width: float,
-                      t_scale: float) -> np.ndarray:
-    """``p(S) X`` with ``p(x) = T_m((x - center) / half_width) / T_m(t_scale)``: ``|p| <= 1/T_m(t_scale)``
-    on the damped interval ``center +- half_width`` and ``p = 1`` at the scaling point.
+def sparse_product(S: sp.csr_matrix):
+    """``X -> S @ X`` for C-ordered float32 blocks ``X (n, p)``, through torch's CSR kernel:
+    2x faster than scipy's for 4-32 columns (measured 0.45 s vs 0.96 s, 18M non-zeros, 4 columns)."""
+    import torch
 
-    Three-term recurrence ``T_{j+1}(t) = 2 t T_j(t) - T_{j-1}(t)`` on ``Y_j = T_j(t(S)) X / T_j(t_scale)``.
-    """
-    rho = np.cosh(np.arange(degree + 1) * np.arccosh(max(t_scale, 1.0)))  # T_j(t_scale), j = 0..m
-    prev, cur = X, (S @ X - center * X) * np.float32(1.0 / (half_width * rho[1]))
-    for j in range(1, degree):
-        nxt = S @ cur
-        nxt -= center * cur
-        nxt *= np.float32(2.0 * rho[j] / (half_width * rho[j + 1]))
-        nxt -= prev * np.float32(rho[j - 1] / rho[j + 1])
-        prev, cur = cur, nxt
-    return cur
+    indptr, indices = S.indptr, S.indices.astype(S.indptr.dtype, copy=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "sparse CSR support is in beta"
+        St = torch.sparse_csr_tensor(torch.from_numpy(indptr), torch.from_numpy(indices),
+                                     torch.from_numpy(S.data), size=S.shape)
+
+    def product(X: np.ndarray) -> np.ndarray:
+        return (St @ torch.from_numpy(np.ascontiguousarray(X))).numpy()
+
+    return product
 
 
-def chebyshev_top(S: sp.csr_matrix, k: int, tol: float, seed: int, progress=None,
-                  guard: int | None = None, max_ratio: float = 300.0, max_degree: int = 24,
-                  max_iter: int = 200, lanczos_steps: int = 24,
-                  lock_fraction: float = 0.01) -> Eigenpairs:
-    """Chebyshev-filtered subspace iteration with Rayleigh-Ritz and locking.
+def _orthonormal_block(W: np.ndarray, V: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Orthonormal ``Q (n, p)`` spanning ``W (n, p)``, which is already orthogonal to ``V``;
+    directions ``W`` lacks (an invariant subspace was reached) are refilled with random ones."""
+    Q = _orthonormalize(W.copy(), rng)
+    if V.shape[1]:  # refilled columns, and rounding, may lean on V: one more projection
+        Q -= V @ (V.T @ Q)
+        Q = _orthonormalize(Q, rng)
+    return Q
 
-    A block ``X (n, b)``, ``b = k + guard``, is filtered by a degree-``m`` Chebyshev polynomial
-    that is small on ``[lower, cut]`` (``lower``: a bound below the spectrum from a short Lanczos
-    run; ``cut``: the block's smallest Ritz value) and grows fast above it, so the eigenvalues
-    near ``-1`` (bipartite-like parts, which dominate a plain power method on ``S``) are damped
-    like the rest of the unwanted spectrum. After each filter: orthonormalize against the locked
-    vectors and within the block, Rayleigh-Ritz (one more product ``S X``), and lock the leading
-    Ritz pairs whose residual is ``<= lock_fraction * tol``; the block shrinks as vectors lock.
-    Locking only far below ``tol`` matters: a locked vector's error lies along its nearly
-    degenerate neighbours, which the block can then no longer resolve (measured: locking at
-    ``tol / 8`` stalled at residual 1.5e-4 on a 21k-item graph, ``tol / 100`` converged).
 
-    float32 keeps the products fast but bounds how unevenly the filter may grow the block: the
-    degree is the largest with ``T_m(t_top) / T_m(t_wanted) <= max_ratio`` (top active Ritz value
-    vs. the smallest wanted one), so the weakest wanted direction keeps ~4 significant digits.
+def block_lanczos_top(S: sp.csr_matrix, k: int, tol: float, seed: int, progress=None,
+                      block: int | None = None, keep: int | None = None, basis: int | None = None,
+                      max_restarts: int = 500) -> Eigenpairs:
+    """Thick-restart block Lanczos from a random block, with full reorthogonalization.
+
+    Builds an orthonormal Krylov basis ``V = [V_1, V_2, ...]`` (blocks of ``p = block`` float32
+    columns) with ``S V_j`` projected on all of ``V`` twice (block Gram-Schmidt, matrix-matrix
+    products), so ``H = V^T S V`` is known column by column without extra products and
+    ``S V = V H + Q B E^T`` with ``Q`` the next block. Rayleigh-Ritz on ``H`` gives Ritz pairs
+    ``(theta_i, V y_i)`` whose residuals ``||B E^T y_i||`` cost nothing. When the basis is full,
+    it restarts from the ``keep`` leading Ritz vectors and ``Q`` (``H`` becomes diagonal plus
+    the coupling ``B E^T Y``), so no Krylov information on the wanted part is lost.
+
+    Krylov methods build the polynomial filter adaptively and need far fewer products than
+    subspace iteration; blocks make each product a sparse-times-dense ``(n, p)`` product and
+    the orthogonalization BLAS-3, and float32 halves the memory traffic. Eigenvalues near
+    ``-1`` need no shift: Lanczos converges to both ends, and only the top ``k`` are taken.
 
     Args:
-        S: ``(n, n)`` symmetric CSR, spectrum within ``[-1, 1]`` (float32 recommended).
+        S: ``(n, n)`` symmetric CSR (float32 recommended).
         k: number of largest eigenpairs.
-        tol: stop when every wanted residual ``||S v - lambda v||`` is ``<= tol``.
-        seed: seed of the random start block (``np.random.default_rng``).
-        progress: optional ``progress(stage, done, total)``, called once per outer iteration
-            with the number of locked (converged) eigenpairs.
-        guard: extra block vectors (default ``max(8, k // 4)``); more guard = lower cut =
-            faster convergence per product, but wider products.
+        tol: stop when the ``k`` leading Ritz residuals are ``<= tol``.
+        seed: seed of the random start block.
+        progress: optional ``progress(stage, done, total)``: converged pairs, once per restart.
+        block: columns per Krylov block ``p`` (default 4 for ``k <= 32``, else 8: wider blocks
+            make each product cheaper per column but need more columns in all).
+        keep: Ritz vectors kept at a restart (default ``k + max(8, k // 4)``).
+        basis: basis columns before a restart (default ``max(2 * keep, keep + 6 * block)``).
     """
     n = S.shape[0]
-    guard = max(8, k // 4) if guard is None else guard
-    b = min(n, k + guard)
+    block = block or (4 if k <= 32 else 8)
+    keep = min(n - 2 * block, keep or k + max(8, k // 4))
+    m = min(n, basis or max(2 * keep, keep + 6 * block))
+    m -= (m - keep) % block  # the basis fills in whole blocks after a restart
+    if keep < k or m <= keep + block:
+        raise ValueError(f"graph too small for block Lanczos with k={k}, block={block}")
     rng = np.random.default_rng(seed)
-    dtype = np.float32
-    smallest, largest = lanczos_extremes(S, lanczos_steps, seed)
-    lower = max(-1.0, smallest - 0.1 * (largest - smallest) - 1e-3)
-    matvecs = lanczos_steps
-
-    X = _orthonormalize(rng.standard_normal((n, b), dtype=dtype), rng)
-    locked_vecs = np.empty((n, k), dtype=dtype, order="F")  # column slices stay contiguous for BLAS
-    locked_vals = np.empty(k)
-    lock_tol = tol * lock_fraction
-    num_locked = 0
-    iteration = 0
+    S = sp.csr_matrix(S, dtype=np.float32)
+    product = sparse_product(S)
+    V = np.empty((n, m), dtype=np.float32, order="F")  # column blocks contiguous for BLAS
+    H = np.zeros((m, m))
+    V[:, :block] = _orthonormalize(rng.standard_normal((n, block), dtype=np.float32), rng)
+    applied, filled, matvecs, restarts = 0, block, 0, 0
+    target = tol  # on the cheap residual estimates; tightened if the real residuals miss tol
     while True:
-        # Rayleigh-Ritz on the current orthonormal block.
-        SX = S @ X
-        matvecs += X.shape[1]
-        H = (X.T @ SX).astype(np.float64)
-        theta, Q = eigh((H + H.T) / 2)
-        theta, Q = theta[::-1], Q[:, ::-1].astype(dtype)
-        X, SX = X @ Q, SX @ Q
-        res = np.linalg.norm(SX - X * theta.astype(dtype), axis=0)
-        del SX
-        # Lock the leading pairs converged to lock_tol (in order, so locked values stay the
-        # largest); stop once all the remaining wanted pairs are within tol.
-        wanted = k - num_locked
-        done = bool((res[:wanted] <= tol).all())
-        ok = res[:wanted] <= (tol if done else lock_tol)
-        newly = wanted if ok.all() else int(np.argmin(ok))
-        if newly:
-            locked_vecs[:, num_locked:num_locked + newly] = X[:, :newly]
-            locked_vals[num_locked:num_locked + newly] = theta[:newly]
-            num_locked += newly
-            X, theta, res = np.ascontiguousarray(X[:, newly:]), theta[newly:], res[newly:]
+        while filled + block <= m:  # expand: S times the newest block, project, append
+            W = product(V[:, applied:filled])
+            matvecs += block
+            basis_now = V[:, :filled]
+            C = basis_now.T @ W  # block classical Gram-Schmidt ...
+            W -= basis_now @ C
+            H[:filled, applied:filled] = C
+            H[applied:filled, :filled] = C.T
+            Q = _orthonormal_block(W, basis_now, rng)  # ... and its second pass, on Q
+            B = (Q.T @ W).astype(np.float64)
+            V[:, filled:filled + block] = Q
+            H[filled:filled + block, applied:filled] = B
+            H[applied:filled, filled:filled + block] = B.T
+            applied, filled = filled, filled + block
+        theta, Y = np.linalg.eigh(H[:applied, :applied])
+        theta, Y = theta[::-1], Y[:, ::-1]
+        coupling = H[applied:filled, applied - block:applied] @ Y[applied - block:applied]  # (p, applied)
+        res = np.linalg.norm(coupling, axis=0)
+        converged = int(np.argmin(res[:k] <= target)) if not (res[:k] <= target).all() else k
         if progress is not None:
-            progress("eigenvectors", num_locked, k)
-        if num_locked == k or iteration == max_iter:
+            progress("eigenvectors", converged, k)
+        if converged == k:  # the estimate ignores rounding in the basis: check the real residuals
+            vectors = V[:, :applied] @ Y[:, :k].astype(np.float32)
+            residuals = residual_norms(S, vectors, theta[:k])
+            matvecs += k
+            if residuals.max() <= tol:
+                break
+            target *= 0.5 * tol / residuals.max()
+        if restarts == max_restarts:
+            vectors = V[:, :applied] @ Y[:, :k].astype(np.float32)
+            residuals = residual_norms(S, vectors, theta[:k])
             break
-        iteration += 1
-        wanted = k - num_locked
-        cut = theta[-1]
-        center, half_width = (cut + lower) / 2, (cut - lower) / 2
-        # Largest eigenvalue left in the block's span: at most the last locked value (or the
-        # Lanczos estimate before any lock); the Ritz values underestimate it early on.
-        top = max(theta[0], locked_vals[num_locked - 1] if num_locked else largest)
-        t_top = (top - center) / half_width
-        t_wanted = max((theta[wanted - 1] - center) / half_width, 1.0 + 1e-9)
-        spread = np.arccosh(max(t_top, t_wanted)) - np.arccosh(t_wanted)
-        degree = int(np.clip(np.log(max_ratio) / max(spread, 1e-12), 2, max_degree))
-        Y = _chebyshev_filter(S, X, degree, center, half_width, t_top)
-        matvecs += degree * X.shape[1]
-        if num_locked:
-            V = locked_vecs[:, :num_locked]
-            Y -= V @ (V.T @ Y)
-            Y -= V @ (V.T @ Y)
-        X = _orthonormalize(Y, rng)
-        del Y
-    if num_locked < k:  # out of iterations: return the best Ritz pairs as they are
-        take = k - num_locked
-        locked_vecs[:, num_locked:] = X[:, :take]
-        locked_vals[num_locked:] = theta[:take]
-    values, vectors = _sorted(locked_vals, locked_vecs, k)
-    return Eigenpairs(values, vectors, residual_norms(S, vectors, values), matvecs, iteration)
+        restarts += 1  # thick restart: [Ritz vectors, next block], H = [[diag(theta), c^T], [c, .]]
+        V[:, :keep] = V[:, :applied] @ Y[:, :keep].astype(np.float32)
+        V[:, keep:keep + block] = V[:, applied:filled]
+        H[:] = 0
+        H[np.arange(keep), np.arange(keep)] = theta[:keep]
+        H[keep:keep + block, :keep] = coupling[:, :keep]
+        H[:keep, keep:keep + block] = coupling[:, :keep].T
+        applied, filled = keep, keep + block
+    return Eigenpairs(theta[:k].copy(), vectors, residuals, matvecs, restarts)
 
 
-SOLVERS = {"arpack": arpack_top, "lobpcg": lobpcg_top, "randomized": chebyshev_top}
+SOLVERS = {"arpack": arpack_top, "lobpcg": lobpcg_top, "randomized": block_lanczos_top}

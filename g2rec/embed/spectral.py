@@ -21,11 +21,12 @@ rows (``D^{-1/2} v``, the random-walk eigenvectors) does not change cosine neigh
 Isolated items (degree 0, no training co-engagement) have no row in ``S``: the problem is
 solved on the other items and isolated items get zero vectors (cosine similarity 0 to all).
 
-Solvers (``solver``): ``arpack`` (scipy ``eigsh``, Lanczos), ``lobpcg`` (scipy), and
-``randomized``: Chebyshev-filtered subspace iteration from a random block with Rayleigh-Ritz
-and locking (:func:`g2rec.embed.eigensolvers.chebyshev_top`), vectorized on float32 blocks.
-``auto`` takes ``arpack`` below ``auto_threshold`` items and ``randomized`` above.
-Each run reports the eigenvalues and the residuals ``||S v - lambda v||``, measured after the
+Solvers (``solver``): ``arpack`` (scipy ``eigsh``, implicitly restarted Lanczos), ``lobpcg``
+(scipy), and ``randomized``: thick-restart block Lanczos from a random block with Rayleigh-Ritz
+(:func:`g2rec.embed.eigensolvers.block_lanczos_top`), float32 blocks, sparse products through
+torch's CSR kernel and BLAS-3 reorthogonalization. ``auto`` takes ``arpack`` below
+``auto_threshold`` items and ``randomized`` above. Every solver is deterministic given ``seed``.
+Each run reports the eigenvalues and the residuals ``||S v - lambda v||`` measured after the
 solve (summary ``max_residual``; details ``eigenvalues``, ``residuals``).
 """
 
