@@ -10,6 +10,7 @@ from .embed import embed_command
 from .evaluate import evaluate_command
 from .generate import generate_command
 from .recommend import recommend_command
+from .tokenize import tokenize_command
 from .train import train_command
 
 app = typer.Typer(help="g2rec: graph-centric generative recommendation.", no_args_is_help=True,
@@ -26,6 +27,7 @@ def main(version: bool = typer.Option(False, "--version", help="Print the g2rec 
 
 app.command("build-graph")(build_graph_command)
 app.command("embed")(embed_command)
+app.command("tokenize")(tokenize_command)
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("recommend")(recommend_command)

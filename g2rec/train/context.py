@@ -3,11 +3,17 @@
 Artifacts (``RUN_DIR/tokenize/``, see :mod:`g2rec.tokenize.stage`): ``prototypes.npz``
 (``idx``, ``val``: each item's ``(I, rho)`` row of the membership P, ``-1`` = empty slot;
 ``vectors``: ``V`` ``(C, d)``), ``profiles.npy`` (``(I, d)`` profiles ``y_i = P_i V``) and
-``sids.npz`` (``codes``/``vocab_sizes``: prototype-supervised semantic IDs;
-``plain_codes``/``plain_vocab_sizes``: residual k-means codes without supervision, for TIGER).
+``sids.npz`` (``codes``/``vocab_sizes``: prototype-supervised semantic IDs).
+
+TIGER-style baselines use *plain* codes instead: residual k-means of graph-free item
+embeddings (``sasrec`` by default) with no prototype supervision, computed once by
+:func:`plain_codes` and kept in the model's folder as ``codes.npz``.
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -27,9 +33,31 @@ def _load(run: RunFolder, name: str) -> dict:
         return {k: z[k] for k in z.files}
 
 
+def plain_codes(run: RunFolder, folder: Path, embedding: str = "sasrec", levels: int = 3, codebook_size: int = 256,
+                seed: int = 0) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Unsupervised residual k-means SIDs of ``embedding`` (cached in ``folder/codes.npz``)."""
+    path = Path(folder) / "codes.npz"
+    if path.exists():
+        with np.load(path, allow_pickle=False) as z:
+            return z["codes"], tuple(int(k) for k in z["vocab_sizes"])
+    from ..tokenize.semantic_ids import SemanticIDConfig, semantic_ids
+
+    x = run.embeddings(embedding)
+    size = min(codebook_size, max(2, len(x) // 4))
+    sids = semantic_ids(x, SemanticIDConfig(levels=levels, codebook_size=size, supervision=0.0,
+                                            compare_unsupervised=False, seed=seed))
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(".codes.npz.tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, codes=sids.codes, vocab_sizes=sids.vocab_sizes, embedding=embedding)
+    os.replace(tmp, path)
+    return sids.codes, tuple(int(k) for k in sids.vocab_sizes)
+
+
 def load_context(run: RunFolder, codes: str = "supervised", need_profiles: bool = True,
-                 need_codes: bool = True) -> InterestContext:
-    """The :class:`InterestContext` the generator needs (only the parts asked for)."""
+                 need_codes: bool = True, folder: Path | None = None) -> InterestContext:
+    """The :class:`InterestContext` the generator needs (only the parts asked for);
+    ``codes='plain'`` reads or makes the TIGER codes in the model ``folder``."""
     n = run.manifest["stages"]["build-graph"]["summary"]["num_items"]
     context = InterestContext()
     if need_profiles:
@@ -45,13 +73,13 @@ def load_context(run: RunFolder, codes: str = "supervised", need_profiles: bool 
         context.member_idx = torch.from_numpy(np.maximum(idx, 0))
         context.member_val = torch.from_numpy(np.where(idx >= 0, proto["val"], 0).astype(np.float32))
         context.num_prototypes = int(proto["vectors"].shape[0])
-    if need_codes:
+    if need_codes and codes == "plain":
+        values, sizes = plain_codes(run, folder)
+        context.codes, context.codebook_sizes = torch.from_numpy(values.astype(np.int64)), sizes
+    elif need_codes:
         z = _load(run, "sids.npz")
-        key, sizes = ("codes", "vocab_sizes") if codes == "supervised" else ("plain_codes", "plain_vocab_sizes")
-        if key not in z:
-            raise G2RecError(f"{run.path}/{TOKENS}/sids.npz has no {key} (made by an older g2rec): re-run tokenize")
-        if len(z[key]) != n:
-            raise G2RecError(f"{run.path}/{TOKENS}/sids.npz: codes for {len(z[key])} items, the run has {n}: re-run tokenize")
-        context.codes = torch.from_numpy(z[key].astype(np.int64))
-        context.codebook_sizes = tuple(int(k) for k in z[sizes])
+        if len(z["codes"]) != n:
+            raise G2RecError(f"{run.path}/{TOKENS}/sids.npz: codes for {len(z['codes'])} items, the run has {n}: re-run tokenize")
+        context.codes = torch.from_numpy(z["codes"].astype(np.int64))
+        context.codebook_sizes = tuple(int(k) for k in z["vocab_sizes"])
     return context

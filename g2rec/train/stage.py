@@ -46,12 +46,14 @@ def model_folder(run: RunFolder, name: str) -> Path:
     return run.path / "models" / name
 
 
-def build_model(run: RunFolder, kind: str, config: GeneratorConfig) -> tuple[Generator, SIDTrie | None]:
-    """The generator of ``kind`` over the run's items, with its interest context; and its trie (sids head)."""
+def build_model(run: RunFolder, kind: str, config: GeneratorConfig, folder: Path | None = None
+                ) -> tuple[Generator, SIDTrie | None]:
+    """The generator of ``kind`` over the run's items, with its interest context; and its trie
+    (sids head). ``folder``: the model's folder (TIGER keeps its plain codes there)."""
     seq_items = run.manifest["stages"]["build-graph"]["summary"]["num_items"]
     context = load_context(run, codes="plain" if kind == "tiger" else "supervised",
                            need_profiles=config.profiles != "none" or config.profile_weight > 0,
-                           need_codes=config.head == "sids" or config.item_input == "sid")
+                           need_codes=config.head == "sids" or config.item_input == "sid", folder=folder)
     model = Generator(seq_items, config, context)
     trie = SIDTrie.build(context.codes.numpy(), context.codebook_sizes) if config.head == "sids" else None
     return model, trie
@@ -112,7 +114,9 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
             raise ConfigError(f"{folder}: --resume with other model options than the run being resumed ({saved['generator']})")
         config_record["train"]["epochs"] = train_config.epochs
     torch.manual_seed(train_config.seed)
-    net, trie = build_model(run, model, gen_config)
+    if not resume:  # a fresh run makes fresh plain codes (TIGER) from the current embeddings
+        (folder / "codes.npz").unlink(missing_ok=True)
+    net, trie = build_model(run, model, gen_config, folder)
     folder.mkdir(parents=True, exist_ok=True)
     write_json_atomic(folder / "config.json", config_record)
     inputs, targets = training_windows(seq.train(), gen_config.max_len)
@@ -139,7 +143,7 @@ def load_trained(run: RunFolder, name: str) -> tuple[Generator, SIDTrie | None, 
         trained = sorted(run.manifest.get("stages", {}).get("train", {}))
         raise G2RecError(f"{run.path}: no trained model '{name}' (trained: {', '.join(trained) or 'none'}; run `g2rec train`)")
     record = json.loads((folder / "config.json").read_text())
-    net, trie = build_model(run, record["model"], GeneratorConfig(**record["generator"]))
+    net, trie = build_model(run, record["model"], GeneratorConfig(**record["generator"]), folder)
     load_checkpoint(folder / "best.safetensors", net)
     return net.eval(), trie, record
 

@@ -65,3 +65,25 @@ def test_baselines_unknown_users_and_models(run):
     assert result.exit_code == 2 and "g2rec tokenize" in result.stderr
     result = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--head", "sids"])
     assert result.exit_code == 2 and "fixes head" in result.stderr
+
+
+def test_g2rec_sids_and_tiger_heads(run):
+    path, _ = run
+    for args in (["embed", str(path), "--method", "sasrec", "--epochs", "1", "--no-evaluate"],
+                 ["tokenize", str(path), "--num-prototypes", "8", "--codebook-size", "16", "--no-leiden"]):
+        result = runner.invoke(app, [*args, "--json"])
+        assert result.exit_code == 0, result.output
+    for model in ("g2rec", "tiger"):
+        result = runner.invoke(app, ["train", str(path), "--model", model, "--head", "sids", "--epochs", "1",
+                                     "--max-len", "20", "--dim", "32", "--threads", "1", "--json"])
+        assert result.exit_code == 0, result.output
+        name = f"{model}-sids"
+        result = runner.invoke(app, ["evaluate", str(path), "--model", name, "--json"])
+        metrics = json.loads(result.stdout)["metrics"]
+        assert metrics["hallucination_rate"] == 0.0 and metrics["recall@20"] > 0
+        free = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", name, "--unconstrained", "--json"]).stdout)
+        assert 0.0 <= free["metrics"]["hallucination_rate"] <= 1.0
+    assert (path / "models" / "tiger-sids" / "codes.npz").exists()
+    lines = runner.invoke(app, ["recommend", str(path), "--model", "g2rec-sids", "--user", "1", "-k", "5", "--json"]).stdout
+    rec = json.loads(lines)
+    assert len(rec["items"]) == 5 and rec["interests"] and rec["interests"][0]["central_items"]
