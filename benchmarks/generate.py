@@ -19,6 +19,14 @@ Usage::
 
 from __future__ import annotations
 
+import os
+import sys
+
+# Python puts this script's folder first on sys.path, where benchmarks/tokenize.py would
+# shadow the standard library's tokenize module (which inspect, and so torch, imports).
+if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+    sys.path.pop(0)
+
 import argparse
 import datetime as dt
 import json
@@ -26,7 +34,6 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from g2rec.data.sequences import TEST

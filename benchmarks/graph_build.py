@@ -29,17 +29,23 @@ Results go to ``benchmarks/results/<name>.json`` and ``.md`` (``--name``, defaul
 
 from __future__ import annotations
 
+import os
+import sys
+
+# Python puts this script's folder first on sys.path, where benchmarks/tokenize.py would
+# shadow the standard library's tokenize module (which inspect, and so torch, imports).
+if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+    sys.path.pop(0)
+
 import argparse
 import datetime as _dt
 import json
-import os
 import platform
 import resource
 import shlex
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
