@@ -37,7 +37,7 @@ from torch import Tensor
 from ..data.sequences import TRAIN
 from ..errors import ConfigError, G2RecError, check_choice
 from .base import EmbedInputs, EmbedResult
-from .gnn_models import BACKENDS, SAGE, Adjacency, LightGCN, backend_graph, bpr_loss, infonce_loss
+from .gnn_models import BACKENDS, SAGE, Adjacency, LightGCN, bpr_loss, infonce_loss
 from .sampling import CSRGraph, NeighborSampler
 
 GRAPHS = ("coengagement", "bipartite")
@@ -213,7 +213,7 @@ def _batch_nodes(data: TrainingGraph, batch: Tensor, loss: str, generator: torch
     return nodes
 
 
-def _outputs(model, graph, sampler: NeighborSampler | None, nodes: Tensor, backend: str) -> Tensor:
+def _outputs(model, graph, sampler: NeighborSampler | None, nodes: Tensor) -> Tensor:
     """Model outputs ``(R, B, d)`` for node ids ``nodes`` ``(R, B)``: from the whole graph, or from
     the sampled sub-graph around the batch's distinct nodes."""
     if isinstance(model, LightGCN):
@@ -222,8 +222,7 @@ def _outputs(model, graph, sampler: NeighborSampler | None, nodes: Tensor, backe
         return model(None, graph)[nodes]
     seeds, where = torch.unique(nodes, return_inverse=True)
     sub = sampler.sample(seeds)
-    adj = Adjacency(sub.indptr, sub.indices, sub.weight).mean_normalized()
-    return model(sub.nodes, backend_graph(adj, backend))[where]
+    return model(sub.nodes, model.graph(Adjacency(sub.indptr, sub.indices, sub.weight)))[where]
 
 
 def _fit(inputs: EmbedInputs, config: GNNConfig, method: str, progress) -> EmbedResult:
@@ -239,12 +238,8 @@ def _fit(inputs: EmbedInputs, config: GNNConfig, method: str, progress) -> Embed
     with _threads(config.threads), torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         threads = torch.get_num_threads()
-        if method == "lightgcn":
-            model = LightGCN(data.num_nodes, config.dim, config.layers, config.backend)
-            graph = backend_graph(full.symmetric_normalized(), config.backend)
-        else:
-            model = SAGE(data.num_nodes, config.dim, config.layers, config.backend)
-            graph = None if sampled else backend_graph(full.mean_normalized(), config.backend)
+        model = (LightGCN if method == "lightgcn" else SAGE)(data.num_nodes, config.dim, config.layers, config.backend)
+        graph = None if sampled else model.graph(full)
         sampler = NeighborSampler(csr, [config.fanout] * config.layers, generator,
                                   weighted=config.sample_by == "weight") if sampled else None
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -257,7 +252,7 @@ def _fit(inputs: EmbedInputs, config: GNNConfig, method: str, progress) -> Embed
             losses = []
             for step, batch in enumerate(torch.tensor_split(weighted_draws(data.weight, num_pos, generator), steps)):
                 nodes = _batch_nodes(data, batch, config.loss, generator)
-                z = _outputs(model, graph, sampler, nodes, config.backend)
+                z = _outputs(model, graph, sampler, nodes)
                 if config.loss == "infonce":
                     loss = infonce_loss(z[0], z[1], config.temperature)
                 else:
@@ -274,7 +269,7 @@ def _fit(inputs: EmbedInputs, config: GNNConfig, method: str, progress) -> Embed
 
         with torch.no_grad():  # final embeddings: whole graph, full neighbourhoods
             if graph is None:
-                graph = backend_graph(full.mean_normalized(), config.backend)
+                graph = model.graph(full)
             out = model(graph) if method == "lightgcn" else model(None, graph)
     vectors = out[data.item_offset:data.item_offset + data.num_items].numpy().astype(np.float32)
     summary = {"backend": config.backend, "graph": config.graph, "loss": config.loss, "layers": config.layers,

@@ -10,8 +10,9 @@ the bipartite graph) and differ in how they mix it over the graph with weights `
   ``h_i^{(l+1)} = W_self h_i^{(l)} + W_neigh sum_j w_ij h_j^{(l)} / sum_j w_ij + b``,
   ReLU between layers; on a sampled sub-graph the sums run over the sampled neighbours.
 
-An :class:`Adjacency` (CSR over destination rows) is turned into each backend's graph once by
-:func:`backend_graph`; the same parameters give the same output on both backends.
+Each model turns an :class:`Adjacency` (CSR over destination rows: the whole graph, or a
+sampled sub-graph) into its backend's normalized graph with ``model.graph(adj)``; the same
+parameters give the same output on both backends.
 """
 
 from __future__ import annotations
@@ -57,57 +58,86 @@ class Adjacency:
         inv_sqrt = torch.where(degree > 0, degree.clamp_min(1e-30).rsqrt(), torch.zeros(()))
         return self.with_weight(self.weight * inv_sqrt[self.rows] * inv_sqrt[self.indices])
 
+    def row_normalized(self) -> Adjacency:
+        """``P = D^{-1} W``: ``(P x)_i = sum_j w_ij x_j / sum_j w_ij``, the weighted mean."""
+        total = torch.zeros(self.num_nodes).index_add_(0, self.rows, self.weight)
+        return self.with_weight(self.weight / total.clamp_min(1e-30)[self.rows])
+
     def mean_normalized(self) -> Adjacency:
-        """Weights ``ŵ_ij = n_i w_ij / sum_j w_ij`` (``n_i`` = number of neighbours of i): a plain
-        mean of ``ŵ_ij x_j`` (what ``SAGEConv(aggr='mean')`` computes on both backends) is then
-        the weighted mean ``sum_j w_ij x_j / sum_j w_ij``."""
-        rows = self.rows
-        total = torch.zeros(self.num_nodes).index_add_(0, rows, self.weight)
+        """Weights ``ŵ_ij = n_i w_ij / sum_j w_ij`` (``n_i`` = number of neighbours of i): the
+        plain mean of ``ŵ_ij x_j`` (DGL's ``SAGEConv(aggregator_type='mean')`` with edge weights)
+        is then the weighted mean ``sum_j w_ij x_j / sum_j w_ij``."""
         count = (self.indptr[1:] - self.indptr[:-1]).to(torch.float32)
-        return self.with_weight(self.weight * (count / total.clamp_min(1e-30))[rows])
+        return self.row_normalized().with_weight(self.row_normalized().weight * count[self.rows])
+
+    def transpose(self) -> Adjacency:
+        """``A^T`` in CSR form (one stable sort of the edges by source)."""
+        order = torch.sort(self.indices, stable=True).indices
+        indptr = torch.zeros_like(self.indptr)
+        indptr[1:] = torch.cumsum(torch.bincount(self.indices, minlength=self.num_nodes), 0)
+        return Adjacency(indptr, self.rows[order], self.weight[order])
 
 
-class _SymmetricSpMM(torch.autograd.Function):
-    """``y = A x`` for a symmetric sparse CSR ``A``: the backward ``A^T g = A g`` reuses ``A``.
+class _SpMM(torch.autograd.Function):
+    """``y = A x`` for a sparse CSR ``A`` whose transpose ``A^T`` is given: backward ``A^T g``.
 
-    (torch's own backward of ``torch.sparse.mm`` transposes the CSR matrix on every call, which
-    costs several forward products on a large graph.)
+    torch's own backward of ``torch.sparse.mm`` transposes (sorts) the CSR matrix on every call,
+    which costs several forward products; here ``A^T`` is built once per graph, and not at all
+    for a symmetric ``A`` (LightGCN's ``Â``).
     """
 
     @staticmethod
-    def forward(ctx, matrix: Tensor, x: Tensor) -> Tensor:
-        ctx.matrix = matrix
+    def forward(ctx, matrix: Tensor, transposed: Tensor, x: Tensor) -> Tensor:
+        ctx.transposed = transposed
         return torch.sparse.mm(matrix, x)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        return None, torch.sparse.mm(ctx.matrix, grad)
+        return None, None, torch.sparse.mm(ctx.transposed, grad)
 
 
-def _lgconv_symmetric():
-    from torch_geometric.nn import LGConv
-
-    class LGConvSymmetric(LGConv):
-        """PyG ``LGConv`` on a pre-normalized symmetric CSR adjacency, with the fast backward."""
-
-        def message_and_aggregate(self, adj_t: Tensor, x: Tensor) -> Tensor:
-            return _SymmetricSpMM.apply(adj_t, x)
-
-    return LGConvSymmetric(normalize=False)
-
-
-def backend_graph(adj: Adjacency, backend: str):
-    """The backend's graph for ``adj``: a torch sparse CSR tensor (PyG: ``adj_t[dst, src]``) or a
-    ``DGLGraph`` with edges ``src -> dst`` and the weights in ``edata['weight']``."""
+def _torch_csr(adj: Adjacency) -> Tensor:
     n = adj.num_nodes
-    if backend == "pyg":
-        return torch.sparse_csr_tensor(adj.indptr, adj.indices, adj.weight, size=(n, n))
+    return torch.sparse_csr_tensor(adj.indptr, adj.indices, adj.weight, size=(n, n))
+
+
+def pyg_adjacency(adj: Adjacency, symmetric: bool) -> Tensor:
+    """``adj`` as PyG's ``adj_t`` (torch sparse CSR, ``[dst, src]``), carrying its transpose in
+    ``.transposed`` for the backward of :func:`spmm` (itself when ``symmetric``)."""
+    matrix = _torch_csr(adj)
+    matrix.transposed = matrix if symmetric else _torch_csr(adj.transpose())
+    return matrix
+
+
+def spmm(adj_t: Tensor, x: Tensor) -> Tensor:
+    """``adj_t @ x`` for a :func:`pyg_adjacency` matrix, differentiable in ``x``."""
+    return _SpMM.apply(adj_t, adj_t.transposed, x)
+
+
+def dgl_graph(adj: Adjacency):
+    """``adj`` as a ``DGLGraph`` with edges ``src -> dst`` and the weights in ``edata['weight']``."""
     from ..graph.dgl_compat import import_dgl
 
     dgl = import_dgl()
-    graph = dgl.graph((adj.indices, adj.rows), num_nodes=n)
+    graph = dgl.graph((adj.indices, adj.rows), num_nodes=adj.num_nodes)
     graph.edata["weight"] = adj.weight
     return graph
+
+
+def _pyg_layers():
+    """PyG ``LGConv`` and ``SAGEConv`` whose fused aggregation on a :func:`pyg_adjacency` is
+    :func:`spmm` (``aggr='sum'``: the matrix already holds the normalized weights)."""
+    from torch_geometric.nn import LGConv, SAGEConv
+
+    class LGConvCSR(LGConv):
+        def message_and_aggregate(self, adj_t: Tensor, x: Tensor) -> Tensor:
+            return spmm(adj_t, x)
+
+    class SAGEConvCSR(SAGEConv):
+        def message_and_aggregate(self, adj_t: Tensor, x) -> Tensor:
+            return spmm(adj_t, x[0])
+
+    return LGConvCSR, SAGEConvCSR
 
 
 def _init_table(num_nodes: int, dim: int) -> nn.Parameter:
@@ -122,10 +152,9 @@ class LightGCN(nn.Module):
         dim: ``d``.
         layers: ``L >= 0`` (0 is plain matrix factorization).
         backend: ``pyg`` (``LGConv``) or ``dgl`` (``GraphConv(norm='none', weight=False)`` with
-            the normalized weights as edge weights).
+            ``Â``'s entries as edge weights).
 
-    ``forward(graph)`` takes ``backend_graph(adj.symmetric_normalized(), backend)`` and returns
-    ``Z`` ``(N, d)``.
+    ``forward(graph)`` takes ``model.graph(adj)`` and returns ``Z`` ``(N, d)``.
     """
 
     def __init__(self, num_nodes: int, dim: int, layers: int, backend: str = "pyg"):
@@ -133,7 +162,7 @@ class LightGCN(nn.Module):
         self.layers, self.backend = layers, backend
         self.embedding = _init_table(num_nodes, dim)
         if backend == "pyg":
-            self.conv = _lgconv_symmetric()
+            self.conv = _pyg_layers()[0](normalize=False)
         else:
             from ..graph.dgl_compat import import_dgl
 
@@ -142,16 +171,18 @@ class LightGCN(nn.Module):
 
             self.conv = GraphConv(dim, dim, norm="none", weight=False, bias=False, allow_zero_in_degree=True)
 
-    def propagate(self, x: Tensor, graph) -> Tensor:
-        """One layer ``Â x``."""
-        if self.backend == "pyg":
-            return self.conv(x, graph)
-        return self.conv(graph, x, edge_weight=graph.edata["weight"])
+    def graph(self, adj: Adjacency):
+        """The backend's graph of ``Â = D^{-1/2} W D^{-1/2}``."""
+        norm = adj.symmetric_normalized()
+        return pyg_adjacency(norm, symmetric=True) if self.backend == "pyg" else dgl_graph(norm)
 
     def forward(self, graph) -> Tensor:
         x = total = self.embedding
         for _ in range(self.layers):
-            x = self.propagate(x, graph)
+            if self.backend == "pyg":
+                x = self.conv(x, graph)
+            else:
+                x = self.conv(graph, x, edge_weight=graph.edata["weight"])
             total = total + x
         return total / (self.layers + 1)
 
@@ -163,11 +194,11 @@ class SAGE(nn.Module):
         num_nodes: ``N`` (rows of the input table).
         dim: ``d`` (input, hidden and output size).
         layers: ``L >= 1`` SAGE layers, ReLU between them.
-        backend: ``pyg`` (``torch_geometric.nn.SAGEConv``) or ``dgl`` (``dgl.nn.SAGEConv``).
+        backend: ``pyg`` (``torch_geometric.nn.SAGEConv``) or ``dgl`` (``dgl.nn.SAGEConv``, mean).
 
-    ``forward(nodes, graph)`` takes the global ids ``(n,)`` of the graph's nodes (all nodes, or a
-    sampled sub-graph's ``nodes``) and ``backend_graph(adj.mean_normalized(), backend)`` over
-    them, and returns ``(n, d)`` outputs.
+    ``forward(nodes, graph)`` takes the global ids ``(n,)`` of the graph's nodes (``None`` for
+    all nodes, or a sampled sub-graph's ``nodes``) and ``model.graph(adj)`` over them, and
+    returns ``(n, d)`` outputs.
     """
 
     def __init__(self, num_nodes: int, dim: int, layers: int, backend: str = "pyg"):
@@ -175,9 +206,8 @@ class SAGE(nn.Module):
         self.backend = backend
         self.embedding = _init_table(num_nodes, dim)
         if backend == "pyg":
-            from torch_geometric.nn import SAGEConv
-
-            self.convs = nn.ModuleList(SAGEConv(dim, dim, aggr="mean") for _ in range(layers))
+            conv = _pyg_layers()[1]
+            self.convs = nn.ModuleList(conv(dim, dim, aggr="sum") for _ in range(layers))
         else:
             from ..graph.dgl_compat import import_dgl
 
@@ -185,6 +215,12 @@ class SAGE(nn.Module):
             from dgl.nn.pytorch import SAGEConv
 
             self.convs = nn.ModuleList(SAGEConv(dim, dim, "mean") for _ in range(layers))
+
+    def graph(self, adj: Adjacency):
+        """The backend's weighted-mean graph: ``P = D^{-1} W`` summed (PyG), or ``ŵ`` averaged (DGL)."""
+        if self.backend == "pyg":
+            return pyg_adjacency(adj.row_normalized(), symmetric=False)
+        return dgl_graph(adj.mean_normalized())
 
     def forward(self, nodes: Tensor | None, graph) -> Tensor:
         x = self.embedding if nodes is None else self.embedding[nodes]

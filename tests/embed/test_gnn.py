@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from g2rec import build_graph
 from g2rec.embed.base import EmbedInputs
 from g2rec.embed.gnn import LightGCNConfig, SAGEConfig, fit_lightgcn, fit_sage, training_graph
-from g2rec.embed.gnn_models import SAGE, Adjacency, LightGCN, backend_graph, copy_sage_parameters
+from g2rec.embed.gnn_models import SAGE, Adjacency, LightGCN, copy_sage_parameters
 from g2rec.embed.sampling import (
     CSRGraph,
     NeighborSampler,
@@ -175,7 +175,7 @@ def test_backends_compute_the_same_function(inputs, kind):
     torch.manual_seed(0)
     pyg, dgl = LightGCN(data.num_nodes, 16, 2, "pyg"), LightGCN(data.num_nodes, 16, 2, "dgl")
     dgl.embedding.data.copy_(pyg.embedding.data)
-    outs = [m(backend_graph(adj.symmetric_normalized(), m.backend)) for m in (pyg, dgl)]
+    outs = [m(m.graph(adj)) for m in (pyg, dgl)]
     torch.testing.assert_close(outs[0], outs[1], atol=1e-5, rtol=1e-4)
     for out in outs:
         out[:100].square().sum().backward()
@@ -183,26 +183,51 @@ def test_backends_compute_the_same_function(inputs, kind):
 
     pyg, dgl = SAGE(data.num_nodes, 16, 2, "pyg"), SAGE(data.num_nodes, 16, 2, "dgl")
     copy_sage_parameters(pyg, dgl)
-    outs = [m(None, backend_graph(adj.mean_normalized(), m.backend)) for m in (pyg, dgl)]
+    outs = [m(None, m.graph(adj)) for m in (pyg, dgl)]
     torch.testing.assert_close(outs[0], outs[1], atol=1e-5, rtol=1e-4)
+    for out in outs:
+        out[:100].square().sum().backward()
+    torch.testing.assert_close(pyg.embedding.grad, dgl.embedding.grad, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(pyg.convs[0].lin_l.weight.grad, dgl.convs[0].fc_neigh.weight.grad, atol=1e-4, rtol=1e-4)
 
 
-def test_lightgcn_layers_match_the_formula():
+@pytest.mark.parametrize("backend", ["pyg", "dgl"])
+def test_models_match_dense_formulas(backend):
+    """Outputs and gradients (the custom sparse backward) against dense autograd references."""
     adj = generated_graph(60, seed=1)
     csr = CSRGraph.from_scipy(adj)
-    norm = Adjacency(csr.indptr, csr.indices, csr.weight).symmetric_normalized()
+    graph = Adjacency(csr.indptr, csr.indices, csr.weight)
     w = torch.tensor(adj.toarray(), dtype=torch.float32)
     d = w.sum(1)
     inv = torch.where(d > 0, d.clamp_min(1e-30).rsqrt(), torch.zeros(()))
-    a_hat = inv[:, None] * w * inv[None]
+    a_hat = inv[:, None] * w * inv[None]  # D^-1/2 W D^-1/2
+    p = w / d.clamp_min(1e-30)[:, None]  # D^-1 W: weighted mean
+    probe = torch.randn(60, 8)
+
     torch.manual_seed(0)
-    model = LightGCN(60, 8, 2, "pyg")
-    e = model.embedding.detach()
-    torch.testing.assert_close(model(backend_graph(norm, "pyg")), (e + a_hat @ e + a_hat @ a_hat @ e) / 3)
-    weight = torch.randn(60, 8)
-    (model(backend_graph(norm, "pyg")) * weight).sum().backward()  # the custom symmetric backward
-    p = (torch.eye(60) + a_hat + a_hat @ a_hat) / 3
-    torch.testing.assert_close(model.embedding.grad, p.T @ weight)
+    model = LightGCN(60, 8, 2, backend)
+    e = model.embedding.detach().clone().requires_grad_()
+    expected = (e + a_hat @ e + a_hat @ a_hat @ e) / 3
+    out = model(model.graph(graph))
+    torch.testing.assert_close(out, expected)
+    (out * probe).sum().backward()
+    (expected * probe).sum().backward()
+    torch.testing.assert_close(model.embedding.grad, e.grad)
+
+    model = SAGE(60, 8, 2, backend)
+    x = model.embedding.detach().clone().requires_grad_()
+    h = x
+    for layer, conv in enumerate(model.convs):
+        if backend == "pyg":
+            h = (p @ h) @ conv.lin_l.weight.T + conv.lin_l.bias + h @ conv.lin_r.weight.T
+        else:
+            h = (p @ h) @ conv.fc_neigh.weight.T + h @ conv.fc_self.weight.T + conv.fc_self.bias
+        h = h.relu() if layer == 0 else h
+    out = model(None, model.graph(graph))
+    torch.testing.assert_close(out, h)
+    (out * probe).sum().backward()
+    (h * probe).sum().backward()
+    torch.testing.assert_close(model.embedding.grad, x.grad)
 
 
 # --- training on real data ---------------------------------------------------------------------
