@@ -17,6 +17,7 @@ parameters give the same output on both backends.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -98,7 +99,9 @@ class _SpMM(torch.autograd.Function):
 
 def _torch_csr(adj: Adjacency) -> Tensor:
     n = adj.num_nodes
-    return torch.sparse_csr_tensor(adj.indptr, adj.indices, adj.weight, size=(n, n))
+    with warnings.catch_warnings():  # torch notes once per process that sparse CSR is "beta"
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(adj.indptr, adj.indices, adj.weight, size=(n, n), check_invariants=False)
 
 
 def pyg_adjacency(adj: Adjacency, symmetric: bool) -> Tensor:

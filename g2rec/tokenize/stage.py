@@ -101,14 +101,36 @@ class TokenizeConfig:
         self.sids().check_items(num_items)
 
 
-def spectral_kmeans_labels(vectors: np.ndarray, clusters: int, seed: int) -> np.ndarray:
-    """Spherical faiss k-means of the row-normalized vectors: ``(I,)`` labels."""
+def spectral_kmeans_labels(vectors: np.ndarray, clusters: int, seed: int, flat_limit: int = 1024) -> np.ndarray:
+    """Spherical faiss k-means of the row-normalized vectors: ``(I,)`` labels (about ``clusters``).
+
+    Above ``flat_limit`` clusters, two levels (``O(I d sqrt(C))`` instead of ``O(I d C)`` per
+    iteration): ``ceil(sqrt(C))`` coarse clusters, then each split into a share of ``C``
+    proportional to its size."""
     faiss = import_faiss()
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    km = faiss.Kmeans(x.shape[1], clusters, niter=25, seed=seed, spherical=True)
-    km.train(x)
-    return km.index.search(x, 1)[1].ravel().astype(np.int64)
+
+    def flat(points, k, s):
+        if k <= 1 or len(points) <= k:
+            return np.arange(len(points)) % max(k, 1)
+        km = faiss.Kmeans(points.shape[1], k, niter=25, seed=s, spherical=True, min_points_per_centroid=1)
+        km.train(points)
+        return km.index.search(points, 1)[1].ravel().astype(np.int64)
+
+    if clusters <= flat_limit:
+        return flat(x, clusters, seed)
+    coarse = flat(x, int(np.ceil(np.sqrt(clusters))), seed)
+    sizes = np.bincount(coarse)
+    shares = np.maximum(1, np.floor(clusters * sizes / len(x)).astype(np.int64))
+    shares[np.argsort(-sizes, kind="stable")[: max(0, clusters - int(shares.sum()))]] += 1
+    labels, offset = np.empty(len(x), dtype=np.int64), 0
+    for group in range(len(sizes)):
+        rows = np.flatnonzero(coarse == group)
+        k = int(min(shares[group], len(rows)))
+        labels[rows] = offset + flat(x[rows], k, seed + 1 + group)
+        offset += k
+    return labels
 
 
 def _embeddings(run: RunFolder, method: str, progress) -> np.ndarray:
@@ -157,8 +179,8 @@ def tokenize(run_dir, config: TokenizeConfig | None = None, progress=None, **opt
         init = Membership.one_hot(base.labels, base.num_communities)
     else:
         spectral = x if config.embedding == "spectral" else _embeddings(run, "spectral", progress)
-        init = Membership.one_hot(spectral_kmeans_labels(spectral, config.num_prototypes, config.seed),
-                                  config.num_prototypes)
+        labels = spectral_kmeans_labels(spectral, config.num_prototypes, config.seed)
+        init = Membership.one_hot(labels, max(config.num_prototypes, int(labels.max()) + 1))
     init_seconds = clock.seconds - start
     stage_progress = (lambda done, total: progress("prototypes", done, total)) if progress else None
     member, ascent = optimize(g, init, config.ascent(), stage_progress)
