@@ -21,6 +21,7 @@ def train_command(
     profiles: str | None = typer.Option(None, help="g2rec: interleave | add | none (how interest profiles enter)."),
     item_input: str | None = typer.Option(None, help="id (item embedding) | sid (merged semantic-ID codes)."),
     profile_weight: float | None = typer.Option(None, help="lambda of the profile loss (default 1; 0 = off)."),
+    item_init: str | None = typer.Option(None, help="g2rec: start item embeddings from `g2rec embed` vectors of this method (e.g. lightgcn; default none)."),
     max_len: int | None = typer.Option(None, help="History items read (default 50)."),
     dim: int | None = typer.Option(None, help="Model width (default 64)."),
     layers: int | None = typer.Option(None, help="Transformer blocks (default 2)."),
@@ -42,7 +43,7 @@ def train_command(
     with user_errors():
         with progress_bar(not json_out) as progress:
             summary = train(run_dir, model, name, resume, progress, head=head, profiles=profiles, item_input=item_input,
-                            profile_weight=profile_weight, max_len=max_len, dim=dim, layers=layers, heads=heads,
+                            profile_weight=profile_weight, item_init=item_init, max_len=max_len, dim=dim, layers=layers, heads=heads,
                             dropout=dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay, beam=beam, seed=seed, threads=threads)
     show_summary(f"train {summary['name']} -> {run_dir}/models/{summary['name']}", summary, SUMMARY_KEYS, json_out)

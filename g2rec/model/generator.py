@@ -10,6 +10,10 @@ Input per history item ``i_t`` (``t = 1..T``, oldest first):
   ``profiles='interleave'``), added, ``[x_1 + y_1, ..., x_T + y_T]`` (``'add'``), or left out
   (``'none'``: SASRec / TIGER).
 
+With ``item_init`` naming a ``g2rec embed`` method, the id embedding starts from those item
+vectors (G2Rec's generator starts from pretrained item vectors; here they may be the graph's),
+each row rescaled to the norm of the random initialization, and is trained from there.
+
 The hidden state ``h_t`` that has seen ``i_1..i_t`` (at ``y_t`` when interleaved) predicts
 ``i_{t+1}`` with one of two heads:
 
@@ -50,11 +54,14 @@ class GeneratorConfig:
     heads: int = 2
     dropout: float = 0.3
     profile_weight: float = 1.0  # lambda of the profile loss (0 = off)
+    item_init: str = "none"      # none | an embed method (lightgcn, spectral, sasrec...) whose vectors start E
 
     def __post_init__(self):
         check_choice("head", self.head, HEADS)
         check_choice("profiles", self.profiles, PROFILES)
         check_choice("item_input", self.item_input, ITEM_INPUTS)
+        if self.item_init != "none" and self.item_input != "id":
+            raise ConfigError(f"item_init={self.item_init!r} initializes id embeddings: it needs item_input='id'")
         if self.max_len < 1 or self.profile_weight < 0:
             raise ConfigError(f"max_len={self.max_len} must be >= 1 and profile_weight={self.profile_weight} >= 0")
 
@@ -67,6 +74,7 @@ class InterestContext:
     member_idx, member_val: ``(I, rho)`` prototype indices and weights of each item's row of P.
     num_prototypes: ``C``.
     codes: ``(I, L)`` long semantic-ID codes (unique per item); ``codebook_sizes``: ``(L,)`` K_l.
+    item_vectors: ``(I, D)`` float vectors that initialize the id embedding (``item_init``).
     """
 
     profiles: torch.Tensor | None = None
@@ -75,6 +83,7 @@ class InterestContext:
     num_prototypes: int = 0
     codes: torch.Tensor | None = None
     codebook_sizes: tuple[int, ...] = ()
+    item_vectors: torch.Tensor | None = None
 
 
 class CodeHead(nn.Module):
@@ -117,6 +126,8 @@ class Generator(nn.Module):
         positions = 2 * config.max_len if config.profiles == "interleave" else config.max_len
         self.transformer = Transformer(TransformerConfig(num_items, positions, config.dim, config.layers,
                                                          config.heads, config.dropout))
+        if config.item_init != "none":
+            self._init_item_embedding(context.item_vectors)
         pad = lambda x, fill: torch.cat([x, x.new_full((1,) + x.shape[1:], fill)])
         if config.profiles != "none":
             self.register_buffer("profiles", pad(context.profiles.float(), 0.0), persistent=False)
@@ -134,6 +145,19 @@ class Generator(nn.Module):
                 self.merge = nn.Linear(len(sizes) * config.dim, config.dim)
             if config.head == "sids":
                 self.code_head = CodeHead(config.dim, sizes)
+
+    @torch.no_grad()
+    def _init_item_embedding(self, vectors: torch.Tensor | None) -> None:
+        """Rows of ``vectors (I, D)`` as directions of ``E``, at the random rows' mean norm
+        (all-zero rows, e.g. isolated items, keep their random start)."""
+        weight = self.transformer.item_emb.weight                                    # (I+1, D)
+        if vectors is None or tuple(vectors.shape) != (self.num_items, self.config.dim):
+            got = None if vectors is None else tuple(vectors.shape)
+            raise ConfigError(f"item_init={self.config.item_init!r}: need ({self.num_items}, {self.config.dim}) "
+                              f"item vectors, got {got}")
+        norms = vectors.norm(dim=1, keepdim=True)
+        target = weight[:-1].norm(dim=1).mean()
+        weight[:-1] = torch.where(norms > 0, vectors / norms.clamp_min(1e-12) * target, weight[:-1])
 
     # ----------------------------------------------------------------------------- inputs
     def item_tokens(self, items: torch.Tensor) -> torch.Tensor:

@@ -55,11 +55,14 @@ def plain_codes(run: RunFolder, folder: Path, embedding: str = "sasrec", levels:
 
 
 def load_context(run: RunFolder, codes: str = "supervised", need_profiles: bool = True,
-                 need_codes: bool = True, folder: Path | None = None) -> InterestContext:
+                 need_codes: bool = True, folder: Path | None = None, item_init: str = "none") -> InterestContext:
     """The :class:`InterestContext` the generator needs (only the parts asked for);
-    ``codes='plain'`` reads or makes the TIGER codes in the model ``folder``."""
+    ``codes='plain'`` reads or makes the TIGER codes in the model ``folder``; ``item_init``: the
+    embed method whose vectors start the item embedding."""
     n = run.manifest["stages"]["build-graph"]["summary"]["num_items"]
     context = InterestContext()
+    if item_init != "none":
+        context.item_vectors = torch.from_numpy(np.asarray(run.embeddings(item_init), dtype=np.float32))
     if need_profiles:
         proto = _load(run, "prototypes.npz")
         path = run.path / TOKENS / "profiles.npy"

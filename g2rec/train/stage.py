@@ -38,8 +38,8 @@ from .loop import TrainConfig, fit, training_windows
 
 MODELS = ("g2rec", "sasrec", "tiger")
 BASELINES = ("popularity", "knn")
-PRESETS = {"sasrec": {"head": "items", "profiles": "none", "item_input": "id", "profile_weight": 0.0},
-           "tiger": {"head": "sids", "profiles": "none", "item_input": "sid", "profile_weight": 0.0}}
+PRESETS = {"sasrec": {"head": "items", "profiles": "none", "item_input": "id", "profile_weight": 0.0, "item_init": "none"},
+           "tiger": {"head": "sids", "profiles": "none", "item_input": "sid", "profile_weight": 0.0, "item_init": "none"}}
 
 
 def model_folder(run: RunFolder, name: str) -> Path:
@@ -53,7 +53,8 @@ def build_model(run: RunFolder, kind: str, config: GeneratorConfig, folder: Path
     seq_items = run.manifest["stages"]["build-graph"]["summary"]["num_items"]
     context = load_context(run, codes="plain" if kind == "tiger" else "supervised",
                            need_profiles=config.profiles != "none" or config.profile_weight > 0,
-                           need_codes=config.head == "sids" or config.item_input == "sid", folder=folder)
+                           need_codes=config.head == "sids" or config.item_input == "sid", folder=folder,
+                           item_init=config.item_init)
     model = Generator(seq_items, config, context)
     trie = SIDTrie.build(context.codes.numpy(), context.codebook_sizes) if config.head == "sids" else None
     return model, trie

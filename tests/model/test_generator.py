@@ -58,3 +58,26 @@ def test_options_fail_fast():
         Generator(I, GeneratorConfig(), InterestContext())
     with pytest.raises(ConfigError, match="semantic IDs"):
         Generator(I, GeneratorConfig(head="sids", profiles="none"), InterestContext())
+
+
+def test_item_init_starts_the_embedding_from_given_vectors():
+    torch.manual_seed(0)
+    vectors = torch.randn(I, 16)
+    vectors[3] = 0.0  # an isolated item: keeps its random row
+    ctx = context()
+    ctx.item_vectors = vectors
+    torch.manual_seed(1)
+    plain = Generator(I, GeneratorConfig(dim=16), context())
+    torch.manual_seed(1)
+    model = Generator(I, GeneratorConfig(dim=16, item_init="lightgcn"), ctx)
+    rows = model.transformer.item_emb.weight[:I].detach()
+    cos = torch.nn.functional.cosine_similarity(rows, vectors, dim=1)
+    keep = torch.arange(I) != 3
+    assert torch.allclose(cos[keep], torch.ones(I - 1), atol=1e-5)
+    assert torch.allclose(rows.norm(dim=1)[keep], plain.transformer.item_emb.weight[:I].norm(dim=1).mean().expand(I - 1), rtol=0.2)
+    assert torch.equal(rows[3], plain.transformer.item_emb.weight[3].detach())
+    ctx.item_vectors = torch.randn(I, 8)
+    with pytest.raises(ConfigError, match=r"need \(30, 16\)"):
+        Generator(I, GeneratorConfig(dim=16, item_init="lightgcn"), ctx)
+    with pytest.raises(ConfigError, match="item_input='id'"):
+        GeneratorConfig(item_init="lightgcn", item_input="sid")
