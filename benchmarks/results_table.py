@@ -1,0 +1,93 @@
+"""Print the results tables of a run folder (markdown): every evaluated model, test split.
+
+Reads what ``g2rec train`` and ``g2rec evaluate`` wrote (``models/NAME/metrics.json``,
+``models/NAME/config.json`` and the manifest's ``train`` records); computes nothing new, so
+each row is exactly what the command in its row printed. One table per protocol (full
+ranking, sampled-99), rows in the order given.
+
+Usage::
+
+    python benchmarks/results_table.py runs/beauty --models popularity knn sasrec-items tiger-sids g2rec-items g2rec-sids
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# this folder holds benchmarks/tokenize.py, which would shadow the standard library's tokenize
+if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+    sys.path.pop(0)
+
+import argparse
+import json
+import shlex
+from pathlib import Path
+
+METRICS = ["recall@5", "recall@10", "recall@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr"]
+PROTOCOLS = {"test-full-ranking": "full ranking", "test-sampled-99": "sampled-99"}
+
+
+def train_command(run: Path, name: str, config: dict, defaults: dict) -> str:
+    """The ``g2rec train`` line that makes ``models/NAME``: only options that differ from defaults."""
+    parts = ["g2rec", "train", str(run), "--model", config["model"]]
+    options = {**config["generator"], **config["train"]}
+    for key, value in options.items():
+        if key in defaults and defaults[key] != value and not (config["model"] != "g2rec" and key in PRESET_KEYS):
+            parts += [f"--{key.replace('_', '-')}", str(value)]
+    if name != f"{config['model']}-{config['generator']['head']}":
+        parts += ["--name", name]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+PRESET_KEYS = {"head", "profiles", "item_input", "profile_weight", "item_init"}
+
+
+def rows(run: Path, models: list[str], key: str) -> list[str]:
+    from dataclasses import asdict
+
+    from g2rec.model.generator import GeneratorConfig
+    from g2rec.train.loop import TrainConfig
+
+    defaults = {**asdict(GeneratorConfig()), **asdict(TrainConfig())}
+    trained = json.loads((run / "manifest.json").read_text()).get("stages", {}).get("train", {})
+    out = []
+    for name in models:
+        folder = run / "models" / name
+        metrics = json.loads((folder / "metrics.json").read_text()).get(key) if (folder / "metrics.json").exists() else None
+        if metrics is None:
+            out.append(f"| {name} | not evaluated ({key}) |" + " |" * (len(METRICS) + 3))
+            continue
+        m = metrics["metrics"]
+        hall = m.get("hallucination_rate")
+        flag = " --sampled 99" if key.endswith("sampled-99") else ""
+        evaluate = f"g2rec evaluate {run} --model {name}{flag}"
+        if name in trained:
+            s = trained[name]["summary"]
+            cost = f"{s['train_seconds']:.0f} s ({s['epochs']} ep, best {s['best_epoch']}) | {s['peak_memory_mb']:.0f} MB"
+            config = json.loads((folder / "config.json").read_text())
+            command = f"`{train_command(run, name, config, defaults)}`; `{evaluate}`"
+        else:
+            cost, command = "- | -", f"`{evaluate}`"
+        cells = [f"{m[k]:.4f}" for k in METRICS] + ["-" if hall is None else f"{hall:.3f}"]
+        out.append(f"| {name} | " + " | ".join(cells) + f" | {cost} | {command} |")
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("run", type=Path)
+    p.add_argument("--models", nargs="+", required=True)
+    args = p.parse_args(argv)
+    header = ("| model | " + " | ".join(k.replace("recall", "R").replace("ndcg", "N").upper() for k in METRICS)
+              + " | halluc. | training | peak mem | command |")
+    for key, label in PROTOCOLS.items():
+        print(f"\n{label}, test split\n")
+        print(header)
+        print("|---|" + "---:|" * (len(METRICS) + 1) + "---:|---:|---|")
+        print("\n".join(rows(args.run, args.models, key)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
