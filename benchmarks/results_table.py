@@ -64,7 +64,11 @@ def rows(run: Path, models: list[str], key: str) -> list[str]:
         evaluate = f"g2rec evaluate {run} --model {name}{flag}"
         if name in trained:
             s = trained[name]["summary"]
-            cost = f"{s['train_seconds']:.0f} s ({s['epochs']} ep, best {s['best_epoch']}) | {s['peak_memory_mb']:.0f} MB"
+            # a resumed run's own peak is its last process's: take the largest in the epochs' log
+            log = folder / "train_log.jsonl"
+            epochs = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+            peak = max([s["peak_memory_mb"]] + [e.get("peak_memory_mb", 0) for e in epochs])
+            cost = f"{s['train_seconds']:.0f} s ({s['epochs']} ep, best {s['best_epoch']}) | {peak:.0f} MB"
             config = json.loads((folder / "config.json").read_text())
             command = f"`{train_command(run, name, config, defaults)}`; `{evaluate}`"
         else:
