@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 from pathlib import Path
 
@@ -64,7 +65,17 @@ class RunFolder:
         return vectors
 
     def record(self, stage: str, key: str | None, entry: dict) -> None:
-        """Store a stage's entry (under ``stages[stage][key]`` when ``key`` is given) atomically."""
+        """Store a stage's entry (under ``stages[stage][key]`` when ``key`` is given) atomically.
+
+        The manifest is re-read under an exclusive lock first, so processes working on the same
+        run folder at once (two trainings, an embedding beside a training) keep each other's
+        entries: writing back the copy loaded at start lost them."""
+        with open(self.path / ".manifest.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.manifest = json.loads((self.path / MANIFEST).read_text())
+            self._store(stage, key, entry)
+
+    def _store(self, stage: str, key: str | None, entry: dict) -> None:
         stages = self.manifest.setdefault("stages", {})
         if key is None:
             stages[stage] = entry
