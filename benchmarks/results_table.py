@@ -26,6 +26,7 @@ from pathlib import Path
 
 METRICS = ["recall@5", "recall@10", "recall@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr"]
 PROTOCOLS = {"test-full-ranking": "full ranking", "test-sampled-99": "sampled-99"}
+PRESET_KEYS = {"head", "profiles", "item_input", "profile_weight", "item_init"}  # fixed by --model sasrec/tiger
 
 
 def train_command(run: Path, name: str, config: dict, defaults: dict) -> str:
@@ -39,8 +40,6 @@ def train_command(run: Path, name: str, config: dict, defaults: dict) -> str:
         parts += ["--name", name]
     return " ".join(shlex.quote(p) for p in parts)
 
-
-PRESET_KEYS = {"head", "profiles", "item_input", "profile_weight", "item_init"}
 
 
 def rows(run: Path, models: list[str], key: str) -> list[str]:

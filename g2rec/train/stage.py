@@ -17,7 +17,7 @@ after ``evaluate``, ``metrics.json``.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -144,7 +144,9 @@ def load_trained(run: RunFolder, name: str) -> tuple[Generator, SIDTrie | None, 
         trained = sorted(run.manifest.get("stages", {}).get("train", {}))
         raise G2RecError(f"{run.path}: no trained model '{name}' (trained: {', '.join(trained) or 'none'}; run `g2rec train`)")
     record = json.loads((folder / "config.json").read_text())
-    net, trie = build_model(run, record["model"], GeneratorConfig(**record["generator"]), folder)
+    # the checkpoint replaces the item embedding: no need to read the vectors that started it
+    config = replace(GeneratorConfig(**record["generator"]), item_init="none")
+    net, trie = build_model(run, record["model"], config, folder)
     load_checkpoint(folder / "best.safetensors", net)
     return net.eval(), trie, record
 
