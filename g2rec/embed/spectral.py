@@ -21,6 +21,13 @@ rows (``D^{-1/2} v``, the random-walk eigenvectors) does not change cosine neigh
 Isolated items (degree 0, no training co-engagement) have no row in ``S``: the problem is
 solved on the other items and isolated items get zero vectors (cosine similarity 0 to all).
 
+Connected components: each component ``C`` gives the eigenvalue 1 with eigenvector
+``D^{1/2} 1_C / ||D^{1/2} 1_C||``, known exactly, so these are written down rather than solved
+for (Lanczos is unreliable on repeated eigenvalues), largest components first, and the solver
+finds the remaining ``d - c`` vectors orthogonal to them. With ``c >= d`` components the
+embedding is the ``d`` largest components' indicators (any basis of the eigenvalue-1 space is a
+valid answer; items of smaller components get zero vectors).
+
 Solvers (``solver``): ``arpack`` (scipy ``eigsh``, implicitly restarted Lanczos), ``lobpcg``
 (scipy), and ``randomized``: thick-restart block Lanczos from a random block with Rayleigh-Ritz
 (:func:`g2rec.embed.eigensolvers.block_lanczos_top`), float32 blocks, sparse products through
@@ -41,7 +48,7 @@ from scipy.sparse.csgraph import connected_components
 from ..errors import ConfigError, check_choice
 from ..runinfo import Stopwatch
 from .base import EmbedInputs, EmbedResult
-from .eigensolvers import SOLVERS
+from .eigensolvers import SOLVERS, residual_norms
 
 SOLVER_CHOICES = ("auto", "arpack", "lobpcg", "randomized")
 
@@ -70,20 +77,44 @@ class SpectralConfig:
             raise ConfigError(f"seed={self.seed}: must be >= 0")
 
 
-def normalized_adjacency(graph: sp.spmatrix, dtype=np.float32) -> tuple[sp.csr_matrix, np.ndarray]:
+def component_vectors(S: sp.csr_matrix, degree: np.ndarray, limit: int) -> tuple[np.ndarray, int]:
+    """Unit eigenvectors of eigenvalue 1 of ``S = D^-1/2 A D^-1/2``, one per connected component
+    (``D^{1/2}`` on the component, zero elsewhere), largest components first.
+
+    Args:
+        S: ``(n, n)`` normalized adjacency; degree: ``(n,)`` the degrees ``D`` it was made from.
+        limit: most vectors to return.
+
+    Returns:
+        ``(U (n, min(c, limit)) float64, c)`` with ``c`` the number of components.
+    """
+    count, labels = connected_components(S, directed=False)
+    order = np.argsort(-np.bincount(labels, minlength=count), kind="stable")[:limit]
+    column = np.full(count, -1)
+    column[order] = np.arange(len(order))
+    sqrt_degree = np.sqrt(degree)
+    rows = np.flatnonzero(column[labels] >= 0)
+    U = np.zeros((S.shape[0], len(order)))
+    U[rows, column[labels[rows]]] = sqrt_degree[rows]
+    return U / np.linalg.norm(U, axis=0), count
+
+
+def normalized_adjacency(graph: sp.spmatrix, dtype=np.float32) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """``S = D^-1/2 A D^-1/2`` restricted to items with positive degree.
 
-    Returns ``(S (n, n) CSR, kept (n,) item indices)`` where ``n`` = items with degree > 0.
+    Returns ``(S (n, n) CSR, kept (n,) item indices, degree (n,) float64)`` where ``n`` = items
+    with degree > 0.
     """
     A = sp.csr_matrix(graph, dtype=np.float64)
     degree = np.asarray(A.sum(axis=1)).ravel()
     kept = np.flatnonzero(degree > 0)
-    A = A[kept][:, kept]
+    if len(kept) < len(degree):
+        A = A[kept][:, kept]
+    A.sort_indices()
     scale = 1.0 / np.sqrt(degree[kept])
-    S = sp.diags(scale) @ A @ sp.diags(scale)
-    S = sp.csr_matrix(S, dtype=dtype)
-    S.sort_indices()
-    return S, kept
+    rows = np.repeat(np.arange(len(kept)), np.diff(A.indptr))
+    data = (A.data * scale[rows] * scale[A.indices]).astype(dtype)
+    return sp.csr_matrix((data, A.indices, A.indptr), shape=A.shape), kept, degree[kept]
 
 
 def fit_spectral(inputs: EmbedInputs, config: SpectralConfig, progress=None) -> EmbedResult:
@@ -105,7 +136,7 @@ def fit_spectral(inputs: EmbedInputs, config: SpectralConfig, progress=None) -> 
     if graph.shape != (num_items, num_items):
         raise ConfigError(f"graph of shape {graph.shape} is not square")
     clock = Stopwatch()
-    S, kept = normalized_adjacency(graph)
+    S, kept, degree = normalized_adjacency(graph, dtype=np.float64)
     n = S.shape[0]
     if config.dim >= n:
         raise ConfigError(f"dim={config.dim} must be smaller than the number of items with at least one "
@@ -115,15 +146,22 @@ def fit_spectral(inputs: EmbedInputs, config: SpectralConfig, progress=None) -> 
         solver = "arpack" if n < config.auto_threshold else "randomized"
     if solver == "lobpcg" and n < 3 * (config.dim + max(4, config.dim // 8)):
         solver = "arpack"  # LOBPCG needs n >= 3 x its block; ARPACK is exact at this size
-    S_solve = S if solver == "randomized" else S.astype(np.float64)
-    pairs = SOLVERS[solver](S_solve, config.dim, config.tol, config.seed, progress)
+    known, num_components = component_vectors(S, degree, config.dim)
+    c = known.shape[1]
+    if c < config.dim:
+        counted = progress and (lambda stage, done, total: progress(stage, done + c, total + c))
+        pairs = SOLVERS[solver](S, config.dim - c, config.tol, config.seed, counted, exclude=known)
+        values, matvecs, iterations = np.concatenate([np.ones(c), pairs.values]), pairs.matvecs, pairs.iterations
+        solved = np.hstack([known.astype(np.float32), pairs.vectors.astype(np.float32)])
+    else:
+        values, matvecs, iterations, solved = np.ones(c), 0, 0, known.astype(np.float32)
+    residuals = residual_norms(S, solved, values)
     vectors = np.zeros((num_items, config.dim), dtype=np.float32)
-    vectors[kept] = pairs.vectors
-    num_components = int(connected_components(S, directed=False)[0])
-    summary = {"solver": solver, "max_residual": float(pairs.residuals.max()),
-               "converged": bool(pairs.residuals.max() <= config.tol),
+    vectors[kept] = solved
+    summary = {"solver": solver, "max_residual": float(residuals.max()),
+               "converged": bool(residuals.max() <= config.tol),
                "num_components": num_components, "isolated_items": int(num_items - n),
-               "lambda_min": round(float(pairs.values[-1]), 6), "matvecs": int(pairs.matvecs),
-               "iterations": int(pairs.iterations), "solve_seconds": round(clock.seconds, 3)}
-    details = {"eigenvalues": pairs.values.round(8).tolist(), "residuals": pairs.residuals.tolist()}
+               "lambda_min": round(float(values[-1]), 6), "matvecs": int(matvecs),
+               "iterations": int(iterations), "solve_seconds": round(clock.seconds, 3)}
+    details = {"eigenvalues": values.round(8).tolist(), "residuals": residuals.tolist()}
     return EmbedResult(vectors=vectors, summary=summary, details=details)

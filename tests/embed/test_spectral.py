@@ -104,6 +104,23 @@ def test_disconnected_graph_with_isolated_items(solver):
     assert np.sum(lam > 1 - 1e-6) == 4
 
 
+def test_more_components_than_dim_gives_the_largest_components():
+    graph, perm = planted_graph()
+    result = fit(graph, dim=2, solver="arpack")
+    lam = check_eigenpairs(graph, result, 1e-6)
+    assert lam.tolist() == [1.0, 1.0] and result.summary["matvecs"] == 0
+    original = perm  # row r of the permuted graph is item perm[r] of the block-diagonal one
+    for column, members in enumerate((original < 120, (original >= 120) & (original < 200))):
+        assert np.all(result.vectors[members, column] > 0) and np.all(result.vectors[~members, column] == 0)
+
+
+def test_float64_polish_reaches_a_tolerance_float32_cannot(scientific):
+    tight = 1e-6  # far below FLOAT32_TARGET (1e-4): only the float64 polish gets there
+    result = fit(scientific, dim=8, solver="randomized", tol=tight)
+    assert result.summary["converged"], result.summary
+    check_eigenpairs(scientific, result, tight)
+
+
 def test_deterministic_under_seed(scientific):
     a = fit(scientific, dim=8, solver="randomized", seed=3)
     b = fit(scientific, dim=8, solver="randomized", seed=3)
@@ -130,8 +147,8 @@ def test_auto_picks_by_size(scientific):
 
 def test_normalized_adjacency_drops_isolated_items():
     graph = sp.csr_matrix(np.array([[0, 2, 0], [2, 0, 0], [0, 0, 0]], dtype=np.float32))
-    S, kept = normalized_adjacency(graph)
-    assert kept.tolist() == [0, 1] and np.allclose(S.toarray(), [[0, 1], [1, 0]])
+    S, kept, degree = normalized_adjacency(graph)
+    assert kept.tolist() == [0, 1] and np.allclose(S.toarray(), [[0, 1], [1, 0]]) and degree.tolist() == [2, 2]
     assert residual_norms(S, np.array([[1.0], [1.0]]) / np.sqrt(2), np.array([1.0]))[0] < 1e-7
 
 
