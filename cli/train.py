@@ -6,12 +6,14 @@ from pathlib import Path
 
 import typer
 
+from g2rec.train.prior import choose_graph_prior
 from g2rec.train.stage import train
 
 from .ui import JsonOption, progress_bar, show_summary, user_errors
 
 SUMMARY_KEYS = ["model", "name", "head", "profiles", "epochs", "best_epoch", "valid_ndcg10", "valid_recall10",
-                "parameters", "samples_per_second", "train_seconds", "peak_memory_mb"]
+                "parameters", "samples_per_second", "train_seconds", "peak_memory_mb", "graph_prior",
+                "valid_ndcg10_with_prior"]
 
 
 def train_command(
@@ -37,13 +39,29 @@ def train_command(
     threads: int | None = typer.Option(None, help="torch threads (default: all cores)."),
     name: str | None = typer.Option(None, help="Model folder name under RUN_DIR/models (default MODEL-HEAD)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint of this model."),
+    graph_prior: bool | None = typer.Option(None, "--graph-prior/--no-graph-prior",
+                                            help="g2rec items head: choose the graph prior's weight on validation after training (default on)."),
     json_out: bool = JsonOption,
 ):
     """Train with validation NDCG@10 each epoch, early stopping, atomic checkpoints and --resume."""
     with user_errors():
         with progress_bar(not json_out) as progress:
-            summary = train(run_dir, model, name, resume, progress, head=head, profiles=profiles, item_input=item_input,
+            summary = train(run_dir, model, name, resume, progress, graph_prior, head=head, profiles=profiles, item_input=item_input,
                             profile_weight=profile_weight, item_init=item_init, max_len=max_len, dim=dim, layers=layers, heads=heads,
                             dropout=dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay, beam=beam, seed=seed, threads=threads)
     show_summary(f"train {summary['name']} -> {run_dir}/models/{summary['name']}", summary, SUMMARY_KEYS, json_out)
+
+
+def tune_prior_command(
+    run_dir: Path = typer.Argument(..., help="Run folder."),
+    model: str = typer.Option(..., help="A trained items-head model (models/NAME)."),
+    name: str | None = typer.Option(None, help="Write the result to a copy models/NAME (default: the model itself)."),
+    json_out: bool = JsonOption,
+):
+    """Choose the graph prior's weight of a trained items-head model on validation NDCG@10."""
+    with user_errors(), progress_bar(not json_out) as progress:
+        summary = choose_graph_prior(run_dir, model, name, progress=progress)
+    flat = {"model": summary["model"], "graph_prior": summary["graph_prior"],
+            **{f"valid_ndcg10@alpha={a:g}": v for a, v in summary["valid_ndcg10"].items()}}
+    show_summary(f"tune-prior {model} -> {run_dir}/models/{summary['model']}", summary if json_out else flat, list(flat), json_out)

@@ -148,14 +148,14 @@ def fit_spectral(inputs: EmbedInputs, config: SpectralConfig, progress=None) -> 
         solver = "arpack"  # LOBPCG needs n >= 3 x its block; ARPACK is exact at this size
     known, num_components = component_vectors(S, degree, config.dim)
     c = known.shape[1]
+    values, residuals = np.ones(c), residual_norms(S, known, np.ones(c))
+    solved, matvecs, iterations = known.astype(np.float32), 0, 0
     if c < config.dim:
         counted = progress and (lambda stage, done, total: progress(stage, done + c, total + c))
         pairs = SOLVERS[solver](S, config.dim - c, config.tol, config.seed, counted, exclude=known)
-        values, matvecs, iterations = np.concatenate([np.ones(c), pairs.values]), pairs.matvecs, pairs.iterations
-        solved = np.hstack([known.astype(np.float32), pairs.vectors.astype(np.float32)])
-    else:
-        values, matvecs, iterations, solved = np.ones(c), 0, 0, known.astype(np.float32)
-    residuals = residual_norms(S, solved, values)
+        values, residuals = np.concatenate([values, pairs.values]), np.concatenate([residuals, pairs.residuals])
+        solved = np.hstack([solved, pairs.vectors.astype(np.float32)])
+        matvecs, iterations = pairs.matvecs, pairs.iterations
     vectors = np.zeros((num_items, config.dim), dtype=np.float32)
     vectors[kept] = solved
     summary = {"solver": solver, "max_residual": float(residuals.max()),

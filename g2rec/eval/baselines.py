@@ -15,6 +15,7 @@ import scipy.sparse as sp
 import torch
 
 from ..data.sequences import Sequences
+from ..model.graph_prior import GraphPrior
 
 
 class PopularityScorer:
@@ -39,15 +40,8 @@ class GraphKNNScorer:
     """
 
     def __init__(self, graph: sp.csr_matrix, seq: Sequences, history: int = 10, decay: float = 0.7):
-        degree = np.asarray(graph.sum(axis=1)).ravel()
-        self.graph = sp.diags(1.0 / np.maximum(degree, 1e-12)) @ graph.tocsr()
-        self.history, self.decay = history, decay
+        self.prior = GraphPrior(graph, history, decay)
         self.popularity = PopularityScorer(seq).counts * 1e-6
 
     def __call__(self, histories: torch.Tensor, users: np.ndarray) -> torch.Tensor:
-        h = histories[:, -self.history:].numpy()
-        weights = self.decay ** np.arange(h.shape[1])[::-1]
-        rows, cols = np.nonzero(h >= 0)
-        query = sp.csr_matrix((weights[cols], (rows, h[rows, cols])), shape=(len(h), self.graph.shape[0]))
-        scores = torch.from_numpy((query @ self.graph).toarray().astype(np.float32))
-        return scores + self.popularity
+        return torch.from_numpy(self.prior.scores(histories.numpy())) + self.popularity

@@ -25,6 +25,11 @@ The hidden state ``h_t`` that has seen ``i_1..i_t`` (at ``y_t`` when interleaved
 
 Loss: ``L = CE(next item or its codes) + lambda * CE(p_{i_{t+1}}, softmax(W_p h_t))``, the
 profile loss being the soft-label cross-entropy of the next item's prototype memberships.
+
+With ``graph_prior = alpha > 0`` the ``items`` head's scores at inference are
+``log_softmax(h_t E^T) + alpha * log(g + eps)``, ``g`` the co-engagement graph's vote from the
+recent history (:mod:`g2rec.model.graph_prior`; ``alpha`` is chosen on validation data after
+training, see there why it is not trained).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError, check_choice
+from .graph_prior import GraphPrior
 from .transformer import Transformer, TransformerConfig
 
 HEADS = ("items", "sids")
@@ -55,6 +61,7 @@ class GeneratorConfig:
     dropout: float = 0.3
     profile_weight: float = 1.0  # lambda of the profile loss (0 = off)
     item_init: str = "none"      # none | an embed method (lightgcn, spectral, sasrec...) whose vectors start E
+    graph_prior: float = 0.0     # alpha of the graph log-prior added to item scores at inference (0 = off)
 
     def __post_init__(self):
         check_choice("head", self.head, HEADS)
@@ -62,6 +69,8 @@ class GeneratorConfig:
         check_choice("item_input", self.item_input, ITEM_INPUTS)
         if self.item_init != "none" and self.item_input != "id":
             raise ConfigError(f"item_init={self.item_init!r} initializes id embeddings: it needs item_input='id'")
+        if self.graph_prior < 0 or (self.graph_prior > 0 and self.head != "items"):
+            raise ConfigError(f"graph_prior={self.graph_prior} must be >= 0, and > 0 only with head='items'")
         if self.max_len < 1 or self.profile_weight < 0:
             raise ConfigError(f"max_len={self.max_len} must be >= 1 and profile_weight={self.profile_weight} >= 0")
 
@@ -75,6 +84,7 @@ class InterestContext:
     num_prototypes: ``C``.
     codes: ``(I, L)`` long semantic-ID codes (unique per item); ``codebook_sizes``: ``(L,)`` K_l.
     item_vectors: ``(I, D)`` float vectors that initialize the id embedding (``item_init``).
+    graph: ``(I, I)`` training co-engagement graph (``graph_prior``).
     """
 
     profiles: torch.Tensor | None = None
@@ -84,6 +94,7 @@ class InterestContext:
     codes: torch.Tensor | None = None
     codebook_sizes: tuple[int, ...] = ()
     item_vectors: torch.Tensor | None = None
+    graph: object = None
 
 
 class CodeHead(nn.Module):
@@ -128,6 +139,9 @@ class Generator(nn.Module):
                                                          config.heads, config.dropout))
         if config.item_init != "none":
             self._init_item_embedding(context.item_vectors)
+        self.prior = None
+        if config.graph_prior > 0:
+            self.attach_graph(context.graph)
         pad = lambda x, fill: torch.cat([x, x.new_full((1,) + x.shape[1:], fill)])
         if config.profiles != "none":
             self.register_buffer("profiles", pad(context.profiles.float(), 0.0), persistent=False)
@@ -159,6 +173,13 @@ class Generator(nn.Module):
         target = weight[:-1].norm(dim=1).mean()
         weight[:-1] = torch.where(norms > 0, vectors / norms.clamp_min(1e-12) * target, weight[:-1])
 
+    def attach_graph(self, graph) -> None:
+        """Use ``graph (I, I)`` for the graph prior (its weight is ``config.graph_prior``)."""
+        if graph is None or graph.shape != (self.num_items, self.num_items):
+            raise ConfigError(f"graph_prior needs the ({self.num_items}, {self.num_items}) co-engagement graph, "
+                              f"got {None if graph is None else graph.shape}")
+        self.prior = GraphPrior(graph)
+
     # ----------------------------------------------------------------------------- inputs
     def item_tokens(self, items: torch.Tensor) -> torch.Tensor:
         """``items (...)`` ids in ``0..I`` -> ``(..., D)``; padding gives a zero vector."""
@@ -189,8 +210,15 @@ class Generator(nn.Module):
         return self.item_tokens(torch.arange(self.num_items, device=self.transformer.pos_emb.weight.device))
 
     def item_scores(self, items: torch.Tensor) -> torch.Tensor:
-        """``(B, I)`` next-item scores after each history (``items`` head)."""
-        return self.hidden(items)[:, -1] @ self.item_vectors().T
+        """``(B, I)`` next-item scores after each history (``items`` head), with the graph
+        log-prior added when ``config.graph_prior > 0``."""
+        logits = self.hidden(items)[:, -1] @ self.item_vectors().T
+        if self.config.graph_prior == 0:
+            return logits
+        if self.prior is None:
+            raise ConfigError("graph_prior > 0 but no graph attached (Generator.attach_graph)")
+        windows = torch.where(items == self.num_items, -1, items)
+        return F.log_softmax(logits, dim=-1) + self.config.graph_prior * self.prior.log_scores(windows)
 
     def loss(self, items: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """Training loss on ``items (B, T)`` with next items ``targets (B, T)`` (``I`` = no target)."""

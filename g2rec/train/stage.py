@@ -35,11 +35,14 @@ from ..tokenize.trie import SIDTrie
 from .checkpoint import load_checkpoint
 from .context import load_context
 from .loop import TrainConfig, fit, training_windows
+from .prior import choose_graph_prior
 
 MODELS = ("g2rec", "sasrec", "tiger")
 BASELINES = ("popularity", "knn")
-PRESETS = {"sasrec": {"head": "items", "profiles": "none", "item_input": "id", "profile_weight": 0.0, "item_init": "none"},
-           "tiger": {"head": "sids", "profiles": "none", "item_input": "sid", "profile_weight": 0.0, "item_init": "none"}}
+PRESETS = {"sasrec": {"head": "items", "profiles": "none", "item_input": "id", "profile_weight": 0.0, "item_init": "none",
+                      "graph_prior": 0.0},
+           "tiger": {"head": "sids", "profiles": "none", "item_input": "sid", "profile_weight": 0.0, "item_init": "none",
+                     "graph_prior": 0.0}}
 
 
 def model_folder(run: RunFolder, name: str) -> Path:
@@ -55,6 +58,8 @@ def build_model(run: RunFolder, kind: str, config: GeneratorConfig, folder: Path
                            need_profiles=config.profiles != "none" or config.profile_weight > 0,
                            need_codes=config.head == "sids" or config.item_input == "sid", folder=folder,
                            item_init=config.item_init)
+    if config.graph_prior > 0:
+        context.graph = run.graph()
     model = Generator(seq_items, config, context)
     trie = SIDTrie.build(context.codes.numpy(), context.codebook_sizes) if config.head == "sids" else None
     return model, trie
@@ -87,9 +92,11 @@ def make_scorer(model: Generator, trie: SIDTrie | None, beam: int = 20, trie_mas
 
 
 def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, resume: bool = False,
-          progress=None, **options) -> dict:
+          progress=None, graph_prior: bool | None = None, **options) -> dict:
     """Train a generator (``model`` in g2rec | sasrec | tiger); options are fields of
-    :class:`GeneratorConfig` and :class:`TrainConfig` (``beam`` for the sids head's validation)."""
+    :class:`GeneratorConfig` and :class:`TrainConfig` (``beam`` for the sids head's validation).
+    ``graph_prior`` (default: on for g2rec's items head) then chooses the graph prior's weight
+    on validation (:func:`g2rec.train.prior.choose_graph_prior`)."""
     check_choice("model", model, MODELS)
     clock = Stopwatch()
     run = RunFolder(run_dir)
@@ -102,6 +109,11 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
             raise ConfigError(f"--model {model} fixes {', '.join(sorted(clash))}; use --model g2rec to change them")
         gen_options.update(PRESETS[model])
     gen_config = GeneratorConfig(**gen_options)
+    if graph_prior is None:
+        graph_prior = model == "g2rec" and gen_config.head == "items"
+    if graph_prior and (model != "g2rec" or gen_config.head != "items"):
+        raise ConfigError(f"graph_prior: only --model g2rec with the items head has one (got {model}, {gen_config.head}); "
+                          "for an ablation on a trained baseline use `g2rec tune-prior --name`")
     train_config = TrainConfig(**{k: v for k, v in options.items() if k in TrainConfig.__dataclass_fields__ and v is not None})
     beam = options.get("beam") or 20
     name = name or f"{model}-{gen_config.head}"
@@ -111,7 +123,7 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
         saved = json.loads((folder / "config.json").read_text()) if (folder / "config.json").exists() else None
         if saved is None:
             raise G2RecError(f"{folder}: nothing to resume (no config.json); train without --resume")
-        if saved["model"] != model or saved["generator"] != config_record["generator"]:
+        if saved["model"] != model or {**saved["generator"], "graph_prior": 0.0} != config_record["generator"]:
             raise ConfigError(f"{folder}: --resume with other model options than the run being resumed ({saved['generator']})")
         config_record["train"]["epochs"] = train_config.epochs
     torch.manual_seed(train_config.seed)
@@ -134,6 +146,9 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
                "peak_memory_mb": round(peak_memory_mb(), 1)}
     run.record("train", name, {"config": config_record, "summary": summary, "curve": state["history"],
                                "folder": f"models/{name}"})
+    if graph_prior:
+        search = choose_graph_prior(run_dir, name, progress=progress)
+        summary.update(graph_prior=search["graph_prior"], valid_ndcg10_with_prior=search["valid_ndcg10"][search["graph_prior"]])
     return summary
 
 

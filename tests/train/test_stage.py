@@ -87,3 +87,24 @@ def test_g2rec_sids_and_tiger_heads(run):
     lines = runner.invoke(app, ["recommend", str(path), "--model", "g2rec-sids", "--user", "1", "-k", "5", "--json"]).stdout
     rec = json.loads(lines)
     assert len(rec["items"]) == 5 and rec["interests"] and rec["interests"][0]["central_items"]
+
+
+def test_tune_prior_picks_the_best_validation_weight_on_a_copy(run):
+    path, summary = run
+    result = runner.invoke(app, ["tune-prior", str(path), "--model", "sasrec-items", "--name", "sasrec-prior", "--json"])
+    assert result.exit_code == 0, result.output
+    table = {float(a): v for a, v in json.loads(result.stdout)["valid_ndcg10"].items()}
+    chosen = json.loads(result.stdout)["graph_prior"]
+    assert table[chosen] == max(table.values()) and len(table) >= 4
+    assert table[0.0] == pytest.approx(summary["valid_ndcg10"], abs=1e-5)  # alpha = 0 is the model itself
+    source = json.loads((path / "models" / "sasrec-items" / "config.json").read_text())
+    copy = json.loads((path / "models" / "sasrec-prior" / "config.json").read_text())
+    assert source["generator"].get("graph_prior", 0.0) == 0.0 and copy["generator"]["graph_prior"] == chosen
+    valid = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", "sasrec-prior", "--split", "valid",
+                                           "--json"]).stdout)["metrics"]
+    assert valid["ndcg@10"] == pytest.approx(table[chosen], abs=1e-5)
+    rec = json.loads(runner.invoke(app, ["recommend", str(path), "--model", "sasrec-prior", "--user", "1", "-k", "5",
+                                         "--json"]).stdout)
+    assert len(rec["items"]) == 5
+    result = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--graph-prior"])
+    assert result.exit_code == 2 and "tune-prior" in result.stderr
