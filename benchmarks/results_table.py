@@ -34,6 +34,8 @@ def train_command(run: Path, name: str, config: dict, defaults: dict) -> str:
     parts = ["g2rec", "train", str(run), "--model", config["model"]]
     options = {**config["generator"], **config["train"]}
     for key, value in options.items():
+        if key == "graph_prior":  # chosen after training, not a training option
+            continue
         if key in defaults and defaults[key] != value and not (config["model"] != "g2rec" and key in PRESET_KEYS):
             parts += [f"--{key.replace('_', '-')}", str(value)]
     if name != f"{config['model']}-{config['generator']['head']}":
@@ -47,6 +49,7 @@ def rows(run: Path, models: list[str], key: str) -> list[str]:
 
     from g2rec.model.generator import GeneratorConfig
     from g2rec.train.loop import TrainConfig
+    from g2rec.train.prior import GRID
 
     defaults = {**asdict(GeneratorConfig()), **asdict(TrainConfig())}
     trained = json.loads((run / "manifest.json").read_text()).get("stages", {}).get("train", {})
@@ -61,15 +64,22 @@ def rows(run: Path, models: list[str], key: str) -> list[str]:
         hall = m.get("hallucination_rate")
         flag = " --sampled 99" if key.endswith("sampled-99") else ""
         evaluate = f"g2rec evaluate {run} --model {name}{flag}"
-        if name in trained:
-            s = trained[name]["summary"]
+        config = json.loads((folder / "config.json").read_text()) if (folder / "config.json").exists() else {}
+        search = config.get("graph_prior_search")
+        source = search["source_model"] if search else name  # a tune-prior copy: trained as its source
+        if source in trained:
+            s = trained[source]["summary"]
             # a resumed run's own peak is its last process's: take the largest in the epochs' log
-            log = folder / "train_log.jsonl"
+            log = run / "models" / source / "train_log.jsonl"
             epochs = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
             peak = max([s["peak_memory_mb"]] + [e.get("peak_memory_mb", 0) for e in epochs])
             cost = f"{s['train_seconds']:.0f} s ({s['epochs']} ep, best {s['best_epoch']}) | {peak:.0f} MB"
-            config = json.loads((folder / "config.json").read_text())
-            command = f"`{train_command(run, name, config, defaults)}`; `{evaluate}`"
+            command = f"`{train_command(run, source, config, defaults)}`"
+            if search and (source != name or config["model"] != "g2rec"):
+                tried = [float(a) for a in search["valid_ndcg10"]]
+                grid = "" if tried == [float(a) for a in GRID] else "".join(f" --grid {a:g}" for a in tried)
+                command += f"; `g2rec tune-prior {run} --model {source}" + (f" --name {name}" if name != source else "") + f"{grid}`"
+            command += f"; `{evaluate}`"
         else:
             cost, command = "- | -", f"`{evaluate}`"
         cells = [f"{m[k]:.4f}" for k in METRICS] + ["-" if hall is None else f"{hall:.3f}"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from g2rec.train.prior import choose_graph_prior
+from g2rec.train.prior import GRID, choose_graph_prior
 from g2rec.train.stage import train
 
 from .ui import JsonOption, progress_bar, show_summary, user_errors
@@ -57,11 +57,13 @@ def tune_prior_command(
     run_dir: Path = typer.Argument(..., help="Run folder."),
     model: str = typer.Option(..., help="A trained items-head model (models/NAME)."),
     name: str | None = typer.Option(None, help="Write the result to a copy models/NAME (default: the model itself)."),
+    grid: list[float] | None = typer.Option(None, help="Weights to try, repeatable (default 0 0.25 0.5 1 2 4; "
+                                                       "`--grid 0` makes a copy without the prior)."),
     json_out: bool = JsonOption,
 ):
     """Choose the graph prior's weight of a trained items-head model on validation NDCG@10."""
     with user_errors(), progress_bar(not json_out) as progress:
-        summary = choose_graph_prior(run_dir, model, name, progress=progress)
+        summary = choose_graph_prior(run_dir, model, name, tuple(grid) if grid else GRID, progress=progress)
     flat = {"model": summary["model"], "graph_prior": summary["graph_prior"],
             **{f"valid_ndcg10@alpha={a:g}": v for a, v in summary["valid_ndcg10"].items()}}
     show_summary(f"tune-prior {model} -> {run_dir}/models/{summary['model']}", summary if json_out else flat, list(flat), json_out)
