@@ -11,7 +11,10 @@ A scorer is a callable ``scorer(histories, users) -> scores | TopK``:
 ``histories`` ``(B, T)`` int64 item indices, left-padded with ``-1``; ``users`` ``(B,)``.
 It returns either ``(B, I)`` scores (full ranking and sampled-99 both work), or a
 :class:`TopK` of ranked lists (e.g. beam search), where a target outside the list counts as
-not found (its Recall/NDCG are 0 and its reciprocal rank is 0).
+not found (its Recall/NDCG are 0 and its reciprocal rank is 0). A scorer may also have a
+``candidates(histories, users, items (B, C)) -> (B, C)`` method that scores given items
+only; sampled-99 then uses it (a semantic-ID model scores a candidate by its code sequence's
+log-probability instead of ranking by beam search).
 """
 
 from __future__ import annotations
@@ -114,18 +117,25 @@ def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len
     ranks, seconds = [], 0.0
     for lo in range(0, len(users), batch):
         sl = slice(lo, lo + batch)
-        tick = time.perf_counter()
-        out = scorer(torch.from_numpy(hist[sl]), users[sl])
-        seconds += time.perf_counter() - tick
         target = torch.from_numpy(targets[sl])
-        exclude = seen_before(seq, users[sl], target_pos[sl]) if exclude_history else None
-        if isinstance(out, TopK):
-            if sampled:
-                raise ConfigError("the sampled protocol needs item scores; this model only returns ranked lists")
-            ranks.append(_list_ranks(out.items, target, exclude))
-        elif sampled:
+        tick = time.perf_counter()
+        if sampled:
             candidates = torch.cat([target[:, None], torch.from_numpy(negatives[sl])], dim=1)
-            ranks.append(target_ranks(out.gather(1, candidates), torch.zeros_like(target)).double())
+            if hasattr(scorer, "candidates"):
+                out = scorer.candidates(torch.from_numpy(hist[sl]), users[sl], candidates)
+            else:
+                out = scorer(torch.from_numpy(hist[sl]), users[sl])
+                if isinstance(out, TopK):
+                    raise ConfigError("the sampled protocol needs item scores; this model only returns ranked lists")
+                out = out.gather(1, candidates)
+        else:
+            out = scorer(torch.from_numpy(hist[sl]), users[sl])
+        seconds += time.perf_counter() - tick
+        exclude = seen_before(seq, users[sl], target_pos[sl]) if exclude_history else None
+        if sampled:
+            ranks.append(target_ranks(out, torch.zeros_like(target)).double())
+        elif isinstance(out, TopK):
+            ranks.append(_list_ranks(out.items, target, exclude))
         else:
             ranks.append(target_ranks(out, target, exclude).double())
         if progress is not None:

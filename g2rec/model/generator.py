@@ -115,6 +115,17 @@ class CodeHead(nn.Module):
         """The state after choosing ``code (...)`` at ``level``."""
         return state + self.code_emb[level](code)
 
+    def sequence_log_prob(self, hidden: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """``log p(c_1..c_L | h) = sum_l log p(c_l | h, c_<l)`` of candidate code sequences:
+        ``hidden (B, D)``, ``codes (B, C, L)`` -> ``(B, C)`` (unconstrained softmax per level)."""
+        state = hidden[:, None, :].expand(-1, codes.shape[1], -1)
+        total = hidden.new_zeros(codes.shape[:2])
+        for level in range(len(self.sizes)):
+            log_p = F.log_softmax(self.level_logits(state, level), dim=-1)           # (B, C, K_l)
+            total = total + log_p.gather(-1, codes[..., level:level + 1]).squeeze(-1)
+            state = self.step(state, level, codes[..., level])
+        return total
+
     def loss(self, hidden: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """Teacher-forced mean CE over levels: ``hidden (N, D)``, ``codes (N, L)``."""
         state, total = hidden, hidden.new_zeros(())

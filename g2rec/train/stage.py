@@ -88,6 +88,16 @@ def make_scorer(model: Generator, trie: SIDTrie | None, beam: int = 20, trie_mas
             counts["total"] += items.numel()
         return TopK(items)
 
+    @torch.no_grad()
+    def candidates(histories: torch.Tensor, users: np.ndarray, items: torch.Tensor) -> torch.Tensor:
+        """``(B, C)`` scores of given items: code-sequence log-probabilities (sids head)."""
+        h = histories[:, -model.config.max_len:]
+        h = torch.where(h < 0, pad, h)
+        width = max(int((h != pad).sum(1).max()), 1)
+        return model.code_head.sequence_log_prob(model.hidden(h[:, -width:])[:, -1], model.codes[items])
+
+    if trie is not None:
+        score.candidates = candidates
     return score
 
 

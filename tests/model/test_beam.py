@@ -50,3 +50,13 @@ def test_unconstrained_decoding_can_hallucinate():
     assert (items == -1).any()  # 4 of 24 codes are items: most free beams are not
     constrained, _ = beam_search(head, hidden, trie, width=4)
     assert (constrained >= 0).all()
+
+
+def test_sequence_log_prob_of_candidates_matches_teacher_forcing():
+    codes, head, _, hidden = setup()
+    exact = exhaustive_log_prob(head, hidden, codes)                                  # (5, 10)
+    candidates = torch.from_numpy(codes)[None].expand(len(hidden), -1, -1)            # (5, 10, L)
+    assert torch.allclose(head.sequence_log_prob(hidden, candidates), exact, atol=1e-5)
+    subset = torch.tensor([[3, 1], [0, 9], [2, 2], [5, 4], [8, 7]])
+    picked = head.sequence_log_prob(hidden, torch.from_numpy(codes)[subset])
+    assert torch.allclose(picked, exact.gather(1, subset), atol=1e-5)

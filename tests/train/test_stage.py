@@ -83,6 +83,8 @@ def test_g2rec_sids_and_tiger_heads(run):
         assert metrics["hallucination_rate"] == 0.0 and metrics["recall@20"] > 0
         free = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", name, "--unconstrained", "--json"]).stdout)
         assert 0.0 <= free["metrics"]["hallucination_rate"] <= 1.0
+        sampled = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", name, "--sampled", "99", "--json"]).stdout)
+        assert sampled["metrics"]["protocol"] == "sampled-99" and 0 < sampled["metrics"]["ndcg@10"] <= 1
     assert (path / "models" / "tiger-sids" / "codes.npz").exists()
     lines = runner.invoke(app, ["recommend", str(path), "--model", "g2rec-sids", "--user", "1", "-k", "5", "--json"]).stdout
     rec = json.loads(lines)
