@@ -17,9 +17,15 @@ memory cap (``--mem-limit-gb``, RLIMIT_AS) so that one method cannot take the sh
 * ``sklearn arpack`` / ``sklearn lobpcg``: ``SpectralEmbedding(n_components=d,
   affinity="precomputed", eigen_solver=..., random_state=0).fit(A)`` with ``A`` in float64
   (sklearn keeps float32 input in float32 for LOBPCG, whose default tolerance then grows with
-  ``n`` and ends it after one iteration), its default ``eigen_tol``. A method that did not finish
+  ``n`` and ends it after one iteration), its default ``eigen_tol``: what a user gets.
+* ``sklearn lobpcg tol``: the same with ``eigen_tol = --tol``, i.e. asked for the accuracy
+  g2rec delivers (sklearn's default stops far above it: max residual 1.5e-3 at 100k items,
+  1.2e-2 at 1M). The speed target compares at equal accuracy: against the fastest sklearn
+  run whose max residual is ``<= --tol``; when none gets there, the ratio is a lower bound
+  (the longest such attempt, or the time limit, over g2rec's time). A method that did not finish
   at one size is not run at larger ones, nor one whose time, scaled linearly in the non-zeros
-  from the last size, exceeds the limit (sklearn's solvers scale worse than linearly).
+  from the last size, exceeds the limit (sklearn's solvers scale worse than linearly), except
+  ``sklearn lobpcg tol``, the target's reference, which always runs (up to the limit).
 
 Timing: from the loaded CSR graph to the ``(I, d)`` vectors (imports and loading excluded).
 Peak memory: the worker's ``ru_maxrss``; the orchestrating process never loads a graph.
@@ -66,7 +72,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results"
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
-METHODS = ("g2rec_randomized", "g2rec_arpack", "sklearn_lobpcg", "sklearn_arpack")
+METHODS = ("g2rec_randomized", "g2rec_arpack", "sklearn_lobpcg", "sklearn_lobpcg_tol", "sklearn_arpack")
 ISSUE_REFERENCE = ("50k items, 5.5M non-zeros: scipy eigsh 5.2 s, sklearn lobpcg 11.1 s, "
                    "sklearn default (arpack) not finished in 7 min")
 
@@ -154,6 +160,7 @@ def worker_method(args) -> None:
 
         solver = args.worker.split("_")[1]
         model = SpectralEmbedding(n_components=args.dim, affinity="precomputed", eigen_solver=solver,
+                                  eigen_tol=args.tol if args.worker.endswith("_tol") else "auto",
                                   random_state=args.seed)
         vectors = model.fit_transform(A.astype(np.float64))
     seconds = time.perf_counter() - t0
@@ -253,11 +260,44 @@ def markdown(result: dict) -> str:
             lines.append(f"| {g['num_items']:,} | {g['nnz']:,} | {name.replace('_', ' ')} | {_cell(r, 'seconds', '.2f')} "
                          f"| {_cell(r, 'cpu_seconds', '.1f')} | {_cell(r, 'peak_mb', '.0f')} | {_cell(r, 'max_residual', '.2e')} "
                          f"| {_cell(r, 'median_residual', '.2e')} | {ok} |")
-    lines += ["", "Ratios (sklearn fastest finished time / g2rec randomized time, same run):", ""]
+    lines += ["", "Ratios (sklearn time / g2rec randomized time, same run; the target is at equal accuracy):", ""]
     for e in result["sizes"]:
         lines.append(f"- {e['graph']['num_items']:,} items: {e['ratio_text']}")
     lines += ["", "Targets: " + ", ".join(f"{k} = **{val}**" for k, val in result["targets_met"].items()), ""]
     return "\n".join(lines)
+
+
+def compare(entry: dict, tol: float, timeout: float) -> dict:
+    """The speed ratio at equal accuracy (see the module docstring), and at sklearn's defaults."""
+    g2 = entry["methods"].get("g2rec_randomized", {})
+    if not g2.get("finished"):
+        return {"ratio_at_tol": None, "ratio_text": "g2rec did not finish"}
+    sk = {k: r for k, r in entry["methods"].items() if k.startswith("sklearn")}
+    done = {k: r for k, r in sk.items() if r.get("finished")}
+    accurate = [r for r in done.values() if r["max_residual"] <= tol]
+    name = lambda r: r["method"].replace("_", " ")
+    if accurate:
+        best = min(accurate, key=lambda r: r["seconds"])
+        ratio, bound = best["seconds"] / g2["seconds"], False
+        text = f"{name(best)} {best['seconds']:.1f} s (max residual {best['max_residual']:.1e})"
+    else:
+        tried = [r["seconds"] for r in done.values()] + [timeout for r in sk.values() if "not finished" in r.get("status", "")]
+        extrapolated = [r for r in sk.values() if "extrapolated" in r.get("status", "")]
+        longest = max(tried + ([timeout] if extrapolated else []), default=None)
+        if longest is None:
+            return {"ratio_at_tol": None, "ratio_text": "no sklearn solver ran"}
+        ratio, bound = longest / g2["seconds"], True
+        outcome = lambda r: (f"{r['max_residual']:.1e} in {r['seconds']:.0f} s" if r.get("finished") else r["status"])
+        text = f"no sklearn solver reached max residual <= {tol:g} ({'; '.join(f'{k}: {outcome(r)}' for k, r in sk.items())})"
+    out = {"ratio_at_tol": round(ratio, 2), "ratio_is_lower_bound": bound,
+           "ratio_text": f"{text} / g2rec {g2['seconds']:.1f} s (max residual {g2['max_residual']:.1e}) = "
+                         f"**{'>= ' if bound else ''}{ratio:.1f}x** at max residual <= {tol:g}"}
+    if done:
+        fastest = min(done.values(), key=lambda r: r["seconds"])
+        out["ratio_sklearn_fastest_any_accuracy"] = round(fastest["seconds"] / g2["seconds"], 2)
+        out["ratio_text"] += (f"; at sklearn's own accuracy, its fastest ({name(fastest)}, {fastest['seconds']:.1f} s, "
+                              f"max residual {fastest['max_residual']:.1e}) is {out['ratio_sklearn_fastest_any_accuracy']:.1f}x g2rec's time")
+    return out
 
 
 def run_size(size: int, args, tmp: Path, given_up: dict, seen: dict) -> dict:
@@ -276,7 +316,7 @@ def run_size(size: int, args, tmp: Path, given_up: dict, seen: dict) -> dict:
             entry["methods"][method] = {"method": method, "finished": False,
                                         "status": f"not run: did not finish at a smaller size ({given_up[method]})"}
             continue
-        if method in seen and seen[method][0] * graph["nnz"] / seen[method][1] > args.timeout:
+        if method in seen and method != "sklearn_lobpcg_tol" and seen[method][0] * graph["nnz"] / seen[method][1] > args.timeout:
             entry["methods"][method] = {"method": method, "finished": False, "status": (
                 f"not run: {seen[method][0]:.0f} s at {seen[method][1]:,} nnz, linearly extrapolated "
                 f"past {args.timeout / 60:g} min")}
@@ -288,20 +328,7 @@ def run_size(size: int, args, tmp: Path, given_up: dict, seen: dict) -> dict:
         if not r.get("finished"):
             given_up[method] = r["status"]
         print(f"[{size:,}] {method}: {json.dumps(r)}", flush=True)
-    g2 = entry["methods"].get("g2rec_randomized", {})
-    sk = [r for k, r in entry["methods"].items() if k.startswith("sklearn") and r.get("finished")]
-    if g2.get("finished") and sk:
-        best = min(sk, key=lambda r: r["seconds"])
-        entry["ratio_sklearn_fastest_over_g2rec"] = round(best["seconds"] / g2["seconds"], 2)
-        entry["ratio_text"] = (f"{best['method'].replace('_', ' ')} {best['seconds']:.1f} s (max residual "
-                               f"{best['max_residual']:.1e}) / g2rec {g2['seconds']:.1f} s (max residual "
-                               f"{g2['max_residual']:.1e}) = **{entry['ratio_sklearn_fastest_over_g2rec']:.1f}x**")
-    elif g2.get("finished"):
-        entry["ratio_sklearn_fastest_over_g2rec"] = None
-        entry["ratio_text"] = (f"no sklearn solver finished ({'; '.join(r.get('status', '') for k, r in entry['methods'].items() if k.startswith('sklearn'))}); "
-                               f"g2rec {g2['seconds']:.1f} s, so the ratio is > {args.timeout / g2['seconds']:.0f}x")
-    else:
-        entry["ratio_text"] = "g2rec did not finish"
+    entry.update(compare(entry, args.tol, args.timeout))
     graph_path.unlink(missing_ok=True)
     return entry
 
@@ -342,12 +369,12 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="g2rec-embed-bench-") as tmp:
         for size in args.sizes:
             result["sizes"].append(run_size(size, args, Path(tmp), given_up, seen))
-    ratios = [e.get("ratio_sklearn_fastest_over_g2rec") for e in result["sizes"]]
+    ratios = [e.get("ratio_at_tol") for e in result["sizes"]]
     big = [e for e in result["sizes"] if e["graph"]["num_items"] >= 900_000]
     result["targets_met"] = {
         "g2rec_residual_le_tol_everywhere": all(e["methods"]["g2rec_randomized"].get("max_residual", 1) <= args.tol
                                                 for e in result["sizes"]),
-        "ge_5x_faster_than_sklearn_fastest": all(r is None or r >= 5 for r in ratios),
+        "ge_5x_faster_than_sklearn_at_tol": all(r is not None and r >= 5 for r in ratios),
         "1M_items_under_2_min": (all(e["methods"]["g2rec_randomized"].get("seconds", 1e9) < 120 for e in big)
                                  if big else None),
     }
