@@ -4,7 +4,7 @@ A label table has columns ``address, name, family`` (``../shared/data/ethereum_a
 etherscan_tags.csv.gz``: 38,617 rows). Its addresses come in checksummed and plain spellings,
 and one address can have several rows (OpenSea is ``collectibles``, ``marketplace`` and
 ``nft``): :func:`read_address_labels` lower-cases them and merges the rows of one address into
-its first name and all its families joined by ``/``.
+its first name, its token symbol if a name ends in one, and all its families joined by ``/``.
 
 :meth:`AddressLabels.describe` turns item ids (``0xabc...`` or intents ``0xabc...:0xa9059cbb``)
 into short phrases: ``IDEX [idex] trade``, ``0x8d12..6819 depositToken``.
@@ -42,7 +42,8 @@ METHOD_NAMES = {
 
 @dataclass
 class AddressLabels:
-    """``table``: index = lower-cased address, columns ``name`` and ``family`` (either may be NaN)."""
+    """``table``: index = lower-cased address; columns ``name``, ``family`` and ``symbol`` (a token's
+    ticker, from a name like ``Tether USD (USDT)``); any may be NaN."""
 
     table: pd.DataFrame
 
@@ -80,14 +81,17 @@ def read_address_labels(path: str | Path) -> AddressLabels:
         found = ", ".join(map(str, frame.columns))
         raise DataError(f"a label table needs an address column and a name or family column (found: {found})",
                         path=path, line=1)
+    missing = pd.Series(None, index=frame.index, dtype=object)
     table = pd.DataFrame({"address": normalize_addresses(frame[lower["address"]]),
-                          "name": frame[lower["name"]] if "name" in lower else np.nan,
-                          "family": frame[lower["family"]] if "family" in lower else np.nan})
+                          "name": frame[lower["name"]] if "name" in lower else missing,
+                          "family": frame[lower["family"]] if "family" in lower else missing})
     table = table.dropna(subset=["address"])
+    table["name"] = table["name"].str.strip()
+    table["symbol"] = table["name"].str.extract(r"\(([^()\s]{1,12})\)$")[0]  # "Tether USD (USDT)"
     families = (table.dropna(subset=["family"]).drop_duplicates(["address", "family"])
                 .groupby("address", sort=False)["family"].agg("/".join))
-    names = table.groupby("address", sort=False)["name"].first()  # first non-empty name
-    return AddressLabels(pd.DataFrame({"name": names, "family": families.reindex(names.index)}))
+    first = table.groupby("address", sort=False)[["name", "symbol"]].first()  # first non-empty of each
+    return AddressLabels(first.assign(family=families.reindex(first.index)))
 
 
 def _address_part(items) -> np.ndarray:

@@ -108,6 +108,9 @@ def test_address_labels_merge_spellings_and_describe_intents(shared_data):
     assert labels.table.index.is_unique and labels.table.index.str.fullmatch(r"0x[0-9a-f]{40}").all()
     assert labels.table.loc["0x7be8076f4ea4a4ad08075c2508e481d6c946d12b", "family"] == \
         "collectibles/marketplace/nft/opensea"
+    weth, usdt = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2", "0xdac17f958d2ee523a2206206994597c13d831ec7"
+    assert list(labels.table.loc[[weth, usdt], "symbol"]) == ["WETH", "USDT"]  # from a later row's name
+    assert labels.table.loc[usdt, "name"] == "Tether: USDT Stablecoin"
     items = ["0x2a0c0dbecc7e4d658f48e01e3fa353f44050c208:0x0a19b14a", "0x8d12a197cb00d4747a1fe03395095ce2a5cc6819",
              "0x33a330a68d824bf56c7dbc42d4cd827368441321:transfer"]
     assert labels.describe(items) == ["IDEX [idex] trade", "0x8d12..6819", "0-gas-sender send ETH"]
