@@ -86,7 +86,7 @@ def read_address_labels(path: str | Path) -> AddressLabels:
                           "name": frame[lower["name"]] if "name" in lower else missing,
                           "family": frame[lower["family"]] if "family" in lower else missing})
     table = table.dropna(subset=["address"])
-    table["name"] = table["name"].str.strip()
+    table["name"], table["family"] = table["name"].str.strip(), table["family"].str.strip()
     table["symbol"] = table["name"].str.extract(r"\(([^()\s]{1,12})\)$")[0]  # "Tether USD (USDT)"
     families = (table.dropna(subset=["family"]).drop_duplicates(["address", "family"])
                 .groupby("address", sort=False)["family"].agg("/".join))
