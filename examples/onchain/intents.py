@@ -1,0 +1,115 @@
+"""Shared by the on-chain examples: interest prototypes named in words, and the two plots.
+
+Reads only run-folder artifacts that g2rec writes (``tokenize/report.json``,
+``tokenize/prototypes.npz``, ``graph.npz`` through :func:`g2rec.load_graph`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+import g2rec
+from g2rec.data.address_labels import METHOD_NAMES, AddressLabels
+
+GENERIC_FAMILIES = {"token-contract", "old-contract", "contract-deployer"}  # say little about an intent
+
+
+def prototype_names(run: Path, labels: AddressLabels, describe=None) -> list[dict]:
+    """Per prototype (``tokenize`` numbering): ``name`` in words, ``mass``, its central items
+    described (``describe(items) -> phrases``, default ``labels.describe``) and how many are labelled.
+
+    The name is the most frequent family among the labelled central items (specific families
+    first: a ``token-contract`` says less than ``exchange``), and for intent items the most
+    frequent method; prototypes whose central items are all unlabelled are called ``unlabelled``.
+    """
+    describe = describe or labels.describe
+    report = json.loads((run / "tokenize" / "report.json").read_text())
+    out = []
+    for entry in report["prototype_items"]:
+        items = [i["item_id"] for i in entry["items"]]
+        known = labels.known(items)
+        families = [f for f in labels.table["family"].reindex([i.split(":")[0] for i in items]).dropna()]
+        tags = Counter(t for f in families for t in f.split("/"))
+        specific = [t for t, _ in tags.most_common() if t not in GENERIC_FAMILIES]
+        family = (specific or [t for t, _ in tags.most_common()] or ["unlabelled"])[0]
+        methods = Counter(METHOD_NAMES.get(i.split(":")[1], i.split(":")[1]) for i in items if ":" in i)
+        name = family + (f" · {methods.most_common(1)[0][0]}" if methods else "")
+        out.append({"prototype": entry["prototype"], "name": name, "mass": entry["mass"],
+                    "labelled": int(known.sum()), "items": items, "described": describe(items)})
+    return out
+
+
+def print_prototypes(named: list[dict], top: int = 12, per: int = 4) -> None:
+    """The ``top`` largest prototypes with their first ``per`` central items."""
+    print(f"\nInterest prototypes (largest {min(top, len(named))} of {len(named)}, by mass = items' membership):")
+    for p in sorted(named, key=lambda p: -p["mass"])[:top]:
+        print(f"  #{p['prototype']:<3} {p['name']:<34} mass {p['mass']:7.1f}  "
+              f"labelled {p['labelled']}/{len(p['items'])}: " + "; ".join(p["described"][:per]))
+
+
+def plot_metrics(metrics: dict[str, dict], path: Path, title: str) -> None:
+    """Grouped bars of NDCG@10 and Recall@10 per model (``metrics[model] = {"ndcg@10", "recall@10"}``)."""
+    models = list(metrics)
+    x = np.arange(len(models))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for k, key in enumerate(("ndcg@10", "recall@10")):
+        values = [metrics[m][key] for m in models]
+        bars = ax.bar(x + (k - 0.5) * 0.38, values, 0.38, label=key.upper())
+        ax.bar_label(bars, fmt="%.3f", fontsize=8)
+    ax.set_xticks(x, models)
+    ax.set_ylabel("test, full ranking")
+    ax.set_title(title, fontsize=10)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_prototypes(run: Path, named: list[dict], path: Path, title: str, top: int = 20) -> None:
+    """The ``top`` largest prototypes as a graph: node size = mass, edge width = co-engagement
+    between prototypes (``P^T A P`` of the training graph), labels = names."""
+    data = np.load(run / "tokenize" / "prototypes.npz")
+    idx, val = data["idx"], data["val"]
+    rows = np.repeat(np.arange(idx.shape[0]), idx.shape[1])
+    ok = idx.ravel() >= 0
+    member = sp.csr_matrix((val.ravel()[ok], (rows[ok], idx.ravel()[ok])), shape=(idx.shape[0], len(named)))
+    coarse = (member.T @ g2rec.load_graph(run) @ member).toarray()
+    np.fill_diagonal(coarse, 0)
+    keep = sorted(range(len(named)), key=lambda c: -named[c]["mass"])[:top]
+    graph = nx.Graph()
+    for c in keep:
+        graph.add_node(c)
+    sub = coarse[np.ix_(keep, keep)]
+    strongest = np.quantile(sub[sub > 0], 0.7) if (sub > 0).any() else 0
+    for a, ca in enumerate(keep):
+        for b in range(a + 1, len(keep)):
+            if sub[a, b] > strongest:
+                graph.add_edge(ca, keep[b], weight=sub[a, b])
+    pos = nx.spring_layout(graph, seed=0, weight="weight")
+    mass = np.array([named[c]["mass"] for c in keep])
+    fig, ax = plt.subplots(figsize=(11, 8))
+    widths = [0.5 + 3 * graph[u][v]["weight"] / max(sub.max(), 1e-9) for u, v in graph.edges]
+    nx.draw_networkx_edges(graph, pos, ax=ax, width=widths, alpha=0.3)
+    nx.draw_networkx_nodes(graph, pos, ax=ax, nodelist=keep, node_size=80 + 1500 * mass / mass.max(),
+                           node_color=list(range(len(keep))), cmap="tab20", alpha=0.8)
+    labels = {c: f"#{c} {named[c]['name']}\n{_short(named[c]['described'][0])}" for c in keep}
+    nx.draw_networkx_labels(graph, pos, labels, ax=ax, font_size=7)
+    ax.set_title(title, fontsize=10)
+    ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _short(text: str, width: int = 30) -> str:
+    return text if len(text) <= width else text[: width - 2] + ".."
