@@ -91,11 +91,11 @@ def read_onchain(path: Path, options: ReadOptions, fmt: str = "onchain") -> Inte
     if options.intent:
         item = item + ":" + _methods(frame, lower, path, creation)
 
-    rows = np.flatnonzero(keep)
-    frame = frame.assign(**{str(cols["user"]): user, str(cols["item"]): item})
-    log = table_to_log(frame.iloc[rows].reset_index(drop=True), path, fmt, cols, counts)
-    log.frame["line"] = rows + 2
-    return _in_block_order(log, frame.iloc[rows], lower, cols)
+    # all rows go through the checks, so that an error names the file's line; dropped rows after
+    frame = frame.assign(**{str(cols["user"]): user.where(keep, ""), str(cols["item"]): item.where(keep, "")})
+    log = table_to_log(frame, path, fmt, cols, counts)
+    log.frame = log.frame[keep].reset_index(drop=True)
+    return _in_block_order(log, frame[keep], lower, cols)
 
 
 def _failed(frame: pd.DataFrame, lower: dict) -> np.ndarray | None:

@@ -82,9 +82,11 @@ def test_block_number_time_ordered_inside_blocks(shared_data, tmp_path):
     assert list(log.frame["line"]) == [5, 3, 4, 2]
 
 
-def test_empty_sender_is_one_clear_error(tmp_path):
+def test_bad_rows_are_one_clear_error_naming_the_file_line(tmp_path):
     with pytest.raises(DataError, match=r"tx.csv:3: field 'from_address': empty sender"):
         onchain(tmp_path, f"from_address,to_address,timestamp\n{A},{B},1\nNULL,{B},2\n")
+    with pytest.raises(DataError, match=r"tx.csv:4: field 'timestamp': cannot parse 'soon'"):  # after a failed row
+        onchain(tmp_path, f"from_address,to_address,timestamp,is_error\n{A},{B},1,1\n{A},{B},2,0\n{A},{B},soon,0\n")
 
 
 def test_activity_filter_drops_hubs_and_rare_items(shared_data, tmp_path):
