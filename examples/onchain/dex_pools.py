@@ -65,6 +65,8 @@ class Pools:
         counted = tokens.value_counts().reset_index().sort_values(["pool", "count"], ascending=[True, False])
         self.tokens = counted.groupby("pool")["token"].agg(list)
         self.protocol = pd.Series(raw["abi_name"].to_numpy(), index=pool).groupby(level=0).first()
+        share = counted.groupby("token")["pool"].nunique() / counted["pool"].nunique()
+        self.base = set(share.index[share > 0.3])  # tokens in most pools (WETH) name no group
         self.labels = labels
 
     def names(self, tokens: list[str]) -> list[str]:
@@ -84,9 +86,11 @@ class Pools:
         return out
 
     def group_name(self, items: list[str], top: int = 3) -> str:
-        """The tokens a prototype's central items trade most, e.g. ``WETH+USDC+DAI``."""
-        tokens = [t for i in items for t in (i.split("/") if "/" in i else self.tokens.get(i, []))]
-        return "+".join(self.names([t for t, _ in Counter(tokens).most_common(top)])) or "?"
+        """The tokens a prototype's central items trade most, those in most pools (WETH) only
+        when there are no others, e.g. ``USDC+DAI``."""
+        tokens = Counter(t for i in items for t in (i.split("/") if "/" in i else self.tokens.get(i, [])))
+        specific = [t for t, _ in tokens.most_common() if t not in self.base] or [t for t, _ in tokens.most_common()]
+        return "+".join(self.names(specific[:top])) or "?"
 
 
 def main() -> None:

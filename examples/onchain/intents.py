@@ -14,7 +14,6 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
-import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
@@ -30,7 +29,8 @@ def prototype_names(run: Path, labels: AddressLabels, describe=None) -> list[dic
 
     The name is the most frequent family among the labelled central items (specific families
     first: a ``token-contract`` says less than ``exchange``), and for intent items the most
-    frequent method; prototypes whose central items are all unlabelled are called ``unlabelled``.
+    frequent method, then the name of its most central labelled item; prototypes whose central
+    items are all unlabelled are called ``unlabelled``.
     """
     describe = describe or labels.describe
     report = json.loads((run / "tokenize" / "report.json").read_text())
@@ -43,7 +43,9 @@ def prototype_names(run: Path, labels: AddressLabels, describe=None) -> list[dic
         specific = [t for t, _ in tags.most_common() if t not in GENERIC_FAMILIES]
         family = (specific or [t for t, _ in tags.most_common()] or ["unlabelled"])[0]
         methods = Counter(METHOD_NAMES.get(i.split(":")[1], i.split(":")[1]) for i in items if ":" in i)
-        name = family + (f" · {methods.most_common(1)[0][0]}" if methods else "")
+        first = labels.table["name"].reindex([i.split(":")[0] for i in items]).dropna()
+        name = family + (f" · {methods.most_common(1)[0][0]}" if methods else "") + \
+            (f" ({first.iloc[0]})" if len(first) else "")
         out.append({"prototype": entry["prototype"], "name": name, "mass": entry["mass"],
                     "labelled": int(known.sum()), "items": items, "described": describe(items)})
     return out
@@ -53,7 +55,7 @@ def print_prototypes(named: list[dict], top: int = 12, per: int = 4) -> None:
     """The ``top`` largest prototypes with their first ``per`` central items."""
     print(f"\nInterest prototypes (largest {min(top, len(named))} of {len(named)}, by mass = items' membership):")
     for p in sorted(named, key=lambda p: -p["mass"])[:top]:
-        print(f"  #{p['prototype']:<3} {p['name']:<34} mass {p['mass']:7.1f}  "
+        print(f"  #{p['prototype']:<3} {p['name']:<44} mass {p['mass']:7.1f}  "
               f"labelled {p['labelled']}/{len(p['items'])}: " + "; ".join(p["described"][:per]))
 
 
@@ -76,36 +78,32 @@ def plot_metrics(metrics: dict[str, dict], path: Path, title: str) -> None:
 
 
 def plot_prototypes(run: Path, named: list[dict], path: Path, title: str, top: int = 20) -> None:
-    """The ``top`` largest prototypes as a graph: node size = mass, edge width = co-engagement
-    between prototypes (``P^T A P`` of the training graph), labels = names."""
+    """The ``top`` largest prototypes: left, their mass with their names and central items;
+    right, the co-engagement between them (``P^T A P`` of the training graph, each row divided
+    by its total: where a prototype's co-engagement goes)."""
     data = np.load(run / "tokenize" / "prototypes.npz")
     idx, val = data["idx"], data["val"]
     rows = np.repeat(np.arange(idx.shape[0]), idx.shape[1])
     ok = idx.ravel() >= 0
     member = sp.csr_matrix((val.ravel()[ok], (rows[ok], idx.ravel()[ok])), shape=(idx.shape[0], len(named)))
     coarse = (member.T @ g2rec.load_graph(run) @ member).toarray()
-    np.fill_diagonal(coarse, 0)
     keep = sorted(range(len(named)), key=lambda c: -named[c]["mass"])[:top]
-    graph = nx.Graph()
-    for c in keep:
-        graph.add_node(c)
-    sub = coarse[np.ix_(keep, keep)]
-    strongest = np.quantile(sub[sub > 0], 0.7) if (sub > 0).any() else 0
-    for a, ca in enumerate(keep):
-        for b in range(a + 1, len(keep)):
-            if sub[a, b] > strongest:
-                graph.add_edge(ca, keep[b], weight=sub[a, b])
-    pos = nx.spring_layout(graph, seed=0, weight="weight")
-    mass = np.array([named[c]["mass"] for c in keep])
-    fig, ax = plt.subplots(figsize=(11, 8))
-    widths = [0.5 + 3 * graph[u][v]["weight"] / max(sub.max(), 1e-9) for u, v in graph.edges]
-    nx.draw_networkx_edges(graph, pos, ax=ax, width=widths, alpha=0.3)
-    nx.draw_networkx_nodes(graph, pos, ax=ax, nodelist=keep, node_size=80 + 1500 * mass / mass.max(),
-                           node_color=list(range(len(keep))), cmap="tab20", alpha=0.8)
-    labels = {c: f"#{c} {named[c]['name']}\n{_short(named[c]['described'][0])}" for c in keep}
-    nx.draw_networkx_labels(graph, pos, labels, ax=ax, font_size=7)
-    ax.set_title(title, fontsize=10)
-    ax.axis("off")
+    share = coarse[np.ix_(keep, keep)] / np.maximum(coarse[keep].sum(1, keepdims=True), 1e-12)
+    fig, (bars, heat) = plt.subplots(1, 2, figsize=(16, 0.45 * len(keep) + 2), gridspec_kw={"width_ratios": [3, 2]})
+    y = np.arange(len(keep))
+    bars.barh(y, [named[c]["mass"] for c in keep], color="tab:blue", alpha=0.6)
+    for k, c in enumerate(keep):
+        items = "; ".join(_short(d, 28) for d in named[c]["described"][:3])
+        bars.text(0, k, f" #{c} {named[c]['name']}\n   {items}", va="center", fontsize=7)
+    bars.set_yticks([])
+    bars.invert_yaxis()
+    bars.set_xlabel("mass (sum of the items' memberships)")
+    image = heat.imshow(share, cmap="viridis", vmin=0, vmax=1)
+    heat.set_xticks(y, [f"#{c}" for c in keep], fontsize=7)
+    heat.set_yticks(y, [f"#{c}" for c in keep], fontsize=7)
+    heat.set_title("share of a prototype's co-engagement (row) going to each prototype", fontsize=8)
+    fig.colorbar(image, ax=heat, fraction=0.046)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -51,7 +51,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--dim", type=int, default=64, help="model and embedding dimension")
     p.add_argument("--codebook-size", type=int, default=64, help="semantic-ID codes per level")
     p.add_argument("--max-len", type=int, default=20, help="history items the models read")
-    p.add_argument("--epochs", type=int, default=60, help="most training epochs (early stopping on validation)")
+    p.add_argument("--epochs", type=int, default=150, help="most training epochs (early stopping on validation)")
     p.add_argument("--patience", type=int, default=8, help="epochs without a better validation NDCG@10")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--show", type=int, default=5, help="wallets whose predicted next actions are printed")
