@@ -120,7 +120,7 @@ def main() -> None:
 
     named = prototype_names(out, labels, describe=pools.describe)
     for p in named:
-        p["name"] = pools.group_name(p["items"])
+        p["name"] = p["name"] if p["name"].startswith("isolated") else pools.group_name(p["items"])
     print(f"\nPrototypes ({len(named)}), largest first, as groups of {args.items}s (central first):")
     for p in sorted(named, key=lambda p: -p["mass"]):
         print(f"  #{p['prototype']:<3} {p['name']:<28} mass {p['mass']:6.1f}: " + "; ".join(p["described"]))

@@ -34,6 +34,7 @@ def prototype_names(run: Path, labels: AddressLabels, describe=None) -> list[dic
     """
     describe = describe or labels.describe
     report = json.loads((run / "tokenize" / "report.json").read_text())
+    linked = coengagement(run, len(report["prototype_items"])).sum(1) > 0
     out = []
     for entry in report["prototype_items"]:
         items = [i["item_id"] for i in entry["items"]]
@@ -46,6 +47,8 @@ def prototype_names(run: Path, labels: AddressLabels, describe=None) -> list[dic
         first = labels.table["name"].reindex([i.split(":")[0] for i in items]).dropna()
         name = family + (f" · {methods.most_common(1)[0][0]}" if methods else "") + \
             (f" ({first.iloc[0]})" if len(first) else "")
+        if not linked[entry["prototype"]]:  # items seen only in validation/test: no graph edges
+            name = "isolated items (no training co-engagement)"
         out.append({"prototype": entry["prototype"], "name": name, "mass": entry["mass"],
                     "labelled": int(known.sum()), "items": items, "described": describe(items)})
     return out
@@ -57,6 +60,17 @@ def print_prototypes(named: list[dict], top: int = 12, per: int = 4) -> None:
     for p in sorted(named, key=lambda p: -p["mass"])[:top]:
         print(f"  #{p['prototype']:<3} {p['name']:<44} mass {p['mass']:7.1f}  "
               f"labelled {p['labelled']}/{len(p['items'])}: " + "; ".join(p["described"][:per]))
+
+
+def coengagement(run: Path, count: int) -> np.ndarray:
+    """``(C, C)`` co-engagement between prototypes: ``P^T A P`` with ``P`` the item memberships
+    (``tokenize/prototypes.npz``) and ``A`` the training graph."""
+    data = np.load(run / "tokenize" / "prototypes.npz")
+    idx, val = data["idx"], data["val"]
+    rows = np.repeat(np.arange(idx.shape[0]), idx.shape[1])
+    ok = idx.ravel() >= 0
+    member = sp.csr_matrix((val.ravel()[ok], (rows[ok], idx.ravel()[ok])), shape=(idx.shape[0], count))
+    return (member.T @ g2rec.load_graph(run) @ member).toarray()
 
 
 def plot_metrics(metrics: dict[str, dict], path: Path, title: str) -> None:
@@ -81,12 +95,7 @@ def plot_prototypes(run: Path, named: list[dict], path: Path, title: str, top: i
     """The ``top`` largest prototypes: left, their mass with their names and central items;
     right, the co-engagement between them (``P^T A P`` of the training graph, each row divided
     by its total: where a prototype's co-engagement goes)."""
-    data = np.load(run / "tokenize" / "prototypes.npz")
-    idx, val = data["idx"], data["val"]
-    rows = np.repeat(np.arange(idx.shape[0]), idx.shape[1])
-    ok = idx.ravel() >= 0
-    member = sp.csr_matrix((val.ravel()[ok], (rows[ok], idx.ravel()[ok])), shape=(idx.shape[0], len(named)))
-    coarse = (member.T @ g2rec.load_graph(run) @ member).toarray()
+    coarse = coengagement(run, len(named))
     keep = sorted(range(len(named)), key=lambda c: -named[c]["mass"])[:top]
     share = coarse[np.ix_(keep, keep)] / np.maximum(coarse[keep].sum(1, keepdims=True), 1e-12)
     fig, (bars, heat) = plt.subplots(1, 2, figsize=(16, 0.45 * len(keep) + 2), gridspec_kw={"width_ratios": [3, 2]})
