@@ -8,7 +8,6 @@ kept. Test data is never read. The result goes into the model's ``config.json``
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
