@@ -71,7 +71,6 @@ def planted_graph(n: int, degree: float = 10.0, mu: float = 0.5, seed: int = 0):
 
 
 def bench_graph(n: int, seed: int, dim: int = 64, save=None) -> dict:
-
     from g2rec.embed.base import EmbedInputs
     from g2rec.embed.spectral import SpectralConfig, fit_spectral
     from g2rec.tokenize.leiden import LeidenConfig, leiden
