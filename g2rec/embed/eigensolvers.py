@@ -247,8 +247,13 @@ def block_lanczos_top(S: sp.csr_matrix, k: int, tol: float, seed: int, progress=
     if keep < k or m <= keep + block:
         raise ValueError(f"graph too small for block Lanczos with k={k}, block={block}")
     rng = np.random.default_rng(seed)
-    S64 = sp.csr_matrix(S, dtype=np.float64)
-    product = sparse_product(sp.csr_matrix(S, dtype=np.float32))
+    # rows by non-zeros, busiest first: their vector rows then stay in cache during products
+    # (983k items, 4 columns: 0.25 s -> 0.16 s a product); results are mapped back at the end
+    order = np.argsort(-np.diff(sp.csr_matrix(S).indptr), kind="stable")
+    S64 = sp.csr_matrix(S, dtype=np.float64)[order][:, order].tocsr()
+    S64.sort_indices()
+    exclude = None if exclude is None else exclude[order]
+    product = sparse_product(sp.csr_matrix(S64, dtype=np.float32))
     project = _projector(exclude)
     V = np.empty((n, m), dtype=np.float32, order="F")  # column blocks contiguous for BLAS
     H = np.zeros((m, m))
@@ -290,12 +295,14 @@ def block_lanczos_top(S: sp.csr_matrix, k: int, tol: float, seed: int, progress=
     ritz = V[:, :applied] @ Y[:, :keep].astype(np.float32)
     residuals = residual_norms(S64, ritz[:, :k], theta[:k])
     matvecs += k
+    unpermuted = np.empty((n, k), dtype=np.float32)
     if residuals.max() <= tol:
-        return Eigenpairs(theta[:k].copy(), np.ascontiguousarray(ritz[:, :k]), residuals, matvecs, restarts)
+        unpermuted[order] = ritz[:, :k]
+        return Eigenpairs(theta[:k].copy(), unpermuted, residuals, matvecs, restarts)
     del V
     pairs, _ = refine_float64(S64, ritz, k, tol, rng, progress, exclude)
-    pairs.vectors = pairs.vectors.astype(np.float32)
-    return Eigenpairs(pairs.values, pairs.vectors, pairs.residuals, matvecs + pairs.matvecs,
+    unpermuted[order] = pairs.vectors
+    return Eigenpairs(pairs.values, unpermuted, pairs.residuals, matvecs + pairs.matvecs,
                       restarts + pairs.iterations)
 
 
