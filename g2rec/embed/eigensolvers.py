@@ -155,7 +155,7 @@ FLOAT32_TARGET = 1e-4  # float32 blocks cannot be trusted much below this; the f
 
 def refine_float64(S: sp.csr_matrix, X: np.ndarray, k: int, tol: float, rng: np.random.Generator,
                    progress=None, exclude: np.ndarray | None = None, depth: int = 1,
-                   max_rounds: int = 30) -> tuple[Eigenpairs, bool]:
+                   max_rounds: int = 30) -> Eigenpairs:
     """Polish approximate leading eigenvectors ``X (n, b)``, ``b >= k``, in float64.
 
     Each round is a short block-Krylov Rayleigh-Ritz: basis ``Z = [X, R_1, ..., R_depth]`` with
@@ -164,9 +164,8 @@ def refine_float64(S: sp.csr_matrix, X: np.ndarray, k: int, tol: float, rng: np.
     products), and ``X`` replaced by the ``b`` leading Ritz vectors. A round costs
     ``(depth + 1) b`` products. Rounds stop when the ``k`` leading residuals are ``<= tol``, or
     when three rounds in a row fail to shrink the largest one by 10% (rounding floor reached).
-    New directions are kept orthogonal to ``exclude``.
-
-    Returns ``(pairs, converged)``.
+    New directions are kept orthogonal to ``exclude``; the caller reads convergence off the
+    returned residuals.
     """
     S = sp.csr_matrix(S, dtype=np.float64)
     product, project = sparse_product(S), _projector(exclude)
@@ -197,8 +196,7 @@ def refine_float64(S: sp.csr_matrix, X: np.ndarray, k: int, tol: float, rng: np.
         best = min(best, worst)
         if stalled == 3:
             break
-    pairs = Eigenpairs(theta[:k].copy(), np.ascontiguousarray(X[:, :k]), residuals, matvecs, round_)
-    return pairs, bool(worst <= tol)
+    return Eigenpairs(theta[:k].copy(), np.ascontiguousarray(X[:, :k]), residuals, matvecs, round_)
 
 
 def block_lanczos_top(S: sp.csr_matrix, k: int, tol: float, seed: int, progress=None,
@@ -300,7 +298,7 @@ def block_lanczos_top(S: sp.csr_matrix, k: int, tol: float, seed: int, progress=
         unpermuted[order] = ritz[:, :k]
         return Eigenpairs(theta[:k].copy(), unpermuted, residuals, matvecs, restarts)
     del V
-    pairs, _ = refine_float64(S64, ritz, k, tol, rng, progress, exclude)
+    pairs = refine_float64(S64, ritz, k, tol, rng, progress, exclude)
     unpermuted[order] = pairs.vectors
     return Eigenpairs(pairs.values, unpermuted, pairs.residuals, matvecs + pairs.matvecs,
                       restarts + pairs.iterations)

@@ -117,19 +117,13 @@ def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len
     ranks, seconds = [], 0.0
     for lo in range(0, len(users), batch):
         sl = slice(lo, lo + batch)
-        target = torch.from_numpy(targets[sl])
+        h, target = torch.from_numpy(hist[sl]), torch.from_numpy(targets[sl])
         tick = time.perf_counter()
         if sampled:
             candidates = torch.cat([target[:, None], torch.from_numpy(negatives[sl])], dim=1)
-            if hasattr(scorer, "candidates"):
-                out = scorer.candidates(torch.from_numpy(hist[sl]), users[sl], candidates)
-            else:
-                out = scorer(torch.from_numpy(hist[sl]), users[sl])
-                if isinstance(out, TopK):
-                    raise ConfigError("the sampled protocol needs item scores; this model only returns ranked lists")
-                out = out.gather(1, candidates)
+            out = _candidate_scores(scorer, h, users[sl], candidates)
         else:
-            out = scorer(torch.from_numpy(hist[sl]), users[sl])
+            out = scorer(h, users[sl])
         seconds += time.perf_counter() - tick
         exclude = seen_before(seq, users[sl], target_pos[sl]) if exclude_history else None
         if sampled:
@@ -145,6 +139,18 @@ def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len
                   exclude_history=exclude_history, max_len=max_len,
                   users_per_second=round(len(users) / seconds, 1) if seconds > 0 else None)
     return result
+
+
+def _candidate_scores(scorer: Scorer, histories: torch.Tensor, users: np.ndarray,
+                      candidates: torch.Tensor) -> torch.Tensor:
+    """``(B, C)`` scores of ``candidates``: the scorer's own ``candidates`` method if it has
+    one, else its full ``(B, I)`` scores gathered."""
+    if hasattr(scorer, "candidates"):
+        return scorer.candidates(histories, users, candidates)
+    out = scorer(histories, users)
+    if isinstance(out, TopK):
+        raise ConfigError("the sampled protocol needs item scores; this model only returns ranked lists")
+    return out.gather(1, candidates)
 
 
 def _list_ranks(items: torch.Tensor, target: torch.Tensor, exclude: torch.Tensor | None) -> torch.Tensor:

@@ -30,6 +30,8 @@ def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None,
     """
     from .stage import load_trained, make_scorer, model_folder  # stage imports this module
 
+    if not grid or any(a < 0 for a in grid):
+        raise ConfigError(f"graph prior weights must be >= 0, got {sorted(grid)}")
     run = RunFolder(run_dir)
     source, target = model_folder(run, model), model_folder(run, name or model)
     net, _, record = load_trained(run, model)
@@ -50,8 +52,6 @@ def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None,
         if progress is not None:
             progress("graph prior", len(table), len(grid))
     best = max(table, key=lambda a: (table[a], -a))  # ties: the smaller weight
-    if any(a < 0 for a in table):
-        raise ConfigError(f"graph prior weights must be >= 0, got {sorted(table)}")
     record["generator"]["graph_prior"] = best
     record["graph_prior_search"] = {"split": "valid", "metric": "NDCG@10", "valid_ndcg10": {str(a): v for a, v in table.items()},
                                     "chosen": best, "source_model": model, "seconds": round(clock.seconds, 1)}

@@ -74,12 +74,15 @@ def make_scorer(model: Generator, trie: SIDTrie | None, beam: int = 20, trie_mas
     """
     pad = model.num_items
 
-    @torch.no_grad()
-    def score(histories: torch.Tensor, users: np.ndarray):
+    def trimmed(histories: torch.Tensor) -> torch.Tensor:
+        """The model's padding for ``-1``, and no all-padding columns on the left."""
         h = histories[:, -model.config.max_len:]
         h = torch.where(h < 0, pad, h)
-        width = max(int((h != pad).sum(1).max()), 1)
-        h = h[:, -width:]
+        return h[:, -max(int((h != pad).sum(1).max()), 1):]
+
+    @torch.no_grad()
+    def score(histories: torch.Tensor, users: np.ndarray):
+        h = trimmed(histories)
         if trie is None:
             return model.item_scores(h)
         items, _ = beam_search(model.code_head, model.hidden(h)[:, -1], trie, beam, trie_mask)
@@ -91,10 +94,7 @@ def make_scorer(model: Generator, trie: SIDTrie | None, beam: int = 20, trie_mas
     @torch.no_grad()
     def candidates(histories: torch.Tensor, users: np.ndarray, items: torch.Tensor) -> torch.Tensor:
         """``(B, C)`` scores of given items: code-sequence log-probabilities (sids head)."""
-        h = histories[:, -model.config.max_len:]
-        h = torch.where(h < 0, pad, h)
-        width = max(int((h != pad).sum(1).max()), 1)
-        return model.code_head.sequence_log_prob(model.hidden(h[:, -width:])[:, -1], model.codes[items])
+        return model.code_head.sequence_log_prob(model.hidden(trimmed(histories))[:, -1], model.codes[items])
 
     if trie is not None:
         score.candidates = candidates

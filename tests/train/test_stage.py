@@ -110,3 +110,5 @@ def test_tune_prior_picks_the_best_validation_weight_on_a_copy(run):
     assert len(rec["items"]) == 5
     result = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--graph-prior"])
     assert result.exit_code == 2 and "tune-prior" in result.stderr
+    result = runner.invoke(app, ["tune-prior", str(path), "--model", "sasrec-items", "--grid", "-1"])
+    assert result.exit_code == 2 and "must be >= 0" in result.stderr
