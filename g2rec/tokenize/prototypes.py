@@ -79,45 +79,59 @@ class AscentConfig:
             raise ConfigError(f"min_weight={self.min_weight}: must be in [0, 1/rho) = [0, {1 / self.rho:.3g})")
 
 
+NEGLIGIBLE = 1e-9  # memberships below this are dropped when supports are re-selected
+
+
 def reselect(g: GraphTensors, p: Membership, gamma: float) -> Membership:
     """Each row's ``rho`` slots re-chosen as its best clusters by ``Ghat`` among its current
     clusters and its neighbours' clusters (ties: lower cluster id); the row's largest slot is
-    always kept. Kept slots keep their values, new ones enter at 0, rows are renormalized.
-    Cost: one sparse product ``A P`` (``O(rho |E|)``) and two sorts of its non-zeros."""
+    always kept. Kept slots keep their values, new ones enter at 0, rows are renormalized;
+    memberships below ``NEGLIGIBLE`` are dropped first (the best-response steps leave the
+    non-best slots at ~``exp(-beta * gap)``, e.g. 1e-249: as supports they would only
+    multiply the non-zeros of ``A P`` and the slot pairs).
+
+    The candidates of row i are the non-zeros of row i of ``A P + P`` (its neighbours' clusters
+    and its own), in cluster order; the best ``rho`` are taken by ``rho`` vectorized per-row
+    argmax passes (``np.maximum.reduceat``), so the cost is one sparse product and
+    ``O(rho nnz(A P))``, without a global sort."""
     n, rho, c = p.idx.shape[0], p.rho, p.num_clusters
     k, s = g.k.numpy(), p.cluster_mass(g.k).numpy()
-    ap = g.csr @ p.to_scipy()
-    cur_col, cur_val = p.idx.numpy().ravel(), p.val.numpy().ravel()
-    live = (cur_col < c) & (cur_val > 0)
-    lead = np.zeros(n * rho, dtype=bool)
-    lead[np.arange(n) * rho + p.val.argmax(1).numpy()] = True
-    rows = np.concatenate([np.repeat(np.arange(n), rho)[live], np.repeat(np.arange(n), np.diff(ap.indptr))])
-    cols = np.concatenate([cur_col[live], ap.indices])
-    weight = np.concatenate([np.zeros(int(live.sum())), ap.data])
-    values = np.concatenate([cur_val[live], np.zeros(ap.nnz)])
-    kept = np.concatenate([lead[live], np.zeros(ap.nnz, dtype=bool)])
-    # one entry per (row, cluster): (A P)_ic summed, the current value and lead flag carried
-    order = np.argsort(rows * (c + 1) + cols, kind="stable")
-    rows, cols, weight, values, kept = rows[order], cols[order], weight[order], values[order], kept[order]
-    first = np.flatnonzero(np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])])
-    weight, values = np.add.reduceat(weight, first), np.add.reduceat(values, first)
-    kept = np.logical_or.reduceat(kept, first)
-    rows, cols = rows[first], cols[first]
+    own = p.to_scipy()  # canonical CSR: sorted clusters per row, every row non-empty
+    own.data[own.data < NEGLIGIBLE] = 0.0
+    own.eliminate_zeros()
+    ap = g.csr @ own
+    cand = (ap + own).tocsr()  # union of both supports (values > 0 wherever own has an entry)
+    cand.sort_indices()
+    starts, cols = cand.indptr[:-1], cand.indices
+    rows = np.repeat(np.arange(n), np.diff(cand.indptr))
+    # position of each current membership among the candidates (both are row-major sorted)
+    at = np.searchsorted(rows * np.int64(c) + cols, np.repeat(np.arange(n), np.diff(own.indptr)) * np.int64(c)
+                         + own.indices)
+    current = np.zeros(cand.nnz)
+    current[at] = own.data
+    weight = cand.data - current  # (A P)_ic
     kr = k[rows]
     score = np.where(kr > 0, weight / np.maximum(kr, 1e-300) - gamma * s[cols] / max(g.total, 1e-300), 0.0)
-    # best rho per row: one stable sort by row + rank key (the lead slot first, then by score;
-    # scores closer than ~1e-15 * I may tie, and then the lower cluster id wins)
-    span = 2.0 * (score.max() - score.min()) + 2.0 if len(score) else 2.0
-    key = np.where(kept, 0.0, 1.0 + score.max(initial=0.0) - score)
-    order = np.argsort(rows * span + key, kind="stable")
-    rows, cols, values = rows[order], cols[order], values[order]
-    slot = np.arange(len(rows)) - np.searchsorted(rows, np.arange(n))[rows]
-    keep = slot < rho
+    lead = _row_argmax_first(own.data, own.indptr[:-1], np.repeat(np.arange(n), np.diff(own.indptr)))
+    score[at[lead]] = np.inf
     idx = np.full((n, rho), c, dtype=np.int64)
     val = np.zeros((n, rho))
-    idx[rows[keep], slot[keep]], val[rows[keep], slot[keep]] = cols[keep], values[keep]
+    for slot in range(rho):
+        best = _row_argmax_first(score, starts, rows)
+        live = score[best] > -np.inf
+        best, which = best[live], rows[best[live]]
+        idx[which, slot], val[which, slot] = cols[best], current[best]
+        score[best] = -np.inf
     val /= val.sum(1, keepdims=True)
     return Membership(torch.from_numpy(idx), torch.from_numpy(val), c)
+
+
+def _row_argmax_first(x: np.ndarray, starts: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``(R,)`` flat position of each row's largest entry (the first one on ties) of a CSR-ordered
+    ``x``; every row non-empty (``starts`` strictly increasing, ``rows`` each entry's row)."""
+    top = np.maximum.reduceat(x, starts)
+    hit = np.flatnonzero(x == top[rows])
+    return hit[np.r_[True, rows[hit[1:]] != rows[hit[:-1]]]]
 
 
 def _masked_softmax(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,7 @@ from g2rec.graph.build import GraphConfig
 from g2rec.runfolder import RunFolder
 from g2rec.tokenize.leiden import LeidenConfig, leiden
 from g2rec.tokenize.merge import merge_clusters
-from g2rec.tokenize.prototypes import AscentConfig, compact, optimize
+from g2rec.tokenize.prototypes import NEGLIGIBLE, AscentConfig, compact, optimize, reselect
 from g2rec.tokenize.soft_modularity import (
     GraphTensors,
     Membership,
@@ -75,6 +75,32 @@ def test_sparse_evaluation_matches_dense_formula(scientific_graph):
     idx = p.idx.numpy()
     want = np.where(idx < c, np.take_along_axis(np.c_[ap, np.zeros(len(ap))], idx, 1), 0)
     np.testing.assert_allclose(neighbour_overlap(g, p).numpy(), want, atol=1e-9)
+
+
+def test_reselect_keeps_the_best_clusters_by_normalized_gradient(scientific_graph):
+    graph, c, rho, gamma = scientific_graph, 30, 3, 1.3
+    p = _random_soft(graph.shape[0], c, rho, seed=2)
+    val = p.val.numpy().copy()
+    val[:, 2] = np.where(p.idx[:, 2].numpy() < c, 1e-12, 0.0)  # negligible: dropped first
+    p = Membership(p.idx, torch.from_numpy(val / val.sum(1, keepdims=True)), c)
+    new = reselect(GraphTensors.from_csr(graph), p, gamma)
+    # brute force, dense: candidates = own clusters (above NEGLIGIBLE) and neighbours' clusters
+    own = p.to_scipy().toarray()
+    own[own < NEGLIGIBLE] = 0
+    a = graph.toarray().astype(np.float64)
+    np.fill_diagonal(a, 0)
+    k, total = a.sum(1), a.sum()
+    ap = a @ own
+    score = ap / np.maximum(k, 1e-300)[:, None] - gamma * (p.cluster_mass(torch.from_numpy(k)).numpy() / total)
+    score = np.where((ap > 0) | (own > 0), score, -np.inf)
+    score[np.arange(len(own)), own.argmax(1)] = np.inf  # the largest membership always stays
+    for i in range(len(own)):
+        order = np.lexsort((np.arange(c), -score[i]))  # best first, ties: lower cluster id
+        want = [int(j) for j in order[:rho] if score[i, j] > -np.inf]
+        got = new.idx[i].numpy()
+        assert list(got[: len(want)]) == want and (got[len(want):] == c).all(), i
+        kept = own[i, want] / own[i, want].sum()
+        np.testing.assert_allclose(new.val[i, : len(want)].numpy(), kept, atol=1e-12)
 
 
 def test_ascent_raises_soft_modularity_and_keeps_p_sparse_and_stochastic(scientific_graph):
