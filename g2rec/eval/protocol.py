@@ -96,7 +96,7 @@ def sampled_negatives(seq: Sequences, users: np.ndarray, num: int, seed: int, ch
 
 def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len: int = 50,
                      exclude_history: bool = False, sampled: int | None = None, seed: int = 0,
-                     batch: int = 256, progress=None) -> dict:
+                     batch: int = 256, progress=None, keep_ranks: bool = False) -> dict:
     """Recall/NDCG@{5,10,20} and MRR of ``scorer`` on the ``split`` queries of ``seq``.
 
     Args:
@@ -107,6 +107,9 @@ def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len
         exclude_history: remove items the user touched before the target from the ranking.
         sampled: rank against this many sampled negatives (99 = the G2Rec paper's protocol).
         progress: optional ``progress(stage, done, total)``.
+        keep_ranks: also return ``ranks``, the ``(B,)`` float64 0-based rank of each query's
+            target (``inf`` when absent from a ranked list), in query order
+            (``np.flatnonzero(seq.split == split)``): per-user breakdowns start from them.
 
     Returns:
         metrics (``Recall@K``, ``NDCG@K``, ``MRR``, ``num_users``), ``protocol``,
@@ -134,10 +137,13 @@ def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len
             ranks.append(target_ranks(out, target, exclude).double())
         if progress is not None:
             progress("evaluate", min(lo + batch, len(users)), len(users))
-    result = metrics_from_ranks(torch.cat(ranks).numpy()) if ranks else metrics_from_ranks([])
+    ranks = torch.cat(ranks).numpy() if ranks else np.zeros(0)
+    result = metrics_from_ranks(ranks)
     result.update(protocol=f"sampled-{sampled}" if sampled else "full ranking",
                   exclude_history=exclude_history, max_len=max_len,
                   users_per_second=round(len(users) / seconds, 1) if seconds > 0 else None)
+    if keep_ranks:
+        result["ranks"] = ranks.astype(np.float64)
     return result
 
 

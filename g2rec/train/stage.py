@@ -11,7 +11,7 @@ Models (``--model``), all the same :class:`~g2rec.model.generator.Generator` cod
 
 A trained model lives in ``RUN_DIR/models/NAME/`` (``NAME`` = ``MODEL-HEAD`` unless given):
 ``config.json``, ``best.safetensors``, ``checkpoint.safetensors``, ``train_log.jsonl`` and,
-after ``evaluate``, ``metrics.json``.
+after ``evaluate``, ``metrics.json`` with the per-query ranks beside it (``ranks-KEY.npy``).
 """
 
 from __future__ import annotations
@@ -176,36 +176,60 @@ def load_trained(run: RunFolder, name: str) -> tuple[Generator, SIDTrie | None, 
     return net.eval(), trie, record
 
 
-def evaluate(run_dir: str | Path, model: str = "g2rec-items", split: str = "test", sampled: int | None = None,
-             exclude_history: bool = False, max_len: int = 50, beam: int | None = None, seed: int = 0,
-             unconstrained: bool = False, progress=None) -> dict:
-    """Metrics of a trained model (``models/NAME``) or a baseline (``popularity``, ``knn``) on ``split``."""
+def evaluate_model(run: RunFolder, model: str = "g2rec-items", split: str = "test", sampled: int | None = None,
+                   exclude_history: bool = False, max_len: int = 50, beam: int | None = None, seed: int = 0,
+                   unconstrained: bool = False, progress=None) -> tuple[dict, np.ndarray]:
+    """Metrics (lower-case keys) and per-query ranks (``evaluate_ranking``'s query order) of a
+    trained model or a baseline on ``split``; writes nothing."""
     check_choice("split", split, ("valid", "test"))
-    run = RunFolder(run_dir)
     seq = run.sequences()
     split_id = {"valid": VALID, "test": TEST}[split]
     hallucination = None
     if model in BASELINES:
         scorer = PopularityScorer(seq) if model == "popularity" else GraphKNNScorer(run.graph(), seq)
-        folder = model_folder(run, model)
     else:
         net, trie, record = load_trained(run, model)
         max_len = net.config.max_len
         if unconstrained and trie is not None:
             hallucination = {"invalid": 0, "total": 0}
         scorer = make_scorer(net, trie, beam or record["beam"], trie_mask=hallucination is None, counts=hallucination)
-        folder = model_folder(run, model)
-    metrics = evaluate_ranking(scorer, seq, split_id, max_len, exclude_history, sampled, seed, progress=progress)
+    metrics = evaluate_ranking(scorer, seq, split_id, max_len, exclude_history, sampled, seed, progress=progress,
+                               keep_ranks=True)
+    ranks = metrics.pop("ranks")
     if hallucination is not None:
         metrics["hallucination_rate"] = round(hallucination["invalid"] / max(hallucination["total"], 1), 5)
     elif model not in BASELINES and record["generator"]["head"] == "sids":
         metrics["hallucination_rate"] = 0.0  # constrained beams are trie paths: items by construction
     metrics = {**{k.lower(): (round(v, 5) if isinstance(v, float) else v) for k, v in metrics.items()}}
+    return metrics, ranks
+
+
+def evaluate(run_dir: str | Path, model: str = "g2rec-items", split: str = "test", sampled: int | None = None,
+             exclude_history: bool = False, max_len: int = 50, beam: int | None = None, seed: int = 0,
+             unconstrained: bool = False, progress=None) -> dict:
+    """Metrics of a trained model (``models/NAME``) or a baseline (``popularity``, ``knn``) on ``split``,
+    written to ``models/NAME/metrics.json`` under a key such as ``test-full-ranking``, with the
+    per-query ranks (float32, ``inf`` = not found) in ``models/NAME/ranks-KEY.npy``."""
+    run = RunFolder(run_dir)
+    metrics, ranks = evaluate_model(run, model, split, sampled, exclude_history, max_len, beam, seed,
+                                    unconstrained, progress)
     summary = {"model": model, "split": split, "metrics": metrics}
+    folder = model_folder(run, model)
     folder.mkdir(parents=True, exist_ok=True)
     key = f"{split}-{metrics['protocol'].replace(' ', '-')}{'-unconstrained' if unconstrained else ''}"
     path = folder / "metrics.json"
     existing = json.loads(path.read_text()) if path.exists() else {}
+    save_ranks(folder, key, ranks)
     write_json_atomic(path, {**existing, key: summary})
     run.record("evaluate", f"{model}/{key}", summary)
     return summary
+
+
+def save_ranks(folder: Path, key: str, ranks: np.ndarray) -> Path:
+    """Per-query ranks next to ``metrics.json``, written atomically."""
+    path = folder / f"ranks-{key}.npy"
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.save(f, ranks.astype(np.float32))
+    tmp.replace(path)
+    return path
