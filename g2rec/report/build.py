@@ -1,0 +1,190 @@
+"""``g2rec evaluate RUN_DIR --report``: one HTML page with PNG figures over a run's evaluations.
+
+The report reads what earlier stages saved (``models/*/metrics.json``, ``train_log.jsonl``,
+``tokenize/``, ``embeddings/``) and evaluates nothing again, except the per-user ranks of the
+history-length breakdown for models evaluated before ``evaluate`` saved them; those are
+computed once (``compute_missing_ranks``) and cached in the report folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import g2rec
+
+from ..errors import G2RecError, check_choice
+from ..runfolder import RunFolder
+from ..runinfo import Stopwatch
+from . import html, plots
+from .anchors import DATASETS, anchors_for, dataset_of
+from .breakdown import DEFAULT_EDGES, history_lengths, length_breakdown
+from .collect import SPLITS, collect_models, query_ranks
+from .prototypes import central_items, load_prototypes, pca_2d
+
+FIGURES = ("metrics.png", "metrics_sampled.png", "curves.png", "history_length.png", "prototype_sizes.png",
+           "item_map.png")
+
+
+@dataclass
+class ReportConfig:
+    """Options of the report.
+
+    Attributes:
+        out_dir: where ``index.html`` and the PNGs go (default ``RUN_DIR/report``).
+        split: the evaluations shown (``test`` or ``valid``).
+        length_edges: history-length bucket edges (``(5, 10, 20)``: 1-4, 5-9, 10-19, 20+).
+        compute_missing_ranks: evaluate again, for the breakdown only, models whose
+            per-user ranks were not saved (cached in ``out_dir/ranks-cache``).
+        map_items: most items drawn on the 2-D map (a uniform sample beyond it).
+        seed: the map's sample.
+    """
+
+    out_dir: Path | None = None
+    split: str = "test"
+    length_edges: tuple[int, ...] = DEFAULT_EDGES
+    compute_missing_ranks: bool = True
+    map_items: int = 5000
+    seed: int = 0
+
+
+def write_report(run_dir: str | Path, config: ReportConfig | None = None, progress=None) -> dict:
+    """Write the report of ``run_dir``; returns a summary (``path`` of ``index.html``, figures, notes)."""
+    config = config or ReportConfig()
+    check_choice("split", config.split, tuple(SPLITS))
+    clock = Stopwatch()
+    run = RunFolder(run_dir)
+    models = collect_models(run)
+    out = Path(config.out_dir) if config.out_dir is not None else run.path / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    for name in FIGURES:  # no figure of an earlier report left looking current
+        (out / name).unlink(missing_ok=True)
+    notes: list[str] = []
+    sections = [_results(run, models, config.split, "full-ranking", "full ranking", ("recall@10", "ndcg@10"), out,
+                         "metrics.png")]
+    sampled = _results(run, models, config.split, "sampled-99", "sampled-99", ("ndcg@5", "ndcg@10"), out,
+                       "metrics_sampled.png")
+    if sampled[1]:
+        sections.append(sampled)
+    sections.append(_curves(models, out, notes))
+    sections.append(_breakdown(run, models, config, out, notes, progress))
+    sections.append(_prototypes(run, config, out, notes))
+    sections.append(("Notes", (html.bullet_list(notes) if notes else "") + _anchor_sources(run.manifest)))
+    summary = run.manifest["stages"]["build-graph"]
+    dataset = dataset_of(run.manifest)
+    meta = [f"run folder {run.path} · input {summary['input'].get('path')}"
+            + (f" ({dataset.name})" if dataset else ""),
+            (f"{summary['summary']['num_users']:,} users · {summary['summary']['num_items']:,} items · "
+             f"{summary['summary']['num_interactions']:,} interactions · g2rec {g2rec.__version__}")]
+    path = out / "index.html"
+    path.write_text(html.page(f"g2rec evaluation report: {run.path.name}", meta, [s for s in sections if s[1]]))
+    figures = sorted(p.name for p in out.glob("*.png") if p.name in FIGURES)
+    return {"path": str(path), "models": len(models), "figures": figures, "notes": notes,
+            "seconds": round(clock.seconds, 1)}
+
+
+def _results(run: RunFolder, models, split: str, protocol_key: str, protocol: str, bar_metrics: tuple[str, ...],
+             out: Path, figure: str) -> tuple[str, str]:
+    key = f"{split}-{protocol_key}"
+    rows = [(m.name, m.kind, m.metrics(key)) for m in models if m.metrics(key)]
+    heading = f"Results: {split} split, {protocol}"
+    if not rows:
+        return heading, html.paragraph(f"No model has a '{key}' evaluation (run `g2rec evaluate`).", "note")
+    anchors = [(a.system, "published", a.metrics) for a in anchors_for(run.manifest, protocol)]
+    excluded = [m.name for m in models if (m.metrics(key) or {}).get("exclude_history")]
+    text = (f"Leave-one-out, {protocol} over all {run.manifest['stages']['build-graph']['summary']['num_items']:,} items"
+            if protocol == "full ranking" else "Each target ranked against 99 sampled items the user never touched")
+    text += ("; items of the user's history are kept in the ranking" if not excluded else
+             f"; history items removed from the ranking for {', '.join(excluded)}")
+    text += f". Bold: best of this run. Shaded: published numbers on the same data ({len(anchors)})." if anchors else "."
+    plots.metric_bars(rows + anchors, bar_metrics, f"{split} split, {protocol}: this run's models and published results",
+                      out / figure)
+    body = (html.paragraph(text) + html.results_table(rows + anchors, ("hallucination_rate",))
+            + html.figure(figure, f"{' and '.join(map(html._label, bar_metrics))} per model, {protocol}; hatched "
+                          "orange bars are published results (see Notes for their sources).", f"{protocol} metric bars"))
+    return heading, body
+
+
+def _curves(models, out: Path, notes: list[str]) -> tuple[str, str]:
+    curves = {m.name: m.curve for m in models if m.curve}
+    untrained = [m.name for m in models if not m.curve]
+    if untrained:
+        notes.append(f"No training curve (baselines, or copies made by tune-prior): {', '.join(untrained)}.")
+    if not curves:
+        return "Training curves", ""
+    plots.training_curves(curves, {m.name: m.kind for m in models}, out / "curves.png")
+    rows = [[name, len(c), max(range(len(c)), key=lambda i: c[i].get("valid", {}).get("NDCG@10", -1)) + 1,
+             max(r.get("valid", {}).get("NDCG@10", 0.0) for r in c), c[-1].get("loss", "")] for name, c in curves.items()]
+    return "Training curves", (html.figure("curves.png", "Per-epoch training loss and validation NDCG@10 of each trained "
+                                           "model; the dot marks the best epoch, whose checkpoint is kept. Validation runs "
+                                           "without the graph prior (chosen after training). A sids head's loss is per "
+                                           "code token, not comparable with an items head's.", "training curves")
+                               + html.table(["model", "epochs", "best epoch", "best valid NDCG@10", "last loss"], rows))
+
+
+def _breakdown(run: RunFolder, models, config: ReportConfig, out: Path, notes: list[str], progress) -> tuple[str, str]:
+    key = f"{config.split}-full-ranking"
+    seq = run.sequences()
+    lengths = history_lengths(seq, SPLITS[config.split])
+    found, sources = {}, {}
+    for m in (m for m in models if m.metrics(key)):
+        ranks, source = query_ranks(run, m, key, len(lengths), out / "ranks-cache", config.compute_missing_ranks, progress)
+        if ranks is None:
+            notes.append(f"History-length breakdown leaves out {m.name}: {source}.")
+            continue
+        found[m.name] = length_breakdown(ranks, lengths, config.length_edges)
+        sources.setdefault(source, []).append(m.name)
+    if not found:
+        return "By history length", html.paragraph("No per-user ranks (see Notes).", "note")
+    plots.length_plot(found, {m.name: m.kind for m in models}, 10, out / "history_length.png")
+    first = next(iter(found.values()))
+    headers = ["model", *[f"{label} ({n:,})" for label, n in zip(first.labels, first.users)]]
+    rows = [[name, *b.metrics["ndcg@10"]] for name, b in found.items()]
+    notes.extend(f"Per-user ranks {source}: {', '.join(names)}." for source, names in sources.items())
+    return "By history length", (
+        html.paragraph(f"{config.split.capitalize()} queries grouped by the number of interactions the user had before the "
+                       "held-out item (short vs long histories), full ranking. The table gives NDCG@10 per bucket "
+                       "(users in brackets).")
+        + html.figure("history_length.png", "NDCG@10 and Recall@10 per history-length bucket.", "metrics by history length")
+        + html.table(headers, rows))
+
+
+def _prototypes(run: RunFolder, config: ReportConfig, out: Path, notes: list[str]) -> tuple[str, str]:
+    try:
+        protos = load_prototypes(run)
+    except G2RecError as e:
+        notes.append(f"No prototype figures: {e}.")
+        return "Interest prototypes", ""
+    info = protos.report.get("prototypes", {})
+    leiden = protos.report.get("leiden", {}).get("modularity")
+    title = (f"{len(protos.mass)} prototypes, modularity {info['modularity']:.3f}" if "modularity" in info
+             else f"{len(protos.mass)} prototypes") + (f" (Leiden {leiden:.3f})" if leiden is not None else "")
+    plots.prototype_sizes(protos.mass, protos.top_counts, title, out / "prototype_sizes.png")
+    body = html.figure("prototype_sizes.png", "Prototype sizes, largest first: soft mass (sum of item memberships) and "
+                       "the number of items whose strongest prototype it is.", "prototype sizes")
+    embedding = protos.embedding or next((p.stem for p in sorted((run.path / "embeddings").glob("*.npy"))), None)
+    if embedding is not None and (run.path / "embeddings" / f"{embedding}.npy").exists():
+        rows, coords = pca_2d(run.embeddings(embedding), config.map_items, config.seed)
+        names = [f"P{c} ({n:,} items)" for c, n in enumerate(protos.top_counts)]
+        plots.item_map(coords, protos.top[rows], names, f"'{embedding}' item embeddings, first two principal components "
+                       f"({len(rows):,} of {len(protos.top):,} items)", out / "item_map.png")
+        body += html.figure("item_map.png", f"Items on the first two principal components of their '{embedding}' "
+                            "embeddings (the vectors the prototypes were made from), coloured by top prototype; "
+                            "the axes leave out the outermost 0.2% of items on each side.",
+                            "item embedding map")
+    else:
+        notes.append("No item map: the run folder has no item embeddings.")
+    central = central_items(protos)
+    order = sorted(range(len(protos.mass)), key=lambda c: -protos.mass[c])
+    rows = [[f"P{c}", int(round(protos.mass[c])), int(protos.top_counts[c]), ", ".join(central.get(c, []))] for c in order]
+    return "Interest prototypes", body + html.table(["prototype", "mass", "items (top)", "most central items"], rows)
+
+
+def _anchor_sources(manifest: dict) -> str:
+    dataset = dataset_of(manifest)
+    if dataset is None:
+        return html.paragraph("No published results are known for this dataset (they are for: "
+                              + ", ".join(d.name for d in DATASETS) + ").", "note")
+    rows = [[a.system, a.protocol, a.source, a.table] for a in dataset.anchors]
+    return (html.paragraph(f"Published results on {dataset.name}, as transcribed in {dataset.anchors[0].transcribed_from}:")
+            + html.table(["system", "protocol", "source", "table"], rows, text_columns=4))
