@@ -176,7 +176,7 @@ def _prototypes(run: RunFolder, config: ReportConfig, out: Path, notes: list[str
         notes.append("No item map: the run folder has no item embeddings.")
     central = central_items(protos)
     order = sorted(range(len(protos.mass)), key=lambda c: -protos.mass[c])
-    rows = [[f"P{c}", int(round(protos.mass[c])), int(protos.top_counts[c]), ", ".join(central.get(c, []))] for c in order]
+    rows = [[f"P{c}", round(float(protos.mass[c])), int(protos.top_counts[c]), ", ".join(central.get(c, []))] for c in order]
     return "Interest prototypes", body + html.table(["prototype", "mass", "items (top)", "most central items"], rows)
 
 
