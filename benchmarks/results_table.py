@@ -32,7 +32,7 @@ PRESET_KEYS = {"head", "profiles", "item_input", "profile_weight", "item_init"} 
 def train_command(run: Path, name: str, config: dict, defaults: dict) -> str:
     """The ``g2rec train`` line that makes ``models/NAME``: only options that differ from defaults."""
     parts = ["g2rec", "train", str(run), "--model", config["model"]]
-    options = {**config["generator"], **config["train"]}
+    options = {**config["generator"], "windows": "last", **config["train"]}  # configs before --windows: last
     for key, value in options.items():
         if key == "graph_prior":  # chosen after training, not a training option
             continue

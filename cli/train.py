@@ -37,6 +37,8 @@ def train_command(
     beam: int | None = typer.Option(None, help="sids head: beam width for validation and decoding (default 20)."),
     seed: int | None = typer.Option(None, help="Random seed (default 0): same seed, same model."),
     threads: int | None = typer.Option(None, help="torch threads (default: all cores)."),
+    windows: str | None = typer.Option(None, help="all (every training transition a target; default) | last "
+                                                  "(each user's last max-len items only)."),
     name: str | None = typer.Option(None, help="Model folder name under RUN_DIR/models (default MODEL-HEAD)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint of this model."),
     graph_prior: bool | None = typer.Option(None, "--graph-prior/--no-graph-prior",
@@ -49,7 +51,7 @@ def train_command(
             summary = train(run_dir, model, name, resume, progress, graph_prior, head=head, profiles=profiles, item_input=item_input,
                             profile_weight=profile_weight, item_init=item_init, max_len=max_len, dim=dim, layers=layers, heads=heads,
                             dropout=dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
-                            weight_decay=weight_decay, beam=beam, seed=seed, threads=threads)
+                            weight_decay=weight_decay, beam=beam, seed=seed, threads=threads, windows=windows)
     show_summary(f"train {summary['name']} -> {run_dir}/models/{summary['name']}", summary, SUMMARY_KEYS, json_out)
 
 

@@ -55,13 +55,13 @@ class Sequences:
         """``(M,)`` user index of each interaction."""
         return np.repeat(np.arange(self.num_users, dtype=np.int64), self.lengths)
 
-    def subset(self, mask: np.ndarray) -> "Sequences":
+    def subset(self, mask: np.ndarray) -> Sequences:
         """The interactions where ``mask`` is true, same id maps (e.g. ``seq.subset(seq.split == TRAIN)``)."""
         counts = np.bincount(self.users[mask], minlength=self.num_users)
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         return Sequences(self.user_ids, self.item_ids, offsets, self.items[mask], self.times[mask], self.split[mask])
 
-    def train(self) -> "Sequences":
+    def train(self) -> Sequences:
         return self.subset(self.split == TRAIN)
 
     def split_counts(self) -> dict:
@@ -77,11 +77,36 @@ class Sequences:
         return ["sequences.npz", "user_ids.parquet", "item_ids.parquet"]
 
     @classmethod
-    def load(cls, folder: Path) -> "Sequences":
+    def load(cls, folder: Path) -> Sequences:
         folder = Path(folder)
         with np.load(folder / "sequences.npz", allow_pickle=False) as z:
             arrays = {k: z[k] for k in ("offsets", "items", "times", "split")}
         return cls(_load_ids(folder / "user_ids.parquet"), _load_ids(folder / "item_ids.parquet"), **arrays)
+
+
+def sequence_windows(train: Sequences, max_len: int, pad: int, newest_only: bool = False) -> np.ndarray:
+    """Cut every training sequence into left-padded windows of ``max_len + 1`` items.
+
+    A sequence of n >= 2 items gives ceil((n-1) / max_len) windows ending at its newest item,
+    then every ``max_len`` items earlier; consecutive windows share one item, so each of the
+    n-1 transitions is a target exactly once. Sequences of one item give none. With
+    ``newest_only``, only each sequence's newest window (its last ``max_len + 1`` items).
+
+    Returns:
+        ``(N, max_len + 1)`` int64 item ids, ``pad`` on the left where a window is short;
+        windows grouped by user (users in order), each user's newest window first.
+    """
+    lengths = train.lengths
+    count = np.where(lengths >= 2, -(-(lengths - 1) // max_len), 0)          # windows per user
+    if newest_only:
+        count = np.minimum(count, 1)
+    users = np.repeat(np.arange(train.num_users), count)                       # (N,)
+    first = np.cumsum(count) - count
+    k = np.arange(len(users)) - np.repeat(first, count)                        # 0 = newest window
+    end = train.offsets[users + 1] - k * max_len                               # exclusive end
+    pos = end[:, None] - (max_len + 1) + np.arange(max_len + 1)                # (N, max_len + 1)
+    valid = pos >= train.offsets[users][:, None]
+    return np.where(valid, train.items[np.where(valid, pos, 0)], pad).astype(np.int64)
 
 
 def _save_ids(path: Path, ids: np.ndarray) -> None:

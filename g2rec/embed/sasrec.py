@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data.sequences import Sequences
+from ..data.sequences import sequence_windows
 from ..errors import ConfigError, check_choice
 from ..model.transformer import Transformer, TransformerConfig
 from .base import EmbedInputs, EmbedResult
@@ -56,27 +56,6 @@ class SASRecConfig:
             raise ConfigError(f"dropout={self.dropout} must be in [0, 1)")
         if self.lr <= 0 or self.weight_decay < 0:
             raise ConfigError(f"need lr > 0 and weight_decay >= 0 (got lr={self.lr}, weight_decay={self.weight_decay})")
-
-
-def training_windows(train: Sequences, max_len: int, pad: int) -> np.ndarray:
-    """Cut every training sequence into left-padded windows of ``max_len + 1`` items.
-
-    A sequence of n >= 2 items gives ceil((n-1) / max_len) windows ending at its newest item,
-    then every ``max_len`` items earlier; consecutive windows share one item, so each of the
-    n-1 transitions is a target exactly once. Sequences of one item give none.
-
-    Returns:
-        ``(N, max_len + 1)`` int64 item ids, ``pad`` on the left where a window is short.
-    """
-    lengths = train.lengths
-    count = np.where(lengths >= 2, -(-(lengths - 1) // max_len), 0)          # windows per user
-    users = np.repeat(np.arange(train.num_users), count)                       # (N,)
-    first = np.cumsum(count) - count
-    k = np.arange(len(users)) - np.repeat(first, count)                        # 0 = newest window
-    end = train.offsets[users + 1] - k * max_len                               # exclusive end
-    pos = end[:, None] - (max_len + 1) + np.arange(max_len + 1)                # (N, max_len + 1)
-    valid = pos >= train.offsets[users][:, None]
-    return np.where(valid, train.items[np.where(valid, pos, 0)], pad).astype(np.int64)
 
 
 def length_bucketed_batches(sizes: np.ndarray, batch_size: int, generator: torch.Generator,
@@ -129,7 +108,7 @@ def _fit(inputs: EmbedInputs, config: SASRecConfig, progress) -> EmbedResult:
     generator = torch.Generator().manual_seed(config.seed)  # batch order and negatives
     model = Transformer(TransformerConfig(num_items=seq.num_items, max_len=config.max_len, dim=config.dim,
                                           layers=config.layers, heads=config.heads, dropout=config.dropout))
-    windows = training_windows(train, config.max_len, model.pad)
+    windows = sequence_windows(train, config.max_len, model.pad)
     if len(windows) == 0:
         raise ConfigError("no user has two or more training interactions: nothing to train SASRec on")
     sizes = (windows != model.pad).sum(1)                                      # real items per window

@@ -16,10 +16,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data.sequences import Sequences
-from ..errors import ConfigError
+from ..data.sequences import Sequences, sequence_windows
+from ..errors import ConfigError, check_choice
 from ..runinfo import peak_memory_mb
 from .checkpoint import load_checkpoint, save_checkpoint
+
+WINDOWS = ("all", "last")
 
 
 @dataclass
@@ -31,31 +33,29 @@ class TrainConfig:
     patience: int = 10          # epochs without a better validation NDCG@10 before stopping
     seed: int = 0
     threads: int = 0            # torch threads (0 = all cores)
+    windows: str = "all"        # all | last: every training transition a target, or each user's last max_len only
 
     def __post_init__(self):
+        check_choice("windows", self.windows, WINDOWS)
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.patience < 1:
             raise ConfigError(f"need epochs, batch_size, patience >= 1 and lr > 0; got {self}")
 
 
-def training_windows(train: Sequences, max_len: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each user's last ``max_len + 1`` training items as inputs and next-item targets.
+def training_windows(train: Sequences, max_len: int, windows: str = "all") -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and next-item targets from the training sequences (:func:`sequence_windows`).
 
-    Returns ``(inputs, targets)``, both ``(U', max_len)`` int64, left-padded with ``I``
-    (users with fewer than 2 training items are left out); ``targets[:, t]`` follows ``inputs[:, t]``.
+    ``windows="all"``: every sequence cut from its newest item into windows of ``max_len + 1``
+    items, so each training transition is a target once; ``"last"``: only each user's last
+    ``max_len + 1`` items (older items of long histories are never targets).
+
+    Returns ``(inputs, targets)``, both ``(N, max_len)`` int64, left-padded with ``I``
+    (users with fewer than 2 training items give none); ``targets[:, t]`` follows ``inputs[:, t]``.
     """
+    check_choice("windows", windows, WINDOWS)
     pad = train.num_items
-    keep = np.flatnonzero(train.lengths >= 2)
-    start, end = train.offsets[keep], train.offsets[keep + 1]
-    inputs = np.full((len(keep), max_len), pad, dtype=np.int64)
-    targets = np.full((len(keep), max_len), pad, dtype=np.int64)
-    for k in range(max_len):
-        pos = end - 2 - k  # input position; its target is pos + 1
-        ok = pos >= start
-        if not ok.any():
-            break
-        inputs[ok, max_len - 1 - k] = train.items[pos[ok]]
-        targets[ok, max_len - 1 - k] = train.items[pos[ok] + 1]
-    return inputs, targets
+    w = sequence_windows(train, max_len, pad, newest_only=windows == "last")
+    inputs = np.ascontiguousarray(w[:, :-1])
+    return inputs, np.where(inputs == pad, pad, w[:, 1:])  # a sequence's first item follows nothing
 
 
 def length_bucketed_batches(lengths: torch.Tensor, batch_size: int, seed: int, pool: int = 32) -> list[torch.Tensor]:

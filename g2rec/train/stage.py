@@ -142,7 +142,7 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
     net, trie = build_model(run, model, gen_config, folder)
     folder.mkdir(parents=True, exist_ok=True)
     write_json_atomic(folder / "config.json", config_record)
-    inputs, targets = training_windows(seq.train(), gen_config.max_len)
+    inputs, targets = training_windows(seq.train(), gen_config.max_len, train_config.windows)
     scorer = make_scorer(net, trie, beam)
     state = fit(net, inputs, targets, train_config,
                 lambda m: evaluate_ranking(scorer, seq, VALID, gen_config.max_len, batch=512), folder, resume, progress)

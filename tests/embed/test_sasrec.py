@@ -1,16 +1,15 @@
 """SASRec item embeddings on MovieLens-100K: training works, beats random, reproducible, no leakage."""
 
 import dataclasses
-import itertools
 
 import numpy as np
 import pytest
 import torch
 
 from g2rec import build_graph
-from g2rec.data.sequences import TEST, TRAIN, VALID, Sequences
+from g2rec.data.sequences import TEST, TRAIN, VALID
 from g2rec.embed.base import EmbedInputs
-from g2rec.embed.sasrec import SASRecConfig, fit_sasrec, length_bucketed_batches, training_windows
+from g2rec.embed.sasrec import SASRecConfig, fit_sasrec, length_bucketed_batches
 from g2rec.errors import ConfigError
 from g2rec.eval.knn import evaluate_item_knn
 from g2rec.runfolder import RunFolder
@@ -81,18 +80,6 @@ def test_bce_loss_trains(few_users):
     result = fit_sasrec(few_users, SASRecConfig(**{**SMALL, "loss": "bce", "epochs": 2}))
     assert result.summary["loss"] == "bce" and result.curve[1]["loss"] < result.curve[0]["loss"]
     assert np.isfinite(result.vectors).all()
-
-
-def test_windows_cover_every_training_transition_once():
-    # user 0: 7 training items, user 1: 1 item (no transition), user 2: 3 items
-    items = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], dtype=np.int64)
-    offsets = np.array([0, 7, 8, 11])
-    split = np.full(11, TRAIN, dtype=np.int8)
-    seq = Sequences(np.arange(3), np.arange(11), offsets, items, np.arange(11), split)
-    w = training_windows(seq, max_len=3, pad=99)
-    assert w.tolist() == [[3, 4, 5, 6], [0, 1, 2, 3], [99, 8, 9, 10]]
-    pairs = {(int(a), int(b)) for row in w for a, b in itertools.pairwise(row) if a != 99}
-    assert pairs == {(i, i + 1) for i in range(6)} | {(8, 9), (9, 10)}
 
 
 def test_length_bucketed_batches_partition_rows():

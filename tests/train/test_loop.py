@@ -29,7 +29,7 @@ def test_windows_hold_training_items_only(seq):
     # relabel every held-out interaction with a fresh item id that training never sees
     marked = type(seq)(seq.user_ids, np.arange(seq.num_items + held_out.sum()), seq.offsets,
                        np.where(held_out, seq.num_items + np.cumsum(held_out) - 1, seq.items), seq.times, seq.split)
-    inputs, targets = training_windows(marked.train(), max_len=20)
+    inputs, targets = training_windows(marked.train(), max_len=20, windows="last")
     pad = marked.num_items
     real = np.concatenate([inputs[inputs != pad], targets[targets != pad]])
     assert real.max() < seq.num_items
@@ -38,6 +38,9 @@ def test_windows_hold_training_items_only(seq):
     train = seq.train()
     last = train.items[train.offsets[1:] - 1]
     assert np.array_equal(targets[:, -1], last)
+    # all windows: every training transition is a target exactly once
+    _, every = training_windows(marked.train(), max_len=20)
+    assert (every != pad).sum() == int(np.maximum(train.lengths - 1, 0).sum()) > (targets != pad).sum()
 
 
 def quality(metrics: dict) -> dict:
