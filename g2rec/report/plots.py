@@ -30,6 +30,11 @@ def pyplot():
     return plt
 
 
+def metric_label(metric: str) -> str:
+    """``ndcg@10`` -> ``NDCG@10``."""
+    return metric.replace("recall", "Recall").replace("ndcg", "NDCG").replace("mrr", "MRR")
+
+
 def line_styles(kinds: dict[str, str]) -> dict[str, dict]:
     """Per model a colour from its family's colour map (g2rec blues, SASRec greens, ...) and a
     line style, so that lines of one family look related and stay distinguishable."""
@@ -58,7 +63,7 @@ def metric_bars(rows: list[tuple[str, str, dict]], metrics: tuple[str, ...], tit
     plt = pyplot()
     rows = sorted(rows, key=lambda r: r[2].get(metrics[-1], -1.0))
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), max(2.6, 0.9 + 0.34 * len(rows))), sharey=True,
-                             squeeze=False)
+                             squeeze=False, layout="constrained")
     y = np.arange(len(rows))
     for ax, metric in zip(axes[0], metrics):
         values = np.array([r[2].get(metric, np.nan) for r in rows], dtype=float)
@@ -71,7 +76,7 @@ def metric_bars(rows: list[tuple[str, str, dict]], metrics: tuple[str, ...], tit
             ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2,
                     " n/a" if np.isnan(value) else f" {value:.4f}", va="center", fontsize=8)
         ax.set_xlim(0, np.nanmax(values) * 1.22 if np.isfinite(values).any() else 1)
-        ax.set_xlabel(metric.replace("recall", "Recall").replace("ndcg", "NDCG"))
+        ax.set_xlabel(metric_label(metric))
         ax.grid(axis="y", visible=False)
     axes[0][0].set_yticks(y, [label for label, _, _ in rows])
     present = {kind for _, kind, _ in rows}
@@ -79,9 +84,9 @@ def metric_bars(rows: list[tuple[str, str, dict]], metrics: tuple[str, ...], tit
     handles = [plt.Rectangle((0, 0), 1, 1, facecolor=COLOURS.get(k, COLOURS["unknown"]),
                              hatch="///" if k == "published" else None, edgecolor="#b35900" if k == "published" else "white")
                for k in kinds]
-    fig.legend(handles, [("published (paper)" if k == "published" else k) for k in kinds], loc="lower center",
-               ncol=len(kinds), frameon=False, bbox_to_anchor=(0.5, -0.02 - 0.3 / max(len(rows), 1)))
-    fig.suptitle(title)
+    fig.legend(handles, [("published (paper)" if k == "published" else k) for k in kinds], loc="outside lower center",
+               ncol=len(kinds), frameon=False)
+    fig.suptitle(f"{title} (sorted by {metric_label(metrics[-1])})")
     return _save(fig, path)
 
 
