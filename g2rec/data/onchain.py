@@ -23,6 +23,9 @@ Every log gets, each step counted in ``log.counts``:
   (``0xa9059cbb``), ``transfer`` for plain value transfers (no calldata, or less than 4 bytes)
   and ``create`` for contract creations.
 
+:func:`incoming` turns a log around (user = receiver, item = sender): an address's history of who
+pays it, for addresses that mostly receive (deposit addresses, scams).
+
 :func:`filter_by_activity` then drops hub senders (routers, exchange hot wallets: many actors
 behind one address) and items that too few distinct wallets act on.
 """
@@ -66,7 +69,7 @@ def read_onchain(path: Path, options: ReadOptions, fmt: str = "onchain") -> Inte
     cols = resolve_columns(frame, path, options, USER_GUESSES, ITEM_GUESSES, TIME_GUESSES)
     counts = {}
 
-    failed = _failed(frame, lower)
+    failed = failed_mask(frame, lower)
     keep = np.ones(len(frame), dtype=bool)
     if failed is not None and not options.keep_failed:
         counts["failed_tx_dropped"] = int(failed.sum())
@@ -98,8 +101,9 @@ def read_onchain(path: Path, options: ReadOptions, fmt: str = "onchain") -> Inte
     return _in_block_order(log, frame[keep], lower, cols)
 
 
-def _failed(frame: pd.DataFrame, lower: dict) -> np.ndarray | None:
-    """``(N,)`` bool, True for failed transactions; None when the log has no status column."""
+def failed_mask(frame: pd.DataFrame, lower: dict) -> np.ndarray | None:
+    """``(N,)`` bool, True for failed transactions; None when the log has no status column.
+    ``lower`` maps lower-cased column names to the frame's own."""
     col = next((lower[c] for c in ERROR_COLS if c in lower), None)
     if col is None:
         return None
@@ -169,3 +173,14 @@ def filter_by_activity(log: InteractionLog, config: ActivityFilter) -> Interacti
     if len(out) == 0:
         raise DataError(f"no interactions left after the activity filter ({config})", path=log.path)
     return InteractionLog(out, log.path, log.format, log.has_time, counts)
+
+
+def incoming(log: InteractionLog) -> InteractionLog:
+    """The same transactions seen from the receiving side: user = receiver (or created contract),
+    item = sender, same times and order. Needs a log of plain receivers, not ``intent`` items
+    (``receiver:method`` is no address to act as a user)."""
+    frame = log.frame
+    if frame["item"].astype(str).str.contains(":", regex=False).any():
+        raise ConfigError("incoming() needs receivers as items: read the log without intent")
+    out = frame.assign(user=frame["item"].to_numpy(), item=frame["user"].to_numpy())
+    return InteractionLog(out, log.path, log.format, log.has_time, dict(log.counts))

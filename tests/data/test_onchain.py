@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from g2rec.data.address_labels import read_address_labels
-from g2rec.data.onchain import ActivityFilter, filter_by_activity
+from g2rec.data.onchain import ActivityFilter, filter_by_activity, incoming
 from g2rec.data.prepare import prepare_sequences
 from g2rec.data.readers import ReadOptions, read_log
 from g2rec.errors import ConfigError, DataError
@@ -103,6 +103,17 @@ def test_activity_filter_drops_hubs_and_rare_items(shared_data, tmp_path):
         ActivityFilter(min_item_users=0)
     with pytest.raises(DataError, match="no interactions left"):
         filter_by_activity(log, ActivityFilter(min_item_users=100))
+
+
+def test_incoming_turns_the_log_around(shared_data, tmp_path):
+    log = onchain(tmp_path, f"from_address,to_address,timestamp\n{A},{B},1\n{C},{B},2\n{A},{C},3\n")
+    back = incoming(log)
+    assert list(back.frame["user"]) == [B.lower(), B.lower(), C] and list(back.frame["item"]) == [A.lower(), C, A.lower()]
+    assert list(back.frame["time"]) == [1, 2, 3] and log.frame["user"].iloc[0] == A.lower()  # the input is kept
+    real = read_log(PHISHING)
+    assert (incoming(real).frame["user"].value_counts() == real.frame["item"].value_counts()).all()
+    with pytest.raises(ConfigError, match="without intent"):
+        incoming(read_log(PHISHING, ReadOptions(intent=True)))
 
 
 def test_address_labels_merge_spellings_and_describe_intents(shared_data):
