@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from .soft_modularity import GraphTensors, Membership
 
+
 def coarse_graph(g: GraphTensors, p: Membership) -> tuple[sp.csr_matrix, np.ndarray]:
     """``(W, K)``: the ``(C, C)`` coarse graph ``P^T A P`` (sparse) and cluster degrees ``P^T k``."""
     mat = p.to_scipy()

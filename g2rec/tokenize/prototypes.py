@@ -139,18 +139,20 @@ def _masked_softmax(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
 
 
 def _line_search(g: GraphTensors, pairs: SlotPairs, p: Membership, m: torch.Tensor, d: torch.Tensor,
-                 gamma: float) -> float:
+                 gamma: float) -> tuple[float, torch.Tensor]:
     """``argmax_{t in [0, 1]} Q(P + t D)``: ``Q`` is quadratic along the line,
     ``Q(P + tD) = Q(P) + t L1 + t^2 L2`` with ``L1 = 2 (<D, AP>/|E| - gamma S_P.S_D/|E|^2)``
-    and ``L2 = <D, AD>/|E| - gamma |S_D|^2/|E|^2`` (``S_X = X^T k``)."""
+    and ``L2 = <D, AD>/|E| - gamma |S_D|^2/|E|^2`` (``S_X = X^T k``). Returns ``t`` and
+    ``(A D)`` on the support, so that ``M`` after the step is ``M + t (A D)`` (linear in P)."""
     total = max(g.total, 1e-300)
     s_p = p.cluster_mass(g.k)
     s_d = Membership(p.idx, d, p.num_clusters).cluster_mass(g.k)
+    md = pairs.overlap(d)
     l1 = 2 * (float((d * m).sum()) / total - gamma * float(s_p @ s_d) / total ** 2)
-    l2 = float((d * pairs.overlap(d)).sum()) / total - gamma * float(s_d @ s_d) / total ** 2
+    l2 = float((d * md).sum()) / total - gamma * float(s_d @ s_d) / total ** 2
     if l2 < 0:
-        return float(np.clip(-l1 / (2 * l2), 0.0, 1.0))
-    return 1.0 if l1 + l2 > 0 else 0.0
+        return float(np.clip(-l1 / (2 * l2), 0.0, 1.0)), md
+    return (1.0 if l1 + l2 > 0 else 0.0), md
 
 
 def _pad(p: Membership, rho: int) -> Membership:
@@ -170,8 +172,8 @@ def ascend(g: GraphTensors, p: Membership, config: AscentConfig, iterations: int
     for it in range(iterations + 1):
         if it % config.reselect_every == 0:
             p = reselect(g, p, config.gamma)
-            pairs = SlotPairs.build(g, p.idx, p.num_clusters)
-        ghat, q, m = normalized_gradient(g, p, config.gamma, pairs, return_overlap=True)
+            pairs, m = SlotPairs.build(g, p.idx, p.num_clusters), None
+        ghat, q, m = normalized_gradient(g, p, config.gamma, pairs, return_overlap=True, overlap=m)
         history.append(q)
         if q > best_q:
             best_q, best = q, p
@@ -185,9 +187,10 @@ def ascend(g: GraphTensors, p: Membership, config: AscentConfig, iterations: int
         d = _masked_softmax(config.beta * ghat, p.idx < p.num_clusters) - p.val
         moving = ((d * ghat).sum(1) > 0) & (torch.rand(n, generator=rng, dtype=torch.float64) < share)
         d = d * moving[:, None]
-        t = _line_search(g, pairs, p, m, d, config.gamma)
+        t, md = _line_search(g, pairs, p, m, d, config.gamma)
         share = min(1.0, share * 2) if t >= 0.999 else max(1 / 64, share / 2)
         p = Membership(p.idx, (p.val + t * d).clamp_min(0), p.num_clusters)
+        m = m + t * md  # M of the new P without another pass over the slot pairs
     return best, iterations
 
 

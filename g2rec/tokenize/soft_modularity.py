@@ -184,18 +184,19 @@ def modularity_of_labels(graph: sp.spmatrix, labels, gamma: float = 1.0) -> floa
 
 
 def normalized_gradient(g: GraphTensors, p: Membership, gamma: float, pairs: SlotPairs | None = None,
-                        return_overlap: bool = False):
+                        return_overlap: bool = False, overlap: torch.Tensor | None = None):
     """Degree-normalized gradient of ``Q_soft`` on the support of ``P``, and ``Q_soft(P)``.
 
     ``dQ/dP_ia = (2/|E|) (M_ia - gamma k_i S_c / |E|)`` with ``c = idx_ia``, ``S = P^T k``;
     dividing by ``2 k_i / |E|`` gives ``Ghat_ia = M_ia / k_i - gamma S_c / |E|``: the share of
     item i's edge weight that falls in cluster c minus the share the null model expects there.
     Items without edges get 0 (they do not change Q). ``pairs``: :class:`SlotPairs` of
-    ``p.idx`` when already built. Returns ``(Ghat (I, rho), Q)``, and ``M = (A P)`` on the
-    support as a third element when ``return_overlap``.
+    ``p.idx`` when already built; ``overlap``: ``M`` when already known. Returns
+    ``(Ghat (I, rho), Q)``, and ``M = (A P)`` on the support as a third element when
+    ``return_overlap``.
     """
     s = torch.cat([p.cluster_mass(g.k), torch.zeros(1, dtype=torch.float64)])
-    m = (pairs or SlotPairs.build(g, p.idx, p.num_clusters)).overlap(p.val)
+    m = overlap if overlap is not None else (pairs or SlotPairs.build(g, p.idx, p.num_clusters)).overlap(p.val)
     total = max(g.total, 1e-300)
     q = float((p.val * m).sum()) / total - gamma * float(s @ s) / total ** 2
     ghat = m / g.k.clamp_min(1e-300)[:, None] - gamma * s[p.idx] / total
