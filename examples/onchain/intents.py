@@ -65,12 +65,19 @@ def print_prototypes(named: list[dict], top: int = 12, per: int = 4) -> None:
 def coengagement(run: Path, count: int) -> np.ndarray:
     """``(C, C)`` co-engagement between prototypes: ``P^T A P`` with ``P`` the item memberships
     (``tokenize/prototypes.npz``) and ``A`` the training graph."""
+    member = memberships(run, count)
+    return (member.T @ g2rec.load_graph(run) @ member).toarray()
+
+
+def memberships(run: Path, count: int | None = None) -> sp.csr_matrix:
+    """``P`` ``(I, C)``: item memberships in the ``C`` prototypes (``tokenize/prototypes.npz``,
+    rows sum to 1); ``count`` defaults to the number of prototype vectors."""
     data = np.load(run / "tokenize" / "prototypes.npz")
     idx, val = data["idx"], data["val"]
+    count = len(data["vectors"]) if count is None else count
     rows = np.repeat(np.arange(idx.shape[0]), idx.shape[1])
     ok = idx.ravel() >= 0
-    member = sp.csr_matrix((val.ravel()[ok], (rows[ok], idx.ravel()[ok])), shape=(idx.shape[0], count))
-    return (member.T @ g2rec.load_graph(run) @ member).toarray()
+    return sp.csr_matrix((val.ravel()[ok], (rows[ok], idx.ravel()[ok])), shape=(idx.shape[0], count))
 
 
 def plot_metrics(metrics: dict[str, dict], path: Path, title: str) -> None:
