@@ -44,12 +44,26 @@ def train_command(run: Path, name: str, config: dict, defaults: dict) -> str:
 
 
 
+def prior_grid_flags(search: dict) -> str:
+    """The ``tune-prior`` flags of a recorded search: only knobs whose grid is not the default."""
+    from dataclasses import asdict
+
+    from g2rec.train.prior import PriorGrid
+
+    if "grid" not in search:  # written before the other knobs: only weights searched
+        tried = [float(a) for a in search["valid_ndcg10"]]
+        return "" if tried == list(PriorGrid().alpha) else "".join(f" --grid {a:g}" for a in tried)
+    flags = {"alpha": "grid", "history": "history", "decay": "decay", "eps": "eps"}
+    default = asdict(PriorGrid())
+    return "".join(f" --{flags[k]} {v:g}" for k, values in search["grid"].items()
+                   if list(values) != list(default[k]) for v in values)
+
+
 def rows(run: Path, models: list[str], key: str) -> list[str]:
     from dataclasses import asdict
 
     from g2rec.model.generator import GeneratorConfig
     from g2rec.train.loop import TrainConfig
-    from g2rec.train.prior import GRID
 
     defaults = {**asdict(GeneratorConfig()), **asdict(TrainConfig())}
     trained = json.loads((run / "manifest.json").read_text()).get("stages", {}).get("train", {})
@@ -76,8 +90,7 @@ def rows(run: Path, models: list[str], key: str) -> list[str]:
             cost = f"{s['train_seconds']:.0f} s ({s['epochs']} ep, best {s['best_epoch']}) | {peak:.0f} MB"
             command = f"`{train_command(run, source, config, defaults)}`"
             if search and (source != name or config["model"] != "g2rec"):
-                tried = [float(a) for a in search["valid_ndcg10"]]
-                grid = "" if tried == [float(a) for a in GRID] else "".join(f" --grid {a:g}" for a in tried)
+                grid = prior_grid_flags(search)
                 command += f"; `g2rec tune-prior {run} --model {source}" + (f" --name {name}" if name != source else "") + f"{grid}`"
             command += f"; `{evaluate}`"
         else:

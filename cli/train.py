@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from g2rec.train.prior import GRID, choose_graph_prior
+from g2rec.train.prior import PriorGrid, choose_graph_prior
 from g2rec.train.stage import train
 
 from .ui import JsonOption, progress_bar, show_summary, user_errors
@@ -61,11 +61,15 @@ def tune_prior_command(
     name: str | None = typer.Option(None, help="Write the result to a copy models/NAME (default: the model itself)."),
     grid: list[float] | None = typer.Option(None, help="Weights to try, repeatable (default 0 0.25 0.5 1 2 4; "
                                                        "`--grid 0` makes a copy without the prior)."),
+    history: list[int] | None = typer.Option(None, help="Recent items that vote, repeatable (default 10)."),
+    decay: list[float] | None = typer.Option(None, help="Decay per older history item, repeatable (default 0.7)."),
+    eps: list[float] | None = typer.Option(None, help="Floor inside the log, repeatable (default 1e-3)."),
     json_out: bool = JsonOption,
 ):
-    """Choose the graph prior's weight of a trained items-head model on validation NDCG@10."""
+    """Choose the graph prior (weight, history, decay, eps) of a trained items-head model on validation NDCG@10."""
     with user_errors(), progress_bar(not json_out) as progress:
-        summary = choose_graph_prior(run_dir, model, name, tuple(grid) if grid else GRID, progress=progress)
-    flat = {"model": summary["model"], "graph_prior": summary["graph_prior"],
-            **{f"valid_ndcg10@alpha={a:g}": v for a, v in summary["valid_ndcg10"].items()}}
+        given = {"alpha": grid, "history": history, "decay": decay, "eps": eps}
+        prior_grid = PriorGrid(**{k: tuple(v) for k, v in given.items() if v})
+        summary = choose_graph_prior(run_dir, model, name, prior_grid, progress=progress)
+    flat = {k: summary[k] for k in ("model", "graph_prior", "history", "decay", "eps", "valid_ndcg10")}
     show_summary(f"tune-prior {model} -> {run_dir}/models/{summary['model']}", summary if json_out else flat, list(flat), json_out)

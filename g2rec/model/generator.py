@@ -62,6 +62,9 @@ class GeneratorConfig:
     profile_weight: float = 1.0  # lambda of the profile loss (0 = off)
     item_init: str = "none"      # none | an embed method (lightgcn, spectral, sasrec...) whose vectors start E
     graph_prior: float = 0.0     # alpha of the graph log-prior added to item scores at inference (0 = off)
+    prior_history: int = 10      # the prior's H: most recent items that vote
+    prior_decay: float = 0.7     # the prior's delta: weight ratio of consecutive history items
+    prior_eps: float = 1e-3      # the prior's floor inside the log
 
     def __post_init__(self):
         check_choice("head", self.head, HEADS)
@@ -71,6 +74,9 @@ class GeneratorConfig:
             raise ConfigError(f"item_init={self.item_init!r} initializes id embeddings: it needs item_input='id'")
         if self.graph_prior < 0 or (self.graph_prior > 0 and self.head != "items"):
             raise ConfigError(f"graph_prior={self.graph_prior} must be >= 0, and > 0 only with head='items'")
+        if self.prior_history < 1 or not 0 < self.prior_decay <= 1 or self.prior_eps <= 0:
+            raise ConfigError(f"graph prior: need prior_history >= 1 (got {self.prior_history}), prior_decay in "
+                              f"(0, 1] (got {self.prior_decay}) and prior_eps > 0 (got {self.prior_eps})")
         if self.max_len < 1 or self.profile_weight < 0:
             raise ConfigError(f"max_len={self.max_len} must be >= 1 and profile_weight={self.profile_weight} >= 0")
 
@@ -189,7 +195,7 @@ class Generator(nn.Module):
         if graph is None or graph.shape != (self.num_items, self.num_items):
             raise ConfigError(f"graph_prior needs the ({self.num_items}, {self.num_items}) co-engagement graph, "
                               f"got {None if graph is None else graph.shape}")
-        self.prior = GraphPrior(graph)
+        self.prior = GraphPrior(graph, self.config.prior_history, self.config.prior_decay, self.config.prior_eps)
 
     # ----------------------------------------------------------------------------- inputs
     def item_tokens(self, items: torch.Tensor) -> torch.Tensor:

@@ -1,61 +1,127 @@
-"""Choosing the graph prior's weight ``alpha`` of a trained ``items``-head model on validation.
+"""Choosing the graph prior of a trained ``items``-head model on validation.
 
-``alpha`` (:mod:`g2rec.model.graph_prior`) is one scalar, so it is picked like an early-stopping
-epoch: validation NDCG@10 full ranking over a small grid, ``alpha = 0`` included, the best
-kept. Test data is never read. The result goes into the model's ``config.json``
-(``generator.graph_prior``) with the whole grid under ``graph_prior_search``.
+The prior (:mod:`g2rec.model.graph_prior`) has a weight ``alpha`` and three knobs: how many
+recent items vote (``history``), their decay and the floor ``eps``. None is trained; they are
+picked like an early-stopping epoch: validation NDCG@10, full ranking, over a grid
+(:class:`PriorGrid`, ``alpha = 0`` included), the best kept; ties go to the smaller weight,
+then to the earlier grid values. Test data is never read.
+
+The network scores each validation batch once; every grid point then only adds its prior
+(``log_softmax(h E^T) + alpha log(g + eps)``), so a grid of many points costs little more than
+one evaluation. The result goes into the model's ``config.json`` (``generator.graph_prior``,
+``prior_history``, ``prior_decay``, ``prior_eps``) with the whole table under
+``graph_prior_search``.
 """
 
 from __future__ import annotations
 
+import itertools
 import shutil
-from dataclasses import replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+
+import torch
+import torch.nn.functional as F
 
 from ..data.sequences import VALID
 from ..errors import ConfigError
-from ..eval.protocol import evaluate_ranking
+from ..eval.metrics import metrics_from_ranks, target_ranks
+from ..eval.protocol import histories
+from ..model.graph_prior import GraphPrior
 from ..runfolder import RunFolder
 from ..runinfo import Stopwatch, write_json_atomic
 
 GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 
 
-def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None, grid: tuple[float, ...] = GRID,
+@dataclass(frozen=True)
+class PriorGrid:
+    """Values tried for each knob (every combination is evaluated)."""
+
+    alpha: tuple[float, ...] = GRID
+    history: tuple[int, ...] = (10,)
+    decay: tuple[float, ...] = (0.7,)
+    eps: tuple[float, ...] = (1e-3,)
+
+    def __post_init__(self):
+        if not all((self.alpha, self.history, self.decay, self.eps)):
+            raise ConfigError("every graph prior grid needs at least one value")
+        if min(self.alpha) < 0 or min(self.history) < 1 or min(self.eps) <= 0 or not all(0 < d <= 1 for d in self.decay):
+            raise ConfigError(f"graph prior grid: weights must be >= 0, history >= 1, decay in (0, 1], eps > 0; got {self}")
+
+    @property
+    def size(self) -> int:
+        return len(self.alpha) * len(self.history) * len(self.decay) * len(self.eps)
+
+
+def search_prior(net, graph, seq, grid: PriorGrid, batch: int = 512, progress=None) -> list[dict]:
+    """Validation NDCG@10 (and Recall@10) of every grid point: ``[{alpha, history, decay, eps,
+    ndcg10, recall10}]`` in grid order. ``net``: an items-head :class:`Generator` (eval mode)."""
+    users, hist, targets, _ = histories(seq, VALID, net.config.max_len)
+    shapes = list(itertools.product(grid.history, grid.decay))
+    priors = {(h, d): GraphPrior(graph, h, d) for h, d in shapes}
+    ranks = {point: [] for point in itertools.product(grid.history, grid.decay, grid.eps, grid.alpha)}
+    pad = net.num_items
+    for lo in range(0, len(users), batch):
+        h = torch.from_numpy(hist[lo:lo + batch])
+        items = torch.where(h < 0, pad, h)
+        items = items[:, -max(int((items != pad).sum(1).max()), 1):]
+        target = torch.from_numpy(targets[lo:lo + batch])
+        with torch.no_grad():
+            base = F.log_softmax(net.hidden(items)[:, -1] @ net.item_vectors().T, dim=-1)
+        for (hist_len, decay), prior in priors.items():
+            votes = torch.from_numpy(prior.scores(h.numpy()))
+            for eps in grid.eps:
+                log_votes = torch.log(votes + eps)
+                for alpha in grid.alpha:
+                    ranks[(hist_len, decay, eps, alpha)].append(target_ranks(base + alpha * log_votes, target))
+        if progress is not None:
+            progress("graph prior", min(lo + batch, len(users)), len(users))
+    table = []
+    for (hist_len, decay, eps, alpha), parts in ranks.items():
+        m = metrics_from_ranks(torch.cat(parts).numpy())
+        table.append({"alpha": float(alpha), "history": int(hist_len), "decay": float(decay), "eps": float(eps),
+                      "ndcg10": round(m["NDCG@10"], 6), "recall10": round(m["Recall@10"], 6)})
+    return table
+
+
+def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None, grid: PriorGrid | None = None,
                        progress=None) -> dict:
-    """Pick ``alpha`` for ``models/MODEL`` on validation; with ``name``, write the result to a
+    """Pick the prior of ``models/MODEL`` on validation; with ``name``, write the result to a
     copy ``models/NAME`` and leave ``MODEL`` as it was (e.g. a SASRec baseline and its ablation).
 
-    Returns a summary: ``model``, ``graph_prior`` (the chosen alpha), ``valid_ndcg10`` per alpha.
+    Returns a summary: ``model``, ``graph_prior`` (the chosen alpha), the chosen ``history``,
+    ``decay``, ``eps``, ``valid_ndcg10`` (the chosen point's) and the whole ``table``.
     """
-    from .stage import load_trained, make_scorer, model_folder  # stage imports this module
+    from .stage import load_trained, model_folder  # stage imports this module
 
-    if not grid or any(a < 0 for a in grid):
-        raise ConfigError(f"graph prior weights must be >= 0, got {sorted(grid)}")
+    grid = grid or PriorGrid()
     run = RunFolder(run_dir)
     source, target = model_folder(run, model), model_folder(run, name or model)
     net, _, record = load_trained(run, model)
     if net.config.head != "items":
         raise ConfigError(f"{model}: the graph prior is for the items head (this model has head={net.config.head!r})")
+    clock = Stopwatch()
+    table = search_prior(net, run.graph(), run.sequences(), grid, progress=progress)
+    order = {k: {v: i for i, v in enumerate(getattr(grid, k))} for k in ("history", "decay", "eps")}
+    best = max(table, key=lambda r: (r["ndcg10"], -r["alpha"], *(-order[k][r[k]] for k in order)))
+    chosen = replace(net.config, graph_prior=best["alpha"], prior_history=best["history"],
+                     prior_decay=best["decay"], prior_eps=best["eps"])
     if target != source:
         target.mkdir(parents=True, exist_ok=True)
         for file in ("best.safetensors", "codes.npz"):
             if (source / file).exists():
                 shutil.copyfile(source / file, target / file)
-    clock, seq = Stopwatch(), run.sequences()
-    net.attach_graph(run.graph())
-    table = {}
-    for alpha in grid:
-        net.config = replace(net.config, graph_prior=float(alpha))
-        metrics = evaluate_ranking(make_scorer(net, None), seq, VALID, net.config.max_len, batch=512)
-        table[float(alpha)] = round(metrics["NDCG@10"], 6)
-        if progress is not None:
-            progress("graph prior", len(table), len(grid))
-    best = max(table, key=lambda a: (table[a], -a))  # ties: the smaller weight
-    record["generator"]["graph_prior"] = best
-    record["graph_prior_search"] = {"split": "valid", "metric": "NDCG@10", "valid_ndcg10": {str(a): v for a, v in table.items()},
-                                    "chosen": best, "source_model": model, "seconds": round(clock.seconds, 1)}
+    record["generator"].update({k: v for k, v in asdict(chosen).items()
+                                if k in ("graph_prior", "prior_history", "prior_decay", "prior_eps")})
+    search = {"split": "valid", "metric": "NDCG@10", "grid": {k: list(v) for k, v in asdict(grid).items()},
+              "table": table, "chosen": {k: best[k] for k in ("alpha", "history", "decay", "eps")},
+              "valid_ndcg10": best["ndcg10"], "source_model": model, "seconds": round(clock.seconds, 1)}
+    record["graph_prior_search"] = search
     write_json_atomic(target / "config.json", record)
-    summary = {"model": name or model, "graph_prior": best, "valid_ndcg10": table}
-    run.record("graph-prior", name or model, record["graph_prior_search"])
-    return summary
+    run.record("graph-prior", name or model, search)
+    return {"model": name or model, "graph_prior": best["alpha"], "history": best["history"], "decay": best["decay"],
+            "eps": best["eps"], "valid_ndcg10": best["ndcg10"], "table": table}
+
+
+__all__ = ["GRID", "PriorGrid", "choose_graph_prior", "search_prior"]

@@ -158,7 +158,7 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
                                "folder": f"models/{name}"})
     if graph_prior:
         search = choose_graph_prior(run_dir, name, progress=progress)
-        summary.update(graph_prior=search["graph_prior"], valid_ndcg10_with_prior=search["valid_ndcg10"][search["graph_prior"]])
+        summary.update(graph_prior=search["graph_prior"], valid_ndcg10_with_prior=search["valid_ndcg10"])
     return summary
 
 

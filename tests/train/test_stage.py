@@ -93,18 +93,28 @@ def test_g2rec_sids_and_tiger_heads(run):
 
 def test_tune_prior_picks_the_best_validation_weight_on_a_copy(run):
     path, summary = run
-    result = runner.invoke(app, ["tune-prior", str(path), "--model", "sasrec-items", "--name", "sasrec-prior", "--json"])
+    grid = ["--grid", "0", "--grid", "1", "--grid", "2", "--history", "3", "--history", "10", "--decay", "0.5",
+            "--decay", "1", "--eps", "1e-3", "--eps", "1e-2"]
+    result = runner.invoke(app, ["tune-prior", str(path), "--model", "sasrec-items", "--name", "sasrec-prior", "--json", *grid])
     assert result.exit_code == 0, result.output
-    table = {float(a): v for a, v in json.loads(result.stdout)["valid_ndcg10"].items()}
-    chosen = json.loads(result.stdout)["graph_prior"]
-    assert table[chosen] == max(table.values()) and len(table) >= 4
-    assert table[0.0] == pytest.approx(summary["valid_ndcg10"], abs=1e-5)  # alpha = 0 is the model itself
+    out = json.loads(result.stdout)
+    table = out["table"]
+    assert len(table) == 3 * 2 * 2 * 2
+    best = max(table, key=lambda r: r["ndcg10"])
+    assert out["valid_ndcg10"] == best["ndcg10"] and best["ndcg10"] > summary["valid_ndcg10"]
+    for row in table:  # alpha = 0 is the model itself, whatever the other knobs
+        if row["alpha"] == 0:
+            assert row["ndcg10"] == pytest.approx(summary["valid_ndcg10"], abs=1e-5)
+    assert len({r["ndcg10"] for r in table if r["alpha"] == 1}) > 1  # history, decay and eps change the prior
     source = json.loads((path / "models" / "sasrec-items" / "config.json").read_text())
     copy = json.loads((path / "models" / "sasrec-prior" / "config.json").read_text())
-    assert source["generator"].get("graph_prior", 0.0) == 0.0 and copy["generator"]["graph_prior"] == chosen
+    assert source["generator"].get("graph_prior", 0.0) == 0.0
+    assert {k: copy["generator"][f"prior_{k}"] for k in ("history", "decay", "eps")} == \
+        {k: out[k] for k in ("history", "decay", "eps")} and copy["generator"]["graph_prior"] == out["graph_prior"]
+    # the search's one-pass scoring agrees with a real evaluation of the chosen prior
     valid = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", "sasrec-prior", "--split", "valid",
                                            "--json"]).stdout)["metrics"]
-    assert valid["ndcg@10"] == pytest.approx(table[chosen], abs=1e-5)
+    assert valid["ndcg@10"] == pytest.approx(best["ndcg10"], abs=1e-5)
     rec = json.loads(runner.invoke(app, ["recommend", str(path), "--model", "sasrec-prior", "--user", "1", "-k", "5",
                                          "--json"]).stdout)
     assert len(rec["items"]) == 5
