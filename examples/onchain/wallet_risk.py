@@ -53,6 +53,7 @@ DATA = ROOT.parent / "shared" / "data"
 CRAWL_COLS = ("from_address", "to_address", "is_error", "source_crawl", "from_is_crawled_account", "to_is_crawled_account")
 SETS = ("crawl-source", "crawl-neighbourhood", "hand", "g2rec", "hand+g2rec")
 CLASSIFIERS = ("logreg", "gboost")
+ALL_ACCOUNTS_SETS = ("hand", "g2rec", "hand+g2rec")
 
 
 def parse_args() -> argparse.Namespace:
@@ -63,8 +64,14 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--prototypes", type=int, default=32, help="interest prototypes at the start")
     p.add_argument("--folds", type=int, default=5, help="outer cross-validation folds")
     p.add_argument("--seed", type=int, default=0, help="folds, balancing draw, classifiers, g2rec stages")
+    p.add_argument("--classifiers", default=",".join(CLASSIFIERS),
+                   help="comma-separated, of logreg and gboost; the last one also scores all accounts and draws the ROC")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
-    return p.parse_args()
+    args = p.parse_args()
+    args.classifiers = [c.strip() for c in args.classifiers.split(",") if c.strip()]
+    if not args.classifiers or set(args.classifiers) - set(CLASSIFIERS) or args.folds < 2:
+        p.error(f"--classifiers must name some of {', '.join(CLASSIFIERS)} and --folds must be >= 2")
+    return args
 
 
 def main() -> None:
@@ -84,7 +91,7 @@ def main() -> None:
     print(f"accounts: {population['phishing']:,} phishing and {population['normal']:,} other crawled accounts with "
           f"at least one successful transaction ({population['crawled']:,} crawled accounts occur in the log, "
           f"{population['crawled_without_tx']} of them without a successful one; {population['phishing_not_crawled']} "
-          f"listed phishing addresses never occur)")
+          f"listed phishing addresses are not crawled accounts of this log)")
     features = {"hand": log_scaled(hand_all.reindex(accounts)), **crawl_features(raw, accounts)}
     step("features")
 
@@ -104,14 +111,14 @@ def main() -> None:
     yb = y[balanced]
     results, curves = {"balanced": {}, "all": {}}, {}
     for name in SETS:
-        for clf in CLASSIFIERS:
+        for clf in args.classifiers:
             r = cross_validate(features[name][balanced], yb, clf, config)
-            if clf == "gboost":
+            if clf == args.classifiers[-1]:
                 curves[name] = (yb, r["scores"], r["auc"])
             results["balanced"][f"{name}/{clf}"] = {k: v for k, v in r.items() if k != "scores"}
-    for name in ("hand", "g2rec", "hand+g2rec"):
-        r = cross_validate(features[name], y, "gboost", config)
-        results["all"][f"{name}/gboost"] = {k: v for k, v in r.items() if k != "scores"}
+    for name in ALL_ACCOUNTS_SETS:
+        r = cross_validate(features[name], y, args.classifiers[-1], config)
+        results["all"][f"{name}/{args.classifiers[-1]}"] = {k: v for k, v in r.items() if k != "scores"}
     step("cross_validation")
 
     trivial = {"balanced": 2 * 0.5 / 1.5, "all": 2 * y.mean() / (1 + y.mean())}
@@ -123,8 +130,8 @@ def main() -> None:
         print(f"  #{r['prototype']:<3} {r['name'][:52]:<52} accounts' mass {r['mass']:7.1f}  phishing share {r['rate']:.2f}")
     step("report")
 
-    plot_roc(curves, args.out / "roc.png", f"Phishing vs other crawled accounts, balanced ({len(yb):,} accounts), "
-             f"{args.folds}-fold out-of-fold scores, gradient boosting")
+    plot_roc(curves, args.out / "roc.png", f"Phishing vs other crawled accounts, balanced ({len(yb):,} accounts)\n"
+             f"{args.folds}-fold out-of-fold scores, {args.classifiers[-1]}")
     plot_prototype_rates(rates, float(y.mean()), args.out / "prototypes.png",
                          "Prototypes of receivers ('sent' graph): phishing share of the crawled accounts' membership")
     out = {"population": population, "balanced_accounts": len(yb), "trivial_f1": trivial,
