@@ -29,7 +29,7 @@ def demo_command(
                                epochs)
     show_summary(f"demo -> {out}", summary, ["input", "stages", *SUMMARY_KEYS[:4], "spectral_knn_recall10",
                                              "num_prototypes", "modularity", "leiden_modularity", "train_epochs",
-                                             "test_recall10", "test_ndcg10", "seconds"], json_out)
+                                             "test_recall10", "test_ndcg10", "report", "seconds"], json_out)
     if not json_out:
         for r in summary["recommendations"]:
             interests = "; ".join(f"{i['prototype']} ({', '.join(map(str, i['central_items']))})" for i in r["interests"])

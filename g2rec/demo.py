@@ -1,7 +1,8 @@
 """``g2rec demo``: the whole pipeline on a built-in generated dataset, in a few minutes on a laptop CPU.
 
 generate -> build-graph -> embed (spectral) -> tokenize -> train (g2rec, items head) -> evaluate
-(against popularity and graph item-kNN) -> recommend (three users, with their interests).
+(against popularity and graph item-kNN) -> the HTML report (``RUN_DIR/report/index.html``) ->
+recommend (three users, with their interests).
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from pathlib import Path
 
 from .data.synthetic import SyntheticConfig, generate_log
 from .embed.stage import embed
+from .errors import G2RecError
 from .graph.stage import build_graph, load_sequences
 from .recommend import recommend
+from .report.build import write_report
 from .runinfo import Stopwatch
 from .tokenize.stage import tokenize
 from .train.stage import evaluate, train
@@ -47,13 +50,17 @@ def run_demo(run_dir: str | Path, config: SyntheticConfig | None = None, overwri
     trained = train(run_dir, "g2rec", epochs=epochs, dim=32, seed=config.seed, progress=progress)
     results = {name: evaluate(run_dir, name, progress=progress)["metrics"]
                for name in ("popularity", "knn", trained["name"])}
+    try:  # the HTML report needs the optional matplotlib; without it the demo says so and goes on
+        report = str(write_report(run_dir, progress=progress)["path"])
+    except G2RecError as err:
+        report = f"not written: {err}"
     users = list(load_sequences(run_dir).user_ids[:3])
     return {"input": str(log_path), "run_dir": str(run_dir),
-            "stages": ["build-graph", "embed", "tokenize", "train", "evaluate", "recommend"],
+            "stages": ["build-graph", "embed", "tokenize", "train", "evaluate", "report", "recommend"],
             **summary, "spectral_knn_recall10": embedded["knn_valid"]["Recall@10"],
             "num_prototypes": tokens["num_prototypes"], "modularity": tokens["modularity"],
             "leiden_modularity": tokens["leiden_modularity"], "train_epochs": trained["epochs"],
             "test_ndcg10": {name: m["ndcg@10"] for name, m in results.items()},
             "test_recall10": {name: m["recall@10"] for name, m in results.items()},
             "recommendations": recommend(run_dir, users, trained["name"], k=5),
-            "seconds": round(clock.seconds, 3)}
+            "report": report, "seconds": round(clock.seconds, 3)}

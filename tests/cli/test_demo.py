@@ -14,7 +14,10 @@ def test_demo_runs_the_whole_pipeline(tmp_path):
     result = runner.invoke(app, ["demo", "-o", str(out), "--users", "600", "--items", "300", "--epochs", "1", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert summary["stages"] == ["build-graph", "embed", "tokenize", "train", "evaluate", "recommend"]
+    assert summary["stages"] == ["build-graph", "embed", "tokenize", "train", "evaluate", "report", "recommend"]
+    html = (out / "report" / "index.html").read_text()  # the report, with its figures beside it
+    assert summary["report"] == str(out / "report" / "index.html") and "g2rec-items" in html
+    assert all((out / "report" / f).stat().st_size > 0 for f in ("metrics.png", "curves.png"))
     assert set(summary["test_ndcg10"]) == {"popularity", "knn", "g2rec-items"}
     assert summary["test_ndcg10"]["knn"] > summary["test_ndcg10"]["popularity"] > 0
     assert len(summary["recommendations"]) == 3 and all(len(r["items"]) == 5 for r in summary["recommendations"])
