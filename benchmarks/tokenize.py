@@ -70,9 +70,30 @@ def planted_graph(n: int, degree: float = 10.0, mu: float = 0.5, seed: int = 0):
     return graph, community[perm]
 
 
-def bench_graph(n: int, seed: int, dim: int = 64, save=None) -> dict:
+def spectral_vectors(graph, n: int, seed: int, dim: int, cache: Path | None):
+    """The spectral embedding and its seconds; with ``cache``, reused from (or saved to)
+    ``CACHE/spectral_N_dD_sS.npy`` with the seconds of the run that made it beside it."""
+    import numpy as np
+
     from g2rec.embed.base import EmbedInputs
     from g2rec.embed.spectral import SpectralConfig, fit_spectral
+
+    path = cache / f"spectral_{n}_d{dim}_s{seed}.npy" if cache else None
+    if path is not None and path.exists():
+        meta = json.loads(path.with_suffix(".json").read_text())
+        print(f"[{n}] spectral embedding from {path} (made in {meta['seconds']} s)", flush=True)
+        return np.load(path), meta["seconds"], str(path)
+    t = time.perf_counter()
+    vectors = fit_spectral(EmbedInputs(graph, None, None), SpectralConfig(dim=dim, seed=seed)).vectors
+    seconds = time.perf_counter() - t
+    if path is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        np.save(path, vectors)
+        path.with_suffix(".json").write_text(json.dumps({"seconds": round(seconds, 2)}))
+    return vectors, seconds, None
+
+
+def bench_graph(n: int, seed: int, dim: int = 64, save=None, cache: Path | None = None) -> dict:
     from g2rec.tokenize.leiden import LeidenConfig, leiden
     from g2rec.tokenize.prototypes import AscentConfig, compact, optimize
     from g2rec.tokenize.soft_modularity import GraphTensors, Membership, modularity_of_labels
@@ -84,9 +105,7 @@ def bench_graph(n: int, seed: int, dim: int = 64, save=None) -> dict:
            "planted_communities": int(planted.max() + 1),
            "planted_modularity": round(modularity_of_labels(graph, planted), 4)}
     print(f"[{n}] graph: {out}", flush=True)
-    t = time.perf_counter()
-    vectors = fit_spectral(EmbedInputs(graph, None, None), SpectralConfig(dim=dim, seed=seed)).vectors
-    embed_s = time.perf_counter() - t
+    vectors, embed_s, cached = spectral_vectors(graph, n, seed, dim, cache)
     t = time.perf_counter()
     clusters = max(2, n // 100)
     labels = spectral_kmeans_labels(vectors, clusters, seed)
@@ -104,6 +123,8 @@ def bench_graph(n: int, seed: int, dim: int = 64, save=None) -> dict:
                    "iterations": report["iterations"], "merges": report["merges"],
                    "items_with_several_memberships": int(((member.val > 0).sum(1) > 1).sum())}
     out["ours"]["spectral_dim"] = dim
+    if cached:
+        out["ours"]["embedding_cached"] = cached
     print(f"[{n}] ours: {out['ours']}", flush=True)
     if save is not None:
         save(out)
@@ -152,7 +173,7 @@ def markdown(result: dict) -> str:
         o = {"time_vs_leiden": "–", **o}
         lines.append(f"| {g['items']:,} | {g['edges']:,} | {lei['seconds']} | {lei['modularity']} | "
                      f"{lei['communities']:,} | {o['kmeans_seconds']} | {o['ascent_seconds']} | "
-                     f"{o['clustering_seconds']} | {o['time_vs_leiden']} | {o['embedding_seconds']} | "
+                     f"{o['clustering_seconds']} | {o['time_vs_leiden']} | {o['embedding_seconds']}{' (cached)' if o.get('embedding_cached') else ''} | "
                      f"{o['modularity']} (d={o.get('spectral_dim', 64)}) | {o['prototypes']:,} | {g.get('higher_modularity', '–')} |")
     lines += ["", "Planted partition modularity: " + ", ".join(
         f"{g['items']:,} items {g['planted_modularity']} ({g['planted_communities']:,} communities)"
@@ -179,6 +200,8 @@ def main(argv=None) -> None:
     parser.add_argument("--name", default="tokenize")
     parser.add_argument("--spectral-dim", type=int, nargs="*", default=[64],
                         help="embedding dimension per size (one value for all, or one per size)")
+    parser.add_argument("--vectors-cache", type=Path, default=None,
+                        help="folder where spectral embeddings are saved and reused (same graph, dim, seed)")
     parser.add_argument("--merge-from", nargs="*", default=[],
                         help="earlier result JSON files whose graphs are put first in this report")
     args = parser.parse_args(argv)
@@ -210,7 +233,7 @@ def main(argv=None) -> None:
         save()
     dims = args.spectral_dim * len(args.sizes) if len(args.spectral_dim) == 1 else args.spectral_dim
     for n, dim in zip(args.sizes, dims):
-        result["graphs"].append(bench_graph(n, args.seed, dim, save))
+        result["graphs"].append(bench_graph(n, args.seed, dim, save, args.vectors_cache))
         save()
     save()
     print(markdown(result))
