@@ -1,0 +1,263 @@
+"""Quality benchmark: every dataset x model (x ablation) it is told, one protocol, one table.
+
+For each dataset (``benchmarks/recipes.py``) it makes the run folder when missing
+(``build_graph`` -> ``embed`` -> ``tokenize``), trains each model the recipe names unless
+``models/NAME`` already holds one trained with the same options (a different one is an
+error: ``--retrain`` replaces it), chooses graph-prior weights on validation, evaluates
+the test split (full ranking; sampled-99 where the recipe says), and writes
+
+* ``benchmarks/results/quality.json``: every row with its metrics, training summary,
+  commands and the hardware it ran on (rows of datasets not run this time are kept);
+* ``benchmarks/results/quality.md`` and the block between the ``quality`` markers in
+  ``benchmarks/README.md``: one table per dataset and protocol;
+* ``benchmarks/results/quality_DATASET.png``: NDCG@10 and Recall@10 per model.
+
+Usage::
+
+    python benchmarks/quality.py --datasets ml-100k                 # everything its recipe names
+    python benchmarks/quality.py --datasets beauty --models sasrec-items g2rec-items-add
+    python benchmarks/quality.py --tables-only                      # regenerate tables and plots
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# this folder holds benchmarks/tokenize.py, which would shadow the standard library's tokenize
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
+
+import argparse
+import datetime as _dt
+import importlib.util
+import json
+import platform
+import shlex
+from pathlib import Path
+
+ROOT = Path(HERE).parent
+RESULTS = Path(HERE) / "results"
+METRICS = ["recall@5", "recall@10", "recall@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr"]
+BEGIN, END = "<!-- quality:begin (benchmarks/quality.py writes this block) -->", "<!-- quality:end -->"
+
+
+def load_recipes() -> dict:
+    spec = importlib.util.spec_from_file_location("recipes", Path(HERE) / "recipes.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.RECIPES
+
+
+def cli(verb: str, run: str, options: dict, *positional: str) -> str:
+    """The CLI line equivalent to a library call with these keyword options."""
+    parts = ["g2rec", verb, *positional, run]
+    for key, value in options.items():
+        parts += [f"--{key.replace('_', '-')}", str(value)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def hardware() -> str:
+    import torch
+
+    info = Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in info.read_text().splitlines()
+             if line.startswith("model name")] if info.exists() else []
+    cpu = names[0] if names else platform.machine()
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{os.cpu_count()} CPUs ({cpu}), {gpu}, torch {torch.__version__}, {platform.platform()}"
+
+
+def prepare_run(name: str, recipe: dict, shared: Path) -> tuple[Path, list[str]]:
+    """The run folder (made when missing) and the commands that make it."""
+    from g2rec import build_graph
+    from g2rec.embed.stage import embed
+    from g2rec.tokenize.stage import tokenize
+
+    run = ROOT / recipe["run"]
+    source = shared / recipe["source"]
+    commands = [f"g2rec build-graph ../shared/data/{recipe['source']} -o {recipe['run']}"]
+    if not (run / "manifest.json").exists():
+        print(f"[{name}] build-graph {source}", flush=True)
+        build_graph(source, run, **recipe["build"])
+    for method, options in recipe["embed"].items():
+        commands.append(cli("embed", recipe["run"], {"method": method, **options}))
+        if not (run / "embeddings" / f"{method}.npy").exists():
+            print(f"[{name}] embed {method}", flush=True)
+            embed(run, method, **options)
+    commands.append(cli("tokenize", recipe["run"], recipe["tokenize"]))
+    if not (run / "tokenize" / "prototypes.npz").exists():
+        print(f"[{name}] tokenize", flush=True)
+        tokenize(run, **recipe["tokenize"])
+    return run, commands
+
+
+def ensure_model(run: Path, recipe_run: str, name: str, entry: dict | None, retrain: bool) -> str:
+    """Train (or tune the prior of) ``name`` unless it is there with the same options; returns
+    the command that makes it."""
+    from g2rec.train.prior import choose_graph_prior
+    from g2rec.train.stage import train
+
+    folder = run / "models" / name
+    if entry is None:
+        return "(baseline)"
+    if "tune_prior" in entry:
+        command = cli("tune-prior", recipe_run, {"model": entry["tune_prior"], "name": name})
+        if retrain or not (folder / "config.json").exists():
+            choose_graph_prior(run, entry["tune_prior"], name=name)
+        return command
+    options = dict(entry["train"])
+    model = options.pop("model")
+    command = cli("train", recipe_run, {"model": model, **options, "name": name})
+    if (folder / "config.json").exists() and not retrain:
+        record = json.loads((folder / "config.json").read_text())
+        have = {**record["generator"], "windows": "last", **record["train"], "model": record["model"]}
+        differ = {k: (have.get(k), v) for k, v in {"model": model, **options}.items() if have.get(k) != v}
+        if differ:
+            raise SystemExit(f"{folder}: trained with other options than the recipe ({differ}: have, recipe); "
+                             f"use --retrain to replace it")
+        return command
+    print(f"[{run.name}] {command}", flush=True)
+    train(run, model, name, **options)
+    return command
+
+
+def evaluate_row(run: Path, name: str, sampled: int | None) -> dict:
+    from g2rec.train.stage import evaluate
+
+    key = "test-sampled-99" if sampled else "test-full-ranking"
+    path = run / "models" / name / "metrics.json"
+    done = json.loads(path.read_text()).get(key) if path.exists() else None
+    config = run / "models" / name / "config.json"
+    fresh = done and (not config.exists() or path.stat().st_mtime >= config.stat().st_mtime)
+    return done["metrics"] if fresh else evaluate(run, name, "test", sampled=sampled)["metrics"]
+
+
+def training_summary(run: Path, name: str) -> dict | None:
+    config = run / "models" / name / "config.json"
+    if not config.exists():
+        return None
+    record = json.loads(config.read_text())
+    source = record.get("graph_prior_search", {}).get("source_model", name)
+    log = run / "models" / source / "train_log.jsonl"
+    epochs = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    if not epochs:
+        return {"graph_prior": record["generator"].get("graph_prior", 0.0)}
+    best = max(epochs, key=lambda e: e["valid"]["NDCG@10"])
+    return {"epochs": len(epochs), "best_epoch": best["epoch"], "valid_ndcg10": best["valid"]["NDCG@10"],
+            "train_seconds": round(sum(e["seconds"] for e in epochs), 1),
+            "graph_prior": record["generator"].get("graph_prior", 0.0)}
+
+
+def run_dataset(name: str, recipe: dict, models: list[str] | None, shared: Path, retrain: bool) -> dict:
+    run, setup = prepare_run(name, recipe, shared)
+    unknown = sorted(set(models or []) - set(recipe["models"]))
+    if unknown:
+        raise SystemExit(f"{name}: no recipe for {unknown}; valid: {', '.join(recipe['models'])}")
+    rows = {}
+    for model in models or list(recipe["models"]):
+        command = ensure_model(run, recipe["run"], model, recipe["models"][model], retrain)
+        row = {"command": command, "training": training_summary(run, model), "hardware": hardware(),
+               "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+        for sampled in ([None, 99] if recipe["sampled_99"] else [None]):
+            row["sampled-99" if sampled else "full-ranking"] = {k: v for k, v in evaluate_row(run, model, sampled).items()
+                                                                if k in METRICS or k == "num_users"}
+        rows[model] = row
+        print(f"[{name}] {model}: N@10 {row['full-ranking']['ndcg@10']:.4f} R@10 {row['full-ranking']['recall@10']:.4f}",
+              flush=True)
+    return {"setup": setup, "provenance": recipe["provenance"], "rows": rows}
+
+
+def markdown(results: dict) -> str:
+    lines = []
+    for name, data in results.items():
+        lines += [f"### {name}", "", "Run folder made by: " + "; ".join(f"`{c}`" for c in data["setup"]), "",
+                  f"Provenance: {data['provenance']}", ""]
+        for protocol in ("full-ranking", "sampled-99"):
+            rows = {m: r for m, r in data["rows"].items() if protocol in r}
+            if not rows:
+                continue
+            lines += [f"**{protocol}**, test split", "",
+                      "| model | " + " | ".join(m.replace("recall", "R").replace("ndcg", "N").upper().replace("MRR", "MRR")
+                                               for m in METRICS) + " | training | command |",
+                      "|---|" + "---:|" * (len(METRICS) + 1) + "---|"]
+            best = max(r[protocol]["ndcg@10"] for r in rows.values())
+            for model, row in rows.items():
+                m = row[protocol]
+                cells = [f"**{m[k]:.4f}**" if k == "ndcg@10" and m[k] == best else f"{m[k]:.4f}" for k in METRICS]
+                t = row["training"] or {}
+                cost = f"{t['train_seconds']:.0f} s ({t['epochs']} ep, best {t['best_epoch']})" if "epochs" in t else "-"
+                if t.get("graph_prior"):
+                    cost += f", prior {t['graph_prior']:g}"
+                lines.append(f"| {model} | " + " | ".join(cells) + f" | {cost} | `{row['command']}` |")
+            hw = sorted({r["hardware"] for r in rows.values()})
+            lines += ["", "Hardware: " + "; ".join(hw), ""]
+    return "\n".join(lines)
+
+
+def plot(name: str, data: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = list(data["rows"])
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(models)), 3.6))
+    x = range(len(models))
+    for offset, metric in ((-0.2, "ndcg@10"), (0.2, "recall@10")):
+        ax.bar([i + offset for i in x], [data["rows"][m]["full-ranking"][metric] for m in models], 0.4,
+               label=metric.replace("ndcg", "NDCG").replace("recall", "Recall"))
+    ax.set_xticks(list(x), models, rotation=30, ha="right")
+    ax.set_title(f"{name}: test, full ranking")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_outputs(results: dict) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "quality.json").write_text(json.dumps(results, indent=1) + "\n")
+    table = markdown(results)
+    (RESULTS / "quality.md").write_text("# Quality benchmark (benchmarks/quality.py)\n\n" + table + "\n")
+    for name, data in results.items():
+        plot(name, data, RESULTS / f"quality_{name}.png")
+    readme = Path(HERE) / "README.md"
+    text = readme.read_text()
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + BEGIN + "\n\n" + table + "\n" + END + rest.split(END, 1)[1]
+        readme.write_text(text)
+
+
+def main(argv=None) -> None:
+    recipes = load_recipes()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", nargs="*", default=[], help=f"any of: {', '.join(recipes)}")
+    parser.add_argument("--models", nargs="*", default=None, help="models of the recipe (default: all)")
+    parser.add_argument("--retrain", action="store_true", help="train again models that exist")
+    parser.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--tables-only", action="store_true", help="only regenerate tables and plots")
+    args = parser.parse_args(argv)
+    bad = sorted(set(args.datasets) - set(recipes))
+    if bad:
+        parser.error(f"unknown datasets {bad}; valid: {', '.join(recipes)}")
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    path = RESULTS / "quality.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    if not args.tables_only:
+        for name in args.datasets:
+            done = run_dataset(name, recipes[name], args.models, Path(args.shared), args.retrain)
+            kept = results.get(name, {}).get("rows", {})
+            results[name] = {**done, "rows": {**kept, **done["rows"]}}
+            write_outputs(results)
+    write_outputs(results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Quality recipes: per dataset, how its run folder is made and which models are trained.
+
+Plain dicts (cornac-style), read by ``benchmarks/quality.py``. Every stage entry is a call of
+the library function with these keyword arguments, which are also the CLI's options
+(``dropout`` -> ``--dropout``), so each row's command is printed from its recipe. A model
+entry is either ``None`` (a baseline: ``popularity``, ``knn``), ``{"train": {...}}`` (a
+``g2rec train`` call) or ``{"tune_prior": SOURCE}`` (the graph prior's weight chosen on
+validation for a copy of a trained items model: an ablation such as SASRec + prior).
+
+Provenance: what the options come from and what search chose them. Searches are on the
+validation split only; test is evaluated once per configuration. Hardware of every run:
+the result JSON records it.
+"""
+
+from __future__ import annotations
+
+BASELINES = {"popularity": None, "knn": None}
+
+# Amazon 2014 Beauty: the run folder of benchmarks/README.md ("Next-item generation on
+# Beauty"), every model trained there; the options are those recorded in each config.json.
+BEAUTY = {
+    "source": "amazon2014_beauty/Beauty.txt.gz",
+    "run": "runs/beauty",
+    "build": {},
+    "embed": {"spectral": {}, "lightgcn": {"graph": "bipartite"}, "sasrec": {}},
+    "tokenize": {},
+    "sampled_99": True,
+    "models": {
+        **BASELINES,
+        "sasrec-items": {"train": {"model": "sasrec", "windows": "last", "epochs": 60, "patience": 8, "threads": 1}},
+        "sasrec-items-prior": {"tune_prior": "sasrec-items"},
+        "tiger-sids": {"train": {"model": "tiger", "windows": "last", "epochs": 40, "patience": 6, "threads": 1}},
+        "g2rec-sids": {"train": {"model": "g2rec", "head": "sids", "item_init": "lightgcn", "windows": "last",
+                                 "epochs": 31, "patience": 6, "threads": 1}},
+        "g2rec-items-add": {"train": {"model": "g2rec", "profiles": "add", "windows": "last", "epochs": 40,
+                                      "patience": 6, "threads": 1}},
+        "g2rec-items": {"train": {"model": "g2rec", "profiles": "add", "item_init": "lightgcn", "windows": "last",
+                                  "epochs": 40, "patience": 6, "threads": 1}},
+    },
+    "provenance": "session 3-4 runs (2026-11-23): defaults of GeneratorConfig (dim 64, 2 layers, 2 heads, "
+                  "dropout 0.3, AdamW 1e-3, batch 256); profiles=add because interleave learned more slowly "
+                  "in session 3 (validation curves); prior weight on validation from 0, .25, .5, 1, 2, 4.",
+}
+
+# MovieLens-100K (943 users, 1,682 items, long histories: mean 106 ratings): the same
+# defaults as Beauty, every training transition a target (--windows all), and the larger
+# patience a small dataset affords.
+MOVIELENS_100K = {
+    "source": "movielens_100k/u.data",
+    "run": "runs/ml-100k",
+    "build": {},
+    "embed": {"spectral": {}, "lightgcn": {"graph": "bipartite"}},
+    "tokenize": {"embedding": "lightgcn"},
+    "sampled_99": False,
+    "models": {
+        **BASELINES,
+        "sasrec-items": {"train": {"model": "sasrec", "epochs": 200, "patience": 20, "threads": 1}},
+        "sasrec-items-prior": {"tune_prior": "sasrec-items"},
+        "tiger-sids": {"train": {"model": "tiger", "epochs": 200, "patience": 20, "threads": 1}},
+        "g2rec-items": {"train": {"model": "g2rec", "profiles": "add", "epochs": 200, "patience": 20, "threads": 1}},
+        "g2rec-items-interleave": {"train": {"model": "g2rec", "epochs": 200, "patience": 20, "threads": 1}},
+        "g2rec-items-nolambda": {"train": {"model": "g2rec", "profiles": "add", "profile_weight": 0.0, "epochs": 200,
+                                           "patience": 20, "threads": 1}},
+    },
+    "provenance": "library defaults (not searched yet), patience 20; prior weight chosen on validation.",
+}
+
+RECIPES = {"beauty": BEAUTY, "ml-100k": MOVIELENS_100K}
