@@ -109,16 +109,20 @@ def ensure_model(run: Path, recipe_run: str, name: str, entry: dict | None, retr
     options = dict(entry["train"])
     model = options.pop("model")
     command = cli("train", recipe_run, {"model": model, **options, "name": name})
-    if (folder / "config.json").exists() and not retrain:
+    trained = json.loads((run / "manifest.json").read_text()).get("stages", {}).get("train", {})
+    complete = name in trained or (folder / "metrics.json").exists()
+    resume = not retrain and not complete and (folder / "checkpoint.safetensors").exists()
+    if (folder / "config.json").exists() and not retrain and (complete or resume):
         record = json.loads((folder / "config.json").read_text())
         have = {**record["generator"], "windows": "last", **record["train"], "model": record["model"]}
         differ = {k: (have.get(k), v) for k, v in {"model": model, **options}.items() if have.get(k) != v}
         if differ:
             raise SystemExit(f"{folder}: trained with other options than the recipe ({differ}: have, recipe); "
                              f"use --retrain to replace it")
-        return command
-    print(f"[{run.name}] {command}", flush=True)
-    train(run, model, name, **options)
+        if complete:
+            return command
+    print(f"[{run.name}] {command}{' --resume' if resume else ''}", flush=True)
+    train(run, model, name, resume=resume, **options)
     return command
 
 
