@@ -53,7 +53,8 @@ def cli(verb: str, run: str, options: dict, *positional: str) -> str:
     """The CLI line equivalent to a library call with these keyword options."""
     parts = ["g2rec", verb, *positional, run]
     for key, value in options.items():
-        parts += [f"--{key.replace('_', '-')}", str(value)]
+        for one in value if isinstance(value, (list, tuple)) else [value]:
+            parts += [f"--{key.replace('_', '-')}", str(one)]
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -68,8 +69,9 @@ def hardware() -> str:
     return f"{os.cpu_count()} CPUs ({cpu}), {gpu}, torch {torch.__version__}, {platform.platform()}"
 
 
-def prepare_run(name: str, recipe: dict, shared: Path) -> tuple[Path, list[str]]:
-    """The run folder (made when missing) and the commands that make it."""
+def prepare_run(name: str, recipe: dict, models: list[str], shared: Path) -> tuple[Path, list[str]]:
+    """The run folder (made when missing) and the commands that make it: the recipe's
+    embeddings and those the chosen ``models`` need besides (``"embed"`` in their entry)."""
     from g2rec import build_graph
     from g2rec.embed.stage import embed
     from g2rec.tokenize.stage import tokenize
@@ -80,7 +82,10 @@ def prepare_run(name: str, recipe: dict, shared: Path) -> tuple[Path, list[str]]
     if not (run / "manifest.json").exists():
         print(f"[{name}] build-graph {source}", flush=True)
         build_graph(source, run, **recipe["build"])
-    for method, options in recipe["embed"].items():
+    needed = dict(recipe["embed"])
+    for model in models:
+        needed.update((recipe["models"][model] or {}).get("embed", {}))
+    for method, options in needed.items():
         commands.append(cli("embed", recipe["run"], {"method": method, **options}))
         if not (run / "embeddings" / f"{method}.npy").exists():
             print(f"[{name}] embed {method}", flush=True)
@@ -95,16 +100,19 @@ def prepare_run(name: str, recipe: dict, shared: Path) -> tuple[Path, list[str]]
 def ensure_model(run: Path, recipe_run: str, name: str, entry: dict | None, retrain: bool) -> str:
     """Train (or tune the prior of) ``name`` unless it is there with the same options; returns
     the command that makes it."""
-    from g2rec.train.prior import choose_graph_prior
+    from g2rec.train.prior import PriorGrid, choose_graph_prior
     from g2rec.train.stage import train
 
     folder = run / "models" / name
     if entry is None:
         return "(baseline)"
     if "tune_prior" in entry:
-        command = cli("tune-prior", recipe_run, {"model": entry["tune_prior"], "name": name})
+        grid = entry.get("grid", {})
+        flags = {"grid" if k == "alpha" else k: list(v) for k, v in grid.items()}
+        command = cli("tune-prior", recipe_run, {"model": entry["tune_prior"], "name": name, **flags})
         if retrain or not (folder / "config.json").exists():
-            choose_graph_prior(run, entry["tune_prior"], name=name)
+            print(f"[{run.name}] {command}", flush=True)
+            choose_graph_prior(run, entry["tune_prior"], name=name, grid=PriorGrid(**{k: tuple(v) for k, v in grid.items()}))
         return command
     options = dict(entry["train"])
     model = options.pop("model")
@@ -154,12 +162,13 @@ def training_summary(run: Path, name: str) -> dict | None:
 
 
 def run_dataset(name: str, recipe: dict, models: list[str] | None, shared: Path, retrain: bool) -> dict:
-    run, setup = prepare_run(name, recipe, shared)
     unknown = sorted(set(models or []) - set(recipe["models"]))
     if unknown:
         raise SystemExit(f"{name}: no recipe for {unknown}; valid: {', '.join(recipe['models'])}")
+    models = models or list(recipe["models"])
+    run, setup = prepare_run(name, recipe, models, shared)
     rows = {}
-    for model in models or list(recipe["models"]):
+    for model in models:
         command = ensure_model(run, recipe["run"], model, recipe["models"][model], retrain)
         row = {"command": command, "training": training_summary(run, model), "hardware": hardware(),
                "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
@@ -253,14 +262,18 @@ def main(argv=None) -> None:
 
     torch.set_num_threads(args.threads)
     path = RESULTS / "quality.json"
-    results = json.loads(path.read_text()) if path.exists() else {}
+
+    def saved() -> dict:  # read again before each write: another dataset's run may have written meanwhile
+        return json.loads(path.read_text()) if path.exists() else {}
+
     if not args.tables_only:
         for name in args.datasets:
             done = run_dataset(name, recipes[name], args.models, Path(args.shared), args.retrain)
+            results = saved()
             kept = results.get(name, {}).get("rows", {})
             results[name] = {**done, "rows": {**kept, **done["rows"]}}
             write_outputs(results)
-    write_outputs(results)
+    write_outputs(saved())
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@ Plain dicts (cornac-style), read by ``benchmarks/quality.py``. Every stage entry
 the library function with these keyword arguments, which are also the CLI's options
 (``dropout`` -> ``--dropout``), so each row's command is printed from its recipe. A model
 entry is either ``None`` (a baseline: ``popularity``, ``knn``), ``{"train": {...}}`` (a
-``g2rec train`` call) or ``{"tune_prior": SOURCE}`` (the graph prior's weight chosen on
-validation for a copy of a trained items model: an ablation such as SASRec + prior).
+``g2rec train`` call; ``"embed"``: embeddings it needs besides the recipe's, made only when
+it is run) or ``{"tune_prior": SOURCE, "grid": {...}}`` (the graph prior chosen on
+validation for a copy of a trained items model, over the grid's values of ``alpha``,
+``history``, ``decay`` and ``eps``, default the library's: an ablation such as SASRec + prior).
 
 Provenance: what the options come from and what search chose them. Searches are on the
 validation split only; test is evaluated once per configuration. Hardware of every run:
@@ -16,24 +18,35 @@ from __future__ import annotations
 
 BASELINES = {"popularity": None, "knn": None}
 
+# The graph prior's knobs searched on validation (4 x 4 x 3 x 7 = 336 points, one network pass):
+# session 5's first Beauty search (alpha 0-4 x history 3-20 x decay .3-1 x eps 1e-4-1e-2) put
+# the best point at the grid's short-history / fast-decay / small-eps edge (alpha 3, H 3,
+# decay .3, eps 1e-4: valid N@10 .0576 against .0527 for the defaults H 10, decay .7, eps 1e-3);
+# this grid is centred there.
+PRIOR_GRID = {"alpha": [0, 1, 2, 2.5, 3, 3.5, 4], "history": [1, 2, 3, 5], "decay": [0.1, 0.2, 0.3, 0.5],
+              "eps": [1e-5, 1e-4, 1e-3]}
+
 # Amazon 2014 Beauty: the run folder of benchmarks/README.md ("Next-item generation on
 # Beauty"), every model trained there; the options are those recorded in each config.json.
 BEAUTY = {
     "source": "amazon2014_beauty/Beauty.txt.gz",
     "run": "runs/beauty",
     "build": {},
-    "embed": {"spectral": {}, "lightgcn": {"graph": "bipartite"}, "sasrec": {}},
-    "tokenize": {},
+    "embed": {"spectral": {}, "lightgcn": {"graph": "bipartite"}},
+    "tokenize": {"embedding": "lightgcn"},
     "sampled_99": True,
     "models": {
         **BASELINES,
         "sasrec-items": {"train": {"model": "sasrec", "windows": "last", "epochs": 60, "patience": 8, "threads": 1}},
         "sasrec-items-prior": {"tune_prior": "sasrec-items"},
-        "tiger-sids": {"train": {"model": "tiger", "windows": "last", "epochs": 40, "patience": 6, "threads": 1}},
+        "sasrec-items-prior-tuned": {"tune_prior": "sasrec-items", "grid": PRIOR_GRID},
+        "tiger-sids": {"train": {"model": "tiger", "windows": "last", "epochs": 40, "patience": 6, "threads": 1},
+                       "embed": {"sasrec": {}}},
         "g2rec-sids": {"train": {"model": "g2rec", "head": "sids", "item_init": "lightgcn", "windows": "last",
                                  "epochs": 31, "patience": 6, "threads": 1}},
         "g2rec-items-add": {"train": {"model": "g2rec", "profiles": "add", "windows": "last", "epochs": 40,
                                       "patience": 6, "threads": 1}},
+        "g2rec-items-add-prior-tuned": {"tune_prior": "g2rec-items-add", "grid": PRIOR_GRID},
         "g2rec-items": {"train": {"model": "g2rec", "profiles": "add", "item_init": "lightgcn", "windows": "last",
                                   "epochs": 40, "patience": 6, "threads": 1}},
     },
@@ -56,7 +69,8 @@ MOVIELENS_100K = {
         **BASELINES,
         "sasrec-items": {"train": {"model": "sasrec", "epochs": 200, "patience": 20, "threads": 1}},
         "sasrec-items-prior": {"tune_prior": "sasrec-items"},
-        "tiger-sids": {"train": {"model": "tiger", "epochs": 200, "patience": 20, "threads": 1}},
+        "sasrec-items-prior-tuned": {"tune_prior": "sasrec-items", "grid": PRIOR_GRID},
+        "tiger-sids": {"train": {"model": "tiger", "epochs": 200, "patience": 20, "threads": 1}, "embed": {"sasrec": {}}},
         "g2rec-items": {"train": {"model": "g2rec", "profiles": "add", "epochs": 200, "patience": 20, "threads": 1}},
         "g2rec-items-interleave": {"train": {"model": "g2rec", "epochs": 200, "patience": 20, "threads": 1}},
         "g2rec-items-nolambda": {"train": {"model": "g2rec", "profiles": "add", "profile_weight": 0.0, "epochs": 200,
