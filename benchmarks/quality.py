@@ -153,12 +153,14 @@ def training_summary(run: Path, name: str) -> dict | None:
     source = record.get("graph_prior_search", {}).get("source_model", name)
     log = run / "models" / source / "train_log.jsonl"
     epochs = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    gen = record["generator"]
+    prior = {"graph_prior": gen.get("graph_prior", 0.0),
+             **{k: gen[k] for k in ("prior_history", "prior_decay", "prior_eps") if k in gen}}
     if not epochs:
-        return {"graph_prior": record["generator"].get("graph_prior", 0.0)}
+        return prior
     best = max(epochs, key=lambda e: e["valid"]["NDCG@10"])
     return {"epochs": len(epochs), "best_epoch": best["epoch"], "valid_ndcg10": best["valid"]["NDCG@10"],
-            "train_seconds": round(sum(e["seconds"] for e in epochs), 1),
-            "graph_prior": record["generator"].get("graph_prior", 0.0)}
+            "train_seconds": round(sum(e["seconds"] for e in epochs), 1), **prior}
 
 
 def run_dataset(name: str, recipe: dict, models: list[str] | None, shared: Path, retrain: bool) -> dict:
@@ -170,6 +172,9 @@ def run_dataset(name: str, recipe: dict, models: list[str] | None, shared: Path,
     rows = {}
     for model in models:
         command = ensure_model(run, recipe["run"], model, recipe["models"][model], retrain)
+        source = (recipe["models"][model] or {}).get("tune_prior")
+        if source in rows:
+            command = f"{rows[source]['command']}; {command}"
         row = {"command": command, "training": training_summary(run, model), "hardware": hardware(),
                "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
         for sampled in ([None, 99] if recipe["sampled_99"] else [None]):
@@ -178,7 +183,7 @@ def run_dataset(name: str, recipe: dict, models: list[str] | None, shared: Path,
         rows[model] = row
         print(f"[{name}] {model}: N@10 {row['full-ranking']['ndcg@10']:.4f} R@10 {row['full-ranking']['recall@10']:.4f}",
               flush=True)
-    return {"setup": setup, "provenance": recipe["provenance"], "rows": rows}
+    return {"setup": setup, "provenance": recipe["provenance"], "targets": recipe.get("targets", {}), "rows": rows}
 
 
 def markdown(results: dict) -> str:
@@ -201,10 +206,17 @@ def markdown(results: dict) -> str:
                 t = row["training"] or {}
                 cost = f"{t['train_seconds']:.0f} s ({t['epochs']} ep, best {t['best_epoch']})" if "epochs" in t else "-"
                 if t.get("graph_prior"):
-                    cost += f", prior {t['graph_prior']:g}"
+                    knobs = ", ".join(f"{k} {t[f'prior_{k}']:g}" for k in ("history", "decay", "eps") if f"prior_{k}" in t)
+                    cost += f", prior {t['graph_prior']:g}" + (f" ({knobs})" if knobs else "")
                 lines.append(f"| {model} | " + " | ".join(cells) + f" | {cost} | `{row['command']}` |")
             hw = sorted({r["hardware"] for r in rows.values()})
             lines += ["", "Hardware: " + "; ".join(hw), ""]
+            for metric, target in data.get("targets", {}).get(protocol, {}).items():
+                top = max(rows, key=lambda m: rows[m][protocol][metric])
+                have = rows[top][protocol][metric]
+                verdict = "met" if have >= target else f"**not met: {target - have:.4f} short**"
+                lines.append(f"- target {metric} >= {target}: best {have:.4f} ({top}), {verdict}")
+            lines += [""] if data.get("targets", {}).get(protocol) else []
     return "\n".join(lines)
 
 
