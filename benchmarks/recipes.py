@@ -75,6 +75,7 @@ MOVIELENS_100K = {
         "sasrec-items-prior-tuned": {"tune_prior": "sasrec-items", "grid": PRIOR_GRID},
         "tiger-sids": {"train": {"model": "tiger", "epochs": 200, "patience": 20, "threads": 1}, "embed": {"sasrec": {}}},
         "g2rec-items": {"train": {"model": "g2rec", "profiles": "add", "epochs": 200, "patience": 20, "threads": 1}},
+        "g2rec-items-prior-tuned": {"tune_prior": "g2rec-items", "grid": PRIOR_GRID},
         "g2rec-items-interleave": {"train": {"model": "g2rec", "epochs": 200, "patience": 20, "threads": 1}},
         "g2rec-items-nolambda": {"train": {"model": "g2rec", "profiles": "add", "profile_weight": 0.0, "epochs": 200,
                                            "patience": 20, "threads": 1}},
