@@ -50,9 +50,9 @@ def prior_grid_flags(search: dict) -> str:
 
     from g2rec.train.prior import PriorGrid
 
-    if "grid" not in search:  # written before the other knobs: only weights searched
+    if "grid" not in search:  # written before the other knobs: only weights searched, at the knobs of then
         tried = [float(a) for a in search["valid_ndcg10"]]
-        return "" if tried == list(PriorGrid().alpha) else "".join(f" --grid {a:g}" for a in tried)
+        search = {"grid": {"alpha": tried, "history": [10], "decay": [0.7], "eps": [1e-3]}}
     flags = {"alpha": "grid", "history": "history", "decay": "decay", "eps": "eps"}
     default = asdict(PriorGrid())
     return "".join(f" --{flags[k]} {v:g}" for k, values in search["grid"].items()

@@ -59,11 +59,11 @@ def tune_prior_command(
     run_dir: Path = typer.Argument(..., help="Run folder."),
     model: str = typer.Option(..., help="A trained items-head model (models/NAME)."),
     name: str | None = typer.Option(None, help="Write the result to a copy models/NAME (default: the model itself)."),
-    grid: list[float] | None = typer.Option(None, help="Weights to try, repeatable (default 0 0.25 0.5 1 2 4; "
+    grid: list[float] | None = typer.Option(None, help="Weights to try, repeatable (default 0 0.25 0.5 1 2 3 4; "
                                                        "`--grid 0` makes a copy without the prior)."),
-    history: list[int] | None = typer.Option(None, help="Recent items that vote, repeatable (default 10)."),
-    decay: list[float] | None = typer.Option(None, help="Decay per older history item, repeatable (default 0.7)."),
-    eps: list[float] | None = typer.Option(None, help="Floor inside the log, repeatable (default 1e-3)."),
+    history: list[int] | None = typer.Option(None, help="Recent items that vote, repeatable (default 1 3 10)."),
+    decay: list[float] | None = typer.Option(None, help="Decay per older history item, repeatable (default 0.5 0.7)."),
+    eps: list[float] | None = typer.Option(None, help="Floor inside the log, repeatable (default 1e-5 1e-3)."),
     json_out: bool = JsonOption,
 ):
     """Choose the graph prior (weight, history, decay, eps) of a trained items-head model on validation NDCG@10."""
