@@ -76,6 +76,12 @@ MOVIELENS_100K = {
         "tiger-sids": {"train": {"model": "tiger", "epochs": 200, "patience": 20, "threads": 1}, "embed": {"sasrec": {}}},
         "g2rec-items": {"train": {"model": "g2rec", "profiles": "add", "epochs": 200, "patience": 20, "threads": 1}},
         "g2rec-items-prior-tuned": {"tune_prior": "g2rec-items", "grid": PRIOR_GRID},
+        # ablations: which item vectors X start the id embeddings; the semantic-ID head
+        "g2rec-items-lightgcn": {"train": {"model": "g2rec", "profiles": "add", "item_init": "lightgcn", "epochs": 200,
+                                           "patience": 20, "threads": 1}},
+        "g2rec-items-spectral": {"train": {"model": "g2rec", "profiles": "add", "item_init": "spectral", "epochs": 200,
+                                           "patience": 20, "threads": 1}},
+        "g2rec-sids": {"train": {"model": "g2rec", "head": "sids", "epochs": 200, "patience": 20, "threads": 1}},
         "g2rec-items-interleave": {"train": {"model": "g2rec", "epochs": 200, "patience": 20, "threads": 1}},
         "g2rec-items-nolambda": {"train": {"model": "g2rec", "profiles": "add", "profile_weight": 0.0, "epochs": 200,
                                            "patience": 20, "threads": 1}},
