@@ -104,8 +104,8 @@ def ensure_model(run: Path, recipe_run: str, name: str, entry: dict | None, retr
     from g2rec.train.stage import train
 
     folder = run / "models" / name
-    if entry is None:
-        return "(baseline)"
+    if entry is None:  # a baseline: nothing to train
+        return cli("evaluate", recipe_run, {"model": name})
     if "tune_prior" in entry:
         grid = entry.get("grid", {})
         flags = {"grid" if k == "alpha" else k: list(v) for k, v in grid.items()}

@@ -55,7 +55,9 @@ BEAUTY = {
     },
     "provenance": "session 3-4 runs (2026-11-23): defaults of GeneratorConfig (dim 64, 2 layers, 2 heads, "
                   "dropout 0.3, AdamW 1e-3, batch 256); profiles=add because interleave learned more slowly "
-                  "in session 3 (validation curves); prior weight on validation from 0, .25, .5, 1, 2, 4.",
+                  "in session 3 (validation curves); checkpoints by validation NDCG@10; the graph prior of "
+                  "trained rows from the grid of their training (in config.json), of *-prior-tuned rows from "
+                  "PRIOR_GRID (336 points), both on validation NDCG@10.",
 }
 
 # MovieLens-100K (943 users, 1,682 items, long histories: mean 106 ratings): the same
@@ -86,7 +88,9 @@ MOVIELENS_100K = {
         "g2rec-items-nolambda": {"train": {"model": "g2rec", "profiles": "add", "profile_weight": 0.0, "epochs": 200,
                                            "patience": 20, "threads": 1}},
     },
-    "provenance": "library defaults (not searched yet), patience 20; prior weight chosen on validation.",
+    "provenance": "library defaults (not searched), patience 20, every training transition a target; "
+                  "checkpoints and graph priors chosen on validation NDCG@10 (*-prior-tuned: PRIOR_GRID). "
+                  "943 test users: one user's hit moves NDCG@10 by up to 0.001.",
 }
 
 RECIPES = {"beauty": BEAUTY, "ml-100k": MOVIELENS_100K}
