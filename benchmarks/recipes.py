@@ -81,6 +81,7 @@ MOVIELENS_100K = {
         # ablations: which item vectors X start the id embeddings; the semantic-ID head
         "g2rec-items-lightgcn": {"train": {"model": "g2rec", "profiles": "add", "item_init": "lightgcn", "epochs": 200,
                                            "patience": 20, "threads": 1}},
+        "g2rec-items-lightgcn-prior-tuned": {"tune_prior": "g2rec-items-lightgcn", "grid": PRIOR_GRID},
         "g2rec-items-spectral": {"train": {"model": "g2rec", "profiles": "add", "item_init": "spectral", "epochs": 200,
                                            "patience": 20, "threads": 1}},
         "g2rec-sids": {"train": {"model": "g2rec", "head": "sids", "epochs": 200, "patience": 20, "threads": 1}},
