@@ -52,6 +52,9 @@ BEAUTY = {
         "g2rec-items-add-prior-tuned": {"tune_prior": "g2rec-items-add", "grid": PRIOR_GRID},
         "g2rec-items": {"train": {"model": "g2rec", "profiles": "add", "item_init": "lightgcn", "windows": "last",
                                   "epochs": 40, "patience": 6, "threads": 1}},
+        # ablation of the prior's knobs: the pre-2026-11-26 default (last 10 items, decay .7, eps 1e-3),
+        # weight still chosen on validation; trades full-ranking NDCG for sampled-99
+        "g2rec-items-prior-h10": {"tune_prior": "g2rec-items", "grid": {"history": [10], "decay": [0.7], "eps": [1e-3]}},
     },
     "provenance": "session 3-4 runs (2026-11-23): defaults of GeneratorConfig (dim 64, 2 layers, 2 heads, "
                   "dropout 0.3, AdamW 1e-3, batch 256); profiles=add because interleave learned more slowly "
