@@ -232,6 +232,11 @@ def plot(name: str, data: dict, path: Path) -> None:
     for offset, metric in ((-0.2, "ndcg@10"), (0.2, "recall@10")):
         ax.bar([i + offset for i in x], [data["rows"][m]["full-ranking"][metric] for m in models], 0.4,
                label=metric.replace("ndcg", "NDCG").replace("recall", "Recall"))
+    for color, (metric, target) in zip(("C0", "C1"), sorted(data.get("targets", {}).get("full-ranking", {}).items(),
+                                                           key=lambda kv: kv[0] != "ndcg@10")):
+        ax.axhline(target, color=color, linestyle="--", linewidth=1)
+        ax.annotate(f"target {metric} {target:g}", (len(models) - 0.5, target), ha="right", va="bottom",
+                    fontsize=7, color=color)
     ax.set_xticks(list(x), models, rotation=30, ha="right")
     ax.set_title(f"{name}: test, full ranking")
     ax.legend()
