@@ -237,6 +237,8 @@ def plot(name: str, data: dict, path: Path) -> None:
         ax.axhline(target, color=color, linestyle="--", linewidth=1)
         ax.annotate(f"target {metric} {target:g}", (len(models) - 0.5, target), ha="right", va="bottom",
                     fontsize=7, color=color)
+    tops = [data["rows"][m]["full-ranking"][k] for m in models for k in ("ndcg@10", "recall@10")]
+    ax.set_ylim(0, 1.15 * max(tops + list(data.get("targets", {}).get("full-ranking", {}).values())))
     ax.set_xticks(list(x), models, rotation=30, ha="right")
     ax.set_title(f"{name}: test, full ranking")
     ax.legend()
