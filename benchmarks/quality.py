@@ -229,11 +229,12 @@ def plot(name: str, data: dict, path: Path) -> None:
     models = list(data["rows"])
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(models)), 3.6))
     x = range(len(models))
+    colors = {"ndcg@10": "C0", "recall@10": "C1"}
     for offset, metric in ((-0.2, "ndcg@10"), (0.2, "recall@10")):
         ax.bar([i + offset for i in x], [data["rows"][m]["full-ranking"][metric] for m in models], 0.4,
-               label=metric.replace("ndcg", "NDCG").replace("recall", "Recall"))
-    for color, (metric, target) in zip(("C0", "C1"), sorted(data.get("targets", {}).get("full-ranking", {}).items(),
-                                                           key=lambda kv: kv[0] != "ndcg@10")):
+               color=colors[metric], label=metric.replace("ndcg", "NDCG").replace("recall", "Recall"))
+    for metric, target in data.get("targets", {}).get("full-ranking", {}).items():
+        color = colors[metric]
         ax.axhline(target, color=color, linestyle="--", linewidth=1)
         ax.annotate(f"target {metric} {target:g}", (len(models) - 0.5, target), ha="right", va="bottom",
                     fontsize=7, color=color)

@@ -63,15 +63,15 @@ def search_prior(net, graph, seq, grid: PriorGrid, batch: int = 512, progress=No
     """Validation NDCG@10 (and Recall@10) of every grid point: ``[{alpha, history, decay, eps,
     ndcg10, recall10}]`` in grid order. ``net``: an items-head :class:`Generator` (eval mode)."""
     users, hist, targets, _ = histories(seq, VALID, net.config.max_len)
-    # decay is moot for a history of one item; with alpha = 0 alone no prior is needed
-    shapes = {(h, d): (h, d if h > 1 else 1.0) for h, d in itertools.product(grid.history, grid.decay)}
-    needed = dict.fromkeys(shapes.values()) if max(grid.alpha) > 0 else {}
-    priors = {shape: GraphPrior(graph, *shape) for shape in needed}
     points = list(itertools.product(grid.history, grid.decay, grid.eps, grid.alpha))
+    # grid points that score alike share one slot: alpha = 0 is the network alone whatever the
+    # knobs, and decay is moot for a history of one item
+    keys = [None if a == 0 else ((h, d if h > 1 else 1.0), e, a) for h, d, e, a in points]
+    slot = {key: i for i, key in enumerate(dict.fromkeys(keys))}
+    priors = {shape: GraphPrior(graph, *shape) for shape in dict.fromkeys(k[0] for k in slot if k is not None)}
     # one preallocated array: per-batch rank tensors kept in lists pinned freed score buffers
     # between them and grew the heap to 23 GB on Beauty at 336 points
-    ranks = torch.empty((len(points), len(users)), dtype=torch.int64)
-    row = {point: i for i, point in enumerate(points)}
+    ranks = torch.empty((len(slot), len(users)), dtype=torch.int64)
     pad = net.num_items
     for lo in range(0, len(users), batch):
         h = torch.from_numpy(hist[lo:lo + batch])
@@ -80,23 +80,21 @@ def search_prior(net, graph, seq, grid: PriorGrid, batch: int = 512, progress=No
         target = torch.from_numpy(targets[lo:lo + batch])
         with torch.no_grad():
             base = F.log_softmax(net.hidden(items)[:, -1] @ net.item_vectors().T, dim=-1)
-        plain = target_ranks(base, target)
-        for point, at in row.items():
-            if point[3] == 0:  # alpha = 0: the network alone
-                ranks[at, lo:lo + batch] = plain
+        if None in slot:
+            ranks[slot[None], lo:lo + batch] = target_ranks(base, target)
         for shape, prior in priors.items():  # one (batch, items) vote matrix at a time
             votes = torch.from_numpy(prior.scores(h.numpy()))
             for eps in grid.eps:
                 log_votes = torch.log(votes + eps)
-                for alpha in (a for a in grid.alpha if a != 0):
-                    r = target_ranks(base + alpha * log_votes, target)
-                    for hist_len, decay in (k for k, v in shapes.items() if v == shape):
-                        ranks[row[(hist_len, decay, eps, alpha)], lo:lo + batch] = r
+                for alpha in grid.alpha:
+                    if (shape, eps, alpha) in slot:
+                        ranks[slot[(shape, eps, alpha)], lo:lo + batch] = target_ranks(base + alpha * log_votes, target)
         if progress is not None:
             progress("graph prior", min(lo + batch, len(users)), len(users))
+    scored = [metrics_from_ranks(r.numpy()) for r in ranks]
     table = []
-    for (hist_len, decay, eps, alpha), point_ranks in zip(points, ranks):
-        m = metrics_from_ranks(point_ranks.numpy())
+    for (hist_len, decay, eps, alpha), key in zip(points, keys):
+        m = scored[slot[key]]
         table.append({"alpha": float(alpha), "history": int(hist_len), "decay": float(decay), "eps": float(eps),
                       "ndcg10": round(m["NDCG@10"], 6), "recall10": round(m["Recall@10"], 6)})
     return table
