@@ -39,6 +39,8 @@ def train_command(
     threads: int | None = typer.Option(None, help="torch threads (default: all cores)."),
     windows: str | None = typer.Option(None, help="all (every training transition a target; default) | last "
                                                   "(each user's last max-len items only)."),
+    device: str | None = typer.Option(None, help="cpu (default) | cuda | cuda:N: where training and validation run "
+                                                 "(evaluate, tune-prior and recommend run on the CPU)."),
     name: str | None = typer.Option(None, help="Model folder name under RUN_DIR/models (default MODEL-HEAD)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint of this model."),
     graph_prior: bool | None = typer.Option(None, "--graph-prior/--no-graph-prior",
@@ -51,7 +53,8 @@ def train_command(
             summary = train(run_dir, model, name, resume, progress, graph_prior, head=head, profiles=profiles, item_input=item_input,
                             profile_weight=profile_weight, item_init=item_init, max_len=max_len, dim=dim, layers=layers, heads=heads,
                             dropout=dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
-                            weight_decay=weight_decay, beam=beam, seed=seed, threads=threads, windows=windows)
+                            weight_decay=weight_decay, beam=beam, seed=seed, threads=threads, windows=windows,
+                            device=device)
     show_summary(f"train {summary['name']} -> {run_dir}/models/{summary['name']}", summary, SUMMARY_KEYS, json_out)
 
 

@@ -31,7 +31,7 @@ def beam_search(code_head, hidden: torch.Tensor, trie: SIDTrie, width: int = 20,
 
     Returns:
         ``items (B, W)`` long (``-1`` for a hallucinated or missing beam) and ``scores (B, W)``
-        log-probabilities, best first.
+        log-probabilities, best first; on the CPU, where the trie is (``hidden`` may be on a GPU).
     """
     B, D = hidden.shape
     state = hidden[:, None, :]                                                 # (B, 1, D)
@@ -42,12 +42,12 @@ def beam_search(code_head, hidden: torch.Tensor, trie: SIDTrie, width: int = 20,
         K = logp.shape[-1]
         if trie_mask:
             allowed = trie.allowed_mask(node.reshape(-1))[:, :K].reshape(node.shape + (K,))
-            logp = logp.masked_fill(~allowed, float("-inf"))
+            logp = logp.masked_fill(~allowed.to(logp.device), float("-inf"))
         cand = (score[..., None] + logp).reshape(B, -1)                        # (B, b*K)
         score, flat = cand.topk(min(width, cand.shape[1]), dim=1)
         beam, code = flat // K, flat % K
-        node = trie.child(node.gather(1, beam), code)                          # -1 once off the trie
+        node = trie.child(node.gather(1, beam.cpu()), code.cpu())              # -1 once off the trie
         state = code_head.step(state.gather(1, beam[..., None].expand(-1, -1, D)), level, code)
-    items = trie.items(node)
+    items, score = trie.items(node), score.cpu()
     items[~torch.isfinite(score)] = -1
     return items, score

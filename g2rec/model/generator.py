@@ -212,13 +212,13 @@ class Generator(nn.Module):
         pad = items == self.num_items
         x = self.item_tokens(items)
         if self.config.profiles == "none":
-            return self.transformer(x, pad, torch.arange(self.config.max_len - T, self.config.max_len))
+            return self.transformer(x, pad, torch.arange(self.config.max_len - T, self.config.max_len, device=items.device))
         y = self.profile_proj(self.profiles[items]) * (~pad)[..., None]
         if self.config.profiles == "add":
-            return self.transformer(x + y, pad, torch.arange(self.config.max_len - T, self.config.max_len))
+            return self.transformer(x + y, pad, torch.arange(self.config.max_len - T, self.config.max_len, device=items.device))
         tokens = torch.stack([x, y], dim=2).reshape(B, 2 * T, -1)                    # x_1, y_1, x_2, y_2...
         n = 2 * self.config.max_len
-        h = self.transformer(tokens, pad.repeat_interleave(2, dim=1), torch.arange(n - 2 * T, n))
+        h = self.transformer(tokens, pad.repeat_interleave(2, dim=1), torch.arange(n - 2 * T, n, device=items.device))
         return h[:, 1::2]                                                           # states at y_t
 
     # ----------------------------------------------------------------------------- heads

@@ -34,11 +34,28 @@ class TrainConfig:
     seed: int = 0
     threads: int = 0            # torch threads (0 = all cores)
     windows: str = "all"        # all | last: every training transition a target, or each user's last max_len only
+    device: str = "cpu"         # cpu | cuda | cuda:N: where the model trains and validates
 
     def __post_init__(self):
         check_choice("windows", self.windows, WINDOWS)
+        training_device(self.device)
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.patience < 1:
             raise ConfigError(f"need epochs, batch_size, patience >= 1 and lr > 0; got {self}")
+
+
+def training_device(name: str) -> torch.device:
+    """``name`` as a torch device, or ``ConfigError`` naming the choices (and why CUDA is not there)."""
+    kind = name.split(":")[0]
+    check_choice("device", kind, ("cpu", "cuda"))
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"device={name!r}: not a device (choose cpu, cuda or cuda:N)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device={name!r}: this torch ({torch.__version__}) sees no CUDA GPU; use device='cpu'")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ConfigError(f"device={name!r}: only {torch.cuda.device_count()} CUDA device(s) here")
+    return device
 
 
 def training_windows(train: Sequences, max_len: int, windows: str = "all") -> tuple[np.ndarray, np.ndarray]:
@@ -89,6 +106,8 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
     folder.mkdir(parents=True, exist_ok=True)
     if config.threads:
         torch.set_num_threads(config.threads)
+    device = training_device(config.device)
+    model.to(device)  # before the optimizer: its state (and a resumed one) lives beside the weights
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     state = {"epoch": 0, "best_epoch": 0, "best_ndcg10": -1.0, "best_metrics": None, "bad_epochs": 0,
              "history": [], "seconds": 0.0, "config": asdict(config)}
@@ -100,10 +119,10 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
         log.write_text("".join(lines))
     elif log.exists():
         log.unlink()
-    x, y = torch.from_numpy(inputs), torch.from_numpy(targets)
+    x, y = torch.from_numpy(inputs).to(device), torch.from_numpy(targets).to(device)
     pad = model.num_items
     batches = (len(x) + config.batch_size - 1) // config.batch_size
-    lengths = (x != pad).sum(1)
+    lengths = (x != pad).sum(1).cpu()
     while state["epoch"] < config.epochs and state["bad_epochs"] < config.patience:
         epoch = state["epoch"] + 1
         tick = time.perf_counter()
@@ -112,7 +131,7 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
         model.train()
         total, samples = 0.0, 0
         for b, idx in enumerate(batch_list):
-            xb, yb = x[idx], y[idx]
+            xb, yb = x[idx.to(device)], y[idx.to(device)]
             width = int((xb != pad).sum(1).max())  # trim the all-padding columns on the left
             loss, _ = model.loss(xb[:, -width:], yb[:, -width:])
             optimizer.zero_grad(set_to_none=True)
@@ -136,6 +155,8 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
         record = {"epoch": epoch, "loss": round(total / len(x), 5), "valid": metrics,
                   "train_seconds": round(train_seconds, 2), "samples_per_second": round(samples / train_seconds, 1),
                   "seconds": round(time.perf_counter() - tick, 2), "peak_memory_mb": round(peak_memory_mb(), 1)}
+        if device.type == "cuda":
+            record["gpu_peak_memory_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
         state["epoch"] = epoch
         state["seconds"] += record["seconds"]
         state["history"].append({k: record[k] for k in ("epoch", "loss", "seconds", "samples_per_second")}

@@ -75,16 +75,16 @@ def make_scorer(model: Generator, trie: SIDTrie | None, beam: int = 20, trie_mas
     pad = model.num_items
 
     def trimmed(histories: torch.Tensor) -> torch.Tensor:
-        """The model's padding for ``-1``, and no all-padding columns on the left."""
+        """The model's padding for ``-1``, no all-padding columns on the left, on the model's device."""
         h = histories[:, -model.config.max_len:]
         h = torch.where(h < 0, pad, h)
-        return h[:, -max(int((h != pad).sum(1).max()), 1):]
+        return h[:, -max(int((h != pad).sum(1).max()), 1):].to(model.transformer.pos_emb.weight.device)
 
     @torch.no_grad()
-    def score(histories: torch.Tensor, users: np.ndarray):
+    def score(histories: torch.Tensor, users: np.ndarray):  # results on the CPU, as the protocol ranks there
         h = trimmed(histories)
         if trie is None:
-            return model.item_scores(h)
+            return model.item_scores(h).cpu()
         items, _ = beam_search(model.code_head, model.hidden(h)[:, -1], trie, beam, trie_mask)
         if counts is not None:
             counts["invalid"] += int((items < 0).sum())
@@ -94,7 +94,8 @@ def make_scorer(model: Generator, trie: SIDTrie | None, beam: int = 20, trie_mas
     @torch.no_grad()
     def candidates(histories: torch.Tensor, users: np.ndarray, items: torch.Tensor) -> torch.Tensor:
         """``(B, C)`` scores of given items: code-sequence log-probabilities (sids head)."""
-        return model.code_head.sequence_log_prob(model.hidden(trimmed(histories))[:, -1], model.codes[items])
+        h = trimmed(histories)
+        return model.code_head.sequence_log_prob(model.hidden(h)[:, -1], model.codes[items.to(h.device)]).cpu()
 
     if trie is not None:
         score.candidates = candidates

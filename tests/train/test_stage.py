@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from g2rec import build_graph
@@ -89,6 +90,30 @@ def test_g2rec_sids_and_tiger_heads(run):
     lines = runner.invoke(app, ["recommend", str(path), "--model", "g2rec-sids", "--user", "1", "-k", "5", "--json"]).stdout
     rec = json.loads(lines)
     assert len(rec["items"]) == 5 and rec["interests"] and rec["interests"][0]["central_items"]
+
+
+def test_training_device(run):
+    """--device: the choices are named; CUDA without a GPU is a clear error; on a GPU (the device
+    machine; CI has none) both heads train there and the CPU evaluation of the saved weights
+    agrees with the validation the GPU ran."""
+    path, _ = run
+    result = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--device", "tpu"])
+    assert result.exit_code == 2 and "device" in result.stderr and "cpu, cuda" in result.stderr
+    if not torch.cuda.is_available():
+        result = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--device", "cuda"])
+        assert result.exit_code == 2 and "sees no CUDA GPU" in result.stderr
+        return
+    for model, head in (("sasrec", "items"), ("g2rec", "sids")):
+        name = f"{model}-{head}-cuda"
+        result = runner.invoke(app, ["train", str(path), "--model", model, "--head", head, "--epochs", "2", "--max-len", "20",
+                                     "--dim", "32", "--device", "cuda", "--name", name, "--no-graph-prior", "--json"])
+        assert result.exit_code == 0, result.output
+        summary = json.loads(result.stdout)
+        log = [json.loads(line) for line in (path / "models" / name / "train_log.jsonl").read_text().splitlines()]
+        assert log[-1]["gpu_peak_memory_mb"] > 0 and log[-1]["loss"] < log[0]["loss"]
+        valid = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", name, "--split", "valid",
+                                               "--json"]).stdout)["metrics"]
+        assert valid["ndcg@10"] == pytest.approx(summary["valid_ndcg10"], abs=2e-3) and valid["ndcg@10"] > 0
 
 
 def test_tune_prior_picks_the_best_validation_weight_on_a_copy(run):
