@@ -6,12 +6,14 @@ Artifacts (``RUN_DIR/tokenize/``, see :mod:`g2rec.tokenize.stage`): ``prototypes
 ``sids.npz`` (``codes``/``vocab_sizes``: prototype-supervised semantic IDs).
 
 TIGER-style baselines use *plain* codes instead: residual k-means of graph-free item
-embeddings (``sasrec`` by default) with no prototype supervision, computed once by
-:func:`plain_codes` and kept in the model's folder as ``codes.npz``.
+embeddings (``sasrec`` by default) with no prototype supervision, computed by
+:func:`plain_codes` and kept in the model's folder as ``codes.npz`` with the fingerprint of
+what made them (a fresh training remakes them only when that changed).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -34,12 +36,20 @@ def _load(run: RunFolder, name: str) -> dict:
 
 
 def plain_codes(run: RunFolder, folder: Path, embedding: str = "sasrec", levels: int = 3, codebook_size: int = 256,
-                seed: int = 0) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Unsupervised residual k-means SIDs of ``embedding`` (cached in ``folder/codes.npz``)."""
+                seed: int = 0, fresh: bool = False) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Unsupervised residual k-means SIDs of ``embedding``, cached in ``folder/codes.npz``.
+
+    The cache is what a trained model was trained with, so it is read as it is, except for
+    ``fresh`` (a new training): then codes made from other vectors or options are made again.
+    """
     path = Path(folder) / "codes.npz"
+    source = run.path / "embeddings" / f"{embedding}.npy"
+    digest = hashlib.sha256(source.read_bytes()).hexdigest() if fresh and source.exists() else None
+    fingerprint = f"{embedding}:{digest}:L{levels}:K{codebook_size}:seed{seed}"
     if path.exists():
         with np.load(path, allow_pickle=False) as z:
-            return z["codes"], tuple(int(k) for k in z["vocab_sizes"])
+            if not fresh or ("fingerprint" in z.files and str(z["fingerprint"]) == fingerprint):
+                return z["codes"], tuple(int(k) for k in z["vocab_sizes"])
     from ..tokenize.semantic_ids import SemanticIDConfig, semantic_ids
 
     x = run.embeddings(embedding)
@@ -49,13 +59,14 @@ def plain_codes(run: RunFolder, folder: Path, embedding: str = "sasrec", levels:
     Path(folder).mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(".codes.npz.tmp")
     with open(tmp, "wb") as f:
-        np.savez(f, codes=sids.codes, vocab_sizes=sids.vocab_sizes, embedding=embedding)
+        np.savez(f, codes=sids.codes, vocab_sizes=sids.vocab_sizes, embedding=embedding, fingerprint=fingerprint)
     os.replace(tmp, path)
     return sids.codes, tuple(int(k) for k in sids.vocab_sizes)
 
 
 def load_context(run: RunFolder, codes: str = "supervised", need_profiles: bool = True,
-                 need_codes: bool = True, folder: Path | None = None, item_init: str = "none") -> InterestContext:
+                 need_codes: bool = True, folder: Path | None = None, item_init: str = "none",
+                 fresh_codes: bool = False) -> InterestContext:
     """The :class:`InterestContext` the generator needs (only the parts asked for);
     ``codes='plain'`` reads or makes the TIGER codes in the model ``folder``; ``item_init``: the
     embed method whose vectors start the item embedding."""
@@ -77,7 +88,7 @@ def load_context(run: RunFolder, codes: str = "supervised", need_profiles: bool 
         context.member_val = torch.from_numpy(np.where(idx >= 0, proto["val"], 0).astype(np.float32))
         context.num_prototypes = int(proto["vectors"].shape[0])
     if need_codes and codes == "plain":
-        values, sizes = plain_codes(run, folder)
+        values, sizes = plain_codes(run, folder, fresh=fresh_codes)
         context.codes, context.codebook_sizes = torch.from_numpy(values.astype(np.int64)), sizes
     elif need_codes:
         z = _load(run, "sids.npz")

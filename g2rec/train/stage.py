@@ -49,15 +49,16 @@ def model_folder(run: RunFolder, name: str) -> Path:
     return run.path / "models" / name
 
 
-def build_model(run: RunFolder, kind: str, config: GeneratorConfig, folder: Path | None = None
-                ) -> tuple[Generator, SIDTrie | None]:
+def build_model(run: RunFolder, kind: str, config: GeneratorConfig, folder: Path | None = None,
+                fresh: bool = False) -> tuple[Generator, SIDTrie | None]:
     """The generator of ``kind`` over the run's items, with its interest context; and its trie
-    (sids head). ``folder``: the model's folder (TIGER keeps its plain codes there)."""
+    (sids head). ``folder``: the model's folder (TIGER keeps its plain codes there; ``fresh``,
+    a new training, remakes them if the vectors they came from changed)."""
     seq_items = run.manifest["stages"]["build-graph"]["summary"]["num_items"]
     context = load_context(run, codes="plain" if kind == "tiger" else "supervised",
                            need_profiles=config.profiles != "none" or config.profile_weight > 0,
                            need_codes=config.head == "sids" or config.item_input == "sid", folder=folder,
-                           item_init=config.item_init)
+                           item_init=config.item_init, fresh_codes=fresh)
     if config.graph_prior > 0:
         context.graph = run.graph()
     model = Generator(seq_items, config, context)
@@ -138,9 +139,7 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
             raise ConfigError(f"{folder}: --resume with other model options than the run being resumed ({saved['generator']})")
         config_record["train"]["epochs"] = train_config.epochs
     torch.manual_seed(train_config.seed)
-    if not resume:  # a fresh run makes fresh plain codes (TIGER) from the current embeddings
-        (folder / "codes.npz").unlink(missing_ok=True)
-    net, trie = build_model(run, model, gen_config, folder)
+    net, trie = build_model(run, model, gen_config, folder, fresh=not resume)
     folder.mkdir(parents=True, exist_ok=True)
     write_json_atomic(folder / "config.json", config_record)
     inputs, targets = training_windows(seq.train(), gen_config.max_len, train_config.windows)

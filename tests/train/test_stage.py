@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from g2rec import build_graph
 from g2rec.data.sequences import TEST
 from g2rec.runfolder import RunFolder
+from g2rec.train.context import plain_codes
 from g2rec_cli.main import app
 from tests.conftest import MOVIELENS
 
@@ -86,7 +87,18 @@ def test_g2rec_sids_and_tiger_heads(run):
         assert 0.0 <= free["metrics"]["hallucination_rate"] <= 1.0
         sampled = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", name, "--sampled", "99", "--json"]).stdout)
         assert sampled["metrics"]["protocol"] == "sampled-99" and 0 < sampled["metrics"]["ndcg@10"] <= 1
-    assert (path / "models" / "tiger-sids" / "codes.npz").exists()
+    # TIGER's plain codes: kept while the vectors they came from are the same, remade when not
+    codes = path / "models" / "tiger-sids" / "codes.npz"
+    first, stamp = np.load(codes)["codes"], codes.stat().st_mtime_ns
+    plain_codes(RunFolder(path), codes.parent, fresh=True)
+    assert codes.stat().st_mtime_ns == stamp
+    vectors = path / "embeddings" / "sasrec.npy"
+    original = vectors.read_bytes()
+    np.save(vectors, np.load(vectors)[:, ::-1] * 2)
+    plain_codes(RunFolder(path), codes.parent, fresh=True)
+    assert codes.stat().st_mtime_ns != stamp
+    vectors.write_bytes(original)
+    assert np.array_equal(plain_codes(RunFolder(path), codes.parent, fresh=True)[0], first)
     lines = runner.invoke(app, ["recommend", str(path), "--model", "g2rec-sids", "--user", "1", "-k", "5", "--json"]).stdout
     rec = json.loads(lines)
     assert len(rec["items"]) == 5 and rec["interests"] and rec["interests"][0]["central_items"]
