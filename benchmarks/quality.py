@@ -49,13 +49,23 @@ def load_recipes() -> dict:
     return module.RECIPES
 
 
-def cli(verb: str, run: str, options: dict, *positional: str) -> str:
-    """The CLI line equivalent to a library call with these keyword options."""
-    parts = ["g2rec", verb, *positional, run]
+def cli_words(verb: str, run: str, options: dict, *positional: str) -> list[str]:
+    """The CLI words equivalent to a library call with these keyword options (a bool is a
+    flag: ``graph_prior=False`` -> ``--no-graph-prior``)."""
+    words = [verb, *positional, run]
     for key, value in options.items():
+        flag = key.replace("_", "-")
+        if isinstance(value, bool):
+            words.append(f"--{flag}" if value else f"--no-{flag}")
+            continue
         for one in value if isinstance(value, (list, tuple)) else [value]:
-            parts += [f"--{key.replace('_', '-')}", str(one)]
-    return " ".join(shlex.quote(p) for p in parts)
+            words += [f"--{flag}", str(one)]
+    return words
+
+
+def cli(verb: str, run: str, options: dict, *positional: str) -> str:
+    """The command line of :func:`cli_words`."""
+    return shlex.join(["g2rec", *cli_words(verb, run, options, *positional)])
 
 
 def hardware() -> str:
@@ -159,8 +169,9 @@ def training_summary(run: Path, name: str) -> dict | None:
     if not epochs:
         return prior
     best = max(epochs, key=lambda e: e["valid"]["NDCG@10"])
+    gpu = {"gpu": epochs[-1]["gpu"]} if "gpu" in epochs[-1] else {}
     return {"epochs": len(epochs), "best_epoch": best["epoch"], "valid_ndcg10": best["valid"]["NDCG@10"],
-            "train_seconds": round(sum(e["seconds"] for e in epochs), 1), **prior}
+            "train_seconds": round(sum(e["seconds"] for e in epochs), 1), **prior, **gpu}
 
 
 def run_dataset(name: str, recipe: dict, models: list[str] | None, shared: Path, retrain: bool) -> dict:
@@ -175,7 +186,11 @@ def run_dataset(name: str, recipe: dict, models: list[str] | None, shared: Path,
         source = (recipe["models"][model] or {}).get("tune_prior")
         if source in rows:
             command = f"{rows[source]['command']}; {command}"
-        row = {"command": command, "training": training_summary(run, model), "hardware": hardware(),
+        training = training_summary(run, model)
+        where = hardware()
+        if (training or {}).get("gpu"):  # benchmarks/train_parallel.py on the device machine
+            where = f"trained on {training['gpu']} (device machine, 16 CPUs, torch 2.11); scored on CPU"
+        row = {"command": command, "training": training, "hardware": where,
                "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
         for sampled in ([None, 99] if recipe["sampled_99"] else [None]):
             row["sampled-99" if sampled else "full-ranking"] = {k: v for k, v in evaluate_row(run, model, sampled).items()

@@ -157,6 +157,7 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
                   "seconds": round(time.perf_counter() - tick, 2), "peak_memory_mb": round(peak_memory_mb(), 1)}
         if device.type == "cuda":
             record["gpu_peak_memory_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+            record["gpu"] = torch.cuda.get_device_name(device)
         state["epoch"] = epoch
         state["seconds"] += record["seconds"]
         state["history"].append({k: record[k] for k in ("epoch", "loss", "seconds", "samples_per_second")}

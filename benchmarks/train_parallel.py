@@ -1,0 +1,128 @@
+"""Train many recipe models at once (one process each), e.g. on one GPU, then evaluate them.
+
+The models are the ``train`` entries of ``benchmarks/recipes.py`` whose options name
+``--device`` (default ``cuda``); run folders must exist (``benchmarks/quality.py`` makes them).
+Each model is one ``g2rec train`` process, exactly the command ``quality.py`` prints for its
+row, with its output in ``models/NAME/train.out``; ``--limit`` seconds after the start the
+ones still running are stopped (their checkpoint stays: ``quality.py`` resumes them). Then
+``g2rec evaluate`` writes each finished model's test metrics (and sampled-99 where the recipe
+asks), in parallel too. ``quality.py`` later reads all of it and trains nothing again.
+
+Usage (the device machine: 16 CPUs, one H100)::
+
+    python benchmarks/train_parallel.py --datasets beauty toys scientific --limit 420
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]  # benchmarks/tokenize.py shadows tokenize
+
+import argparse
+import importlib.util
+import json
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(HERE).parent
+G2REC = [sys.executable, "-c", "from g2rec_cli.main import app; app(prog_name='g2rec')"]
+
+
+def quality_module():
+    spec = importlib.util.spec_from_file_location("quality", Path(HERE) / "quality.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def planned(quality, recipes: dict, datasets: list[str], device: str, only: list[str] | None) -> list[dict]:
+    """One job per model: ``dataset``, ``name``, ``run`` (folder), ``args`` (CLI words), ``sampled``."""
+    jobs = []
+    for dataset in datasets:
+        recipe = recipes[dataset]
+        for name, entry in recipe["models"].items():
+            if not entry or "train" not in entry or entry["train"].get("device") != device:
+                continue
+            if only and name not in only:
+                continue
+            options = dict(entry["train"])
+            model = options.pop("model")
+            args = quality.cli_words("train", recipe["run"], {"model": model, **options, "name": name})
+            jobs.append({"dataset": dataset, "name": name, "run": ROOT / recipe["run"], "args": args,
+                         "sampled": recipe.get("sampled_99", False)})
+    return jobs
+
+
+def finished(job: dict) -> bool:
+    trained = json.loads((job["run"] / "manifest.json").read_text()).get("stages", {}).get("train", {})
+    return job["name"] in trained
+
+
+def run_all(commands: list[tuple[str, list[str], Path]], limit: float, parallel: int) -> dict:
+    """Run ``(label, argv, log)`` commands, at most ``parallel`` at a time, stopping all at
+    ``limit`` seconds; returns ``{label: exit code or None (stopped)}``."""
+    start, waiting, running, codes = time.monotonic(), list(commands), {}, {}
+    while waiting or running:
+        while waiting and len(running) < parallel:
+            label, argv, log = waiting.pop(0)
+            log.parent.mkdir(parents=True, exist_ok=True)
+            running[label] = (subprocess.Popen(argv, stdout=open(log, "w"), stderr=subprocess.STDOUT, cwd=ROOT),
+                              time.monotonic())
+        for label, (proc, began) in list(running.items()):
+            if proc.poll() is not None:
+                codes[label] = proc.returncode
+                del running[label]
+                print(f"[{time.monotonic() - start:6.0f} s] {label}: exit {proc.returncode} after "
+                      f"{time.monotonic() - began:.0f} s", flush=True)
+        if time.monotonic() - start > limit:
+            for label, (proc, _) in running.items():
+                proc.terminate()
+                proc.wait()
+                codes[label] = None
+                print(f"[{time.monotonic() - start:6.0f} s] {label}: stopped at the limit", flush=True)
+            break
+        time.sleep(1)
+    return codes
+
+
+def main(argv=None) -> None:
+    quality = quality_module()
+    recipes = quality.load_recipes()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", nargs="+", required=True, help=f"any of: {', '.join(recipes)}")
+    parser.add_argument("--models", nargs="*", default=None, help="only these model names")
+    parser.add_argument("--device", default="cuda", help="train the entries whose options name this device")
+    parser.add_argument("--parallel", type=int, default=os.cpu_count(), help="processes at once")
+    parser.add_argument("--limit", type=float, default=420, help="seconds after which training stops")
+    parser.add_argument("--eval-limit", type=float, default=240, help="seconds for the evaluations")
+    args = parser.parse_args(argv)
+    bad = sorted(set(args.datasets) - set(recipes))
+    if bad:
+        parser.error(f"unknown datasets {bad}; valid: {', '.join(recipes)}")
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    jobs = [j for j in planned(quality, recipes, args.datasets, args.device, args.models) if not finished(j)]
+    print(f"training {len(jobs)} models, {args.parallel} at a time, limit {args.limit:.0f} s", flush=True)
+    run_all([(f"{j['dataset']}/{j['name']}", G2REC + j["args"] + ["--json"], j["run"] / "models" / j["name"] / "train.out")
+             for j in jobs], args.limit, args.parallel)
+    evaluations = []
+    for job in planned(quality, recipes, args.datasets, args.device, args.models):
+        if not finished(job):
+            continue
+        for sampled in ([None, 99] if job["sampled"] else [None]):
+            words = ["evaluate", str(job["run"].relative_to(ROOT)), "--model", job["name"], "--json"]
+            words += ["--sampled", str(sampled)] if sampled else []
+            log = job["run"] / "models" / job["name"] / f"evaluate{'-sampled' if sampled else ''}.out"
+            evaluations.append((f"{job['dataset']}/{job['name']} evaluate{' sampled' if sampled else ''}", G2REC + words, log))
+    # one metrics.json per model: its two evaluations must not write it at the same moment
+    first = [e for e in evaluations if "sampled" not in e[0]]
+    run_all(first, args.eval_limit, args.parallel)
+    run_all([e for e in evaluations if "sampled" in e[0]], args.eval_limit, args.parallel)
+
+
+if __name__ == "__main__":
+    main()
