@@ -3,6 +3,7 @@
 import itertools
 
 import numpy as np
+import pytest
 import torch
 
 from g2rec.model.beam import beam_search
@@ -60,3 +61,12 @@ def test_sequence_log_prob_of_candidates_matches_teacher_forcing():
     subset = torch.tensor([[3, 1], [0, 9], [2, 2], [5, 4], [8, 7]])
     picked = head.sequence_log_prob(hidden, torch.from_numpy(codes)[subset])
     assert torch.allclose(picked, exact.gather(1, subset), atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (the device machine; CI has none)")
+def test_beam_on_a_gpu_matches_the_cpu():
+    codes, head, trie, hidden = setup()
+    items, scores = beam_search(head, hidden, trie, width=4)
+    items_gpu, scores_gpu = beam_search(head.to("cuda"), hidden.to("cuda"), trie, width=4)
+    assert items_gpu.device.type == "cpu" and torch.equal(items_gpu, items)
+    assert torch.allclose(scores_gpu, scores, atol=1e-5)
