@@ -67,6 +67,9 @@ BEAUTY = {
         "g2rec-items-d128": {"train": {"model": "g2rec", "profiles": "add", "dim": 128, "dropout": 0.5, **GPU,
                                        "graph_prior": False}},
         "g2rec-items-d128-prior-tuned": {"tune_prior": "g2rec-items-d128"},
+        "sasrec-items-d128-l3": {"train": {"model": "sasrec", "dim": 128, "layers": 3, "dropout": 0.5, **GPU}},
+        "g2rec-items-d256": {"train": {"model": "g2rec", "profiles": "add", "dim": 256, "dropout": 0.5, **GPU,
+                                       "graph_prior": False}},
         # ablations, all trained the same way (GPU) from g2rec-items-gpu's options, one change each
         "sasrec-items-gpu": {"train": {"model": "sasrec", **GPU}},
         "g2rec-items-gpu": {"train": {**G2REC, "graph_prior": False}},
