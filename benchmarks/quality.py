@@ -152,7 +152,13 @@ def evaluate_row(run: Path, name: str, sampled: int | None) -> dict:
     done = json.loads(path.read_text()).get(key) if path.exists() else None
     config = run / "models" / name / "config.json"
     fresh = done and (not config.exists() or path.stat().st_mtime >= config.stat().st_mtime)
-    return done["metrics"] if fresh else evaluate(run, name, "test", sampled=sampled)["metrics"]
+    if fresh:
+        return done["metrics"]
+    if config.exists() and not (run / "models" / name / "best.safetensors").exists():
+        print(f"[{run.name}] {name}: no {key} metrics and no weights here to compute them (trained elsewhere); "
+              "row left out of that table", flush=True)
+        return None
+    return evaluate(run, name, "test", sampled=sampled)["metrics"]
 
 
 def training_summary(run: Path, name: str) -> dict | None:
@@ -193,11 +199,14 @@ def run_dataset(name: str, recipe: dict, models: list[str] | None, shared: Path,
         row = {"command": command, "training": training, "hardware": where,
                "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
         for sampled in ([None, 99] if recipe["sampled_99"] else [None]):
-            row["sampled-99" if sampled else "full-ranking"] = {k: v for k, v in evaluate_row(run, model, sampled).items()
-                                                                if k in METRICS or k == "num_users"}
+            metrics = evaluate_row(run, model, sampled)
+            if metrics is not None:
+                row["sampled-99" if sampled else "full-ranking"] = {k: v for k, v in metrics.items()
+                                                                    if k in METRICS or k == "num_users"}
         rows[model] = row
-        print(f"[{name}] {model}: N@10 {row['full-ranking']['ndcg@10']:.4f} R@10 {row['full-ranking']['recall@10']:.4f}",
-              flush=True)
+        if "full-ranking" in row:
+            print(f"[{name}] {model}: N@10 {row['full-ranking']['ndcg@10']:.4f} R@10 {row['full-ranking']['recall@10']:.4f}",
+                  flush=True)
     return {"setup": setup, "provenance": recipe["provenance"], "targets": recipe.get("targets", {}), "rows": rows}
 
 

@@ -3,14 +3,15 @@
 The models are the ``train`` entries of ``benchmarks/recipes.py`` whose options name
 ``--device`` (default ``cuda``); run folders must exist (``benchmarks/quality.py`` makes them).
 Each model is one ``g2rec train`` process, exactly the command ``quality.py`` prints for its
-row, with its output in ``models/NAME/train.out``; ``--limit`` seconds after the start the
-ones still running are stopped (their checkpoint stays: ``quality.py`` resumes them). Then
+row, with its output added to ``models/NAME/train.out``; ``--limit`` seconds after the start
+the ones still running are stopped, and a later call resumes them from their checkpoint. Then
 ``g2rec evaluate`` writes each finished model's test metrics (and sampled-99 where the recipe
 asks), in parallel too. ``quality.py`` later reads all of it and trains nothing again.
 
-Usage (the device machine: 16 CPUs, one H100)::
+Usage (the device machine: 16 CPUs, one H100; then here, with its runs/ copied to THERE)::
 
     python benchmarks/train_parallel.py --datasets beauty toys scientific --limit 420
+    python benchmarks/train_parallel.py --datasets beauty toys scientific --adopt THERE
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]  # benc
 import argparse
 import importlib.util
 import json
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -53,6 +55,7 @@ def planned(quality, recipes: dict, datasets: list[str], device: str, only: list
             model = options.pop("model")
             args = quality.cli_words("train", recipe["run"], {"model": model, **options, "name": name})
             jobs.append({"dataset": dataset, "name": name, "run": ROOT / recipe["run"], "args": args,
+                         "epochs": options.get("epochs", 100),
                          "sampled": recipe.get("sampled_99", False)})
     return jobs
 
@@ -70,7 +73,7 @@ def run_all(commands: list[tuple[str, list[str], Path]], limit: float, parallel:
         while waiting and len(running) < parallel:
             label, argv, log = waiting.pop(0)
             log.parent.mkdir(parents=True, exist_ok=True)
-            running[label] = (subprocess.Popen(argv, stdout=open(log, "w"), stderr=subprocess.STDOUT, cwd=ROOT),
+            running[label] = (subprocess.Popen(argv, stdout=open(log, "a"), stderr=subprocess.STDOUT, cwd=ROOT),
                               time.monotonic())
         for label, (proc, began) in list(running.items()):
             if proc.poll() is not None:
@@ -89,6 +92,42 @@ def run_all(commands: list[tuple[str, list[str], Path]], limit: float, parallel:
     return codes
 
 
+def adopt(source: Path, jobs: list[dict]) -> None:
+    """Bring models trained elsewhere (``source``: a copy of that machine's repo root, or the
+    files it sent back) into the local run folders: each job's model files and its manifest
+    entries (training, evaluations). A model whose training stopped at the time limit after
+    exactly the recipe's ``epochs`` gets the training entry ``g2rec train`` would have written."""
+    from g2rec.runfolder import RunFolder
+
+    for job in jobs:
+        run_rel = job["run"].relative_to(ROOT)
+        there, here = source / run_rel / "models" / job["name"], job["run"] / "models" / job["name"]
+        if not there.exists():
+            continue
+        here.mkdir(parents=True, exist_ok=True)
+        for f in there.iterdir():  # with their times: quality.py trusts metrics newer than the config
+            shutil.copy2(f, here / f.name)
+        stages = json.loads((source / run_rel / "manifest.json").read_text())["stages"]
+        run = RunFolder(job["run"])
+        entries = [("train", job["name"], stages.get("train", {}).get(job["name"]))]
+        entries += [("evaluate", k, v) for k, v in stages.get("evaluate", {}).items() if k.split("/")[0] == job["name"]]
+        log = [json.loads(line) for line in (here / "train_log.jsonl").read_text().splitlines()]
+        config = json.loads((here / "config.json").read_text())
+        if entries[0][2] is None and len(log) == job["epochs"] and (here / "best.safetensors").exists():
+            config["train"]["epochs"] = job["epochs"]  # as `g2rec train --resume --epochs N` records it
+            (here / "config.json").write_text(json.dumps(config, indent=1))
+            best = max(log, key=lambda r: r["valid"]["NDCG@10"])
+            entries[0] = ("train", job["name"], {"config": config, "curve": log, "folder": f"models/{job['name']}",
+                                                 "summary": {"model": config["model"], "name": job["name"],
+                                                             "epochs": len(log), "best_epoch": best["epoch"],
+                                                             "valid_ndcg10": best["valid"]["NDCG@10"],
+                                                             "note": "stopped at the time limit after its last epoch"}})
+        for stage, key, entry in entries:
+            if entry is not None:
+                run.record(stage, key, entry)
+        print(f"{run_rel}/{job['name']}: {', '.join(k for _, k, e in entries if e is not None) or 'files only'}")
+
+
 def main(argv=None) -> None:
     quality = quality_module()
     recipes = quality.load_recipes()
@@ -99,16 +138,21 @@ def main(argv=None) -> None:
     parser.add_argument("--parallel", type=int, default=os.cpu_count(), help="processes at once")
     parser.add_argument("--limit", type=float, default=420, help="seconds after which training stops")
     parser.add_argument("--eval-limit", type=float, default=240, help="seconds for the evaluations")
+    parser.add_argument("--adopt", type=Path, help="bring the models of this folder (that machine's repo root) "
+                                                   "here instead of training")
     args = parser.parse_args(argv)
     bad = sorted(set(args.datasets) - set(recipes))
     if bad:
         parser.error(f"unknown datasets {bad}; valid: {', '.join(recipes)}")
+    if args.adopt:
+        return adopt(args.adopt, planned(quality, recipes, args.datasets, args.device, args.models))
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
     jobs = [j for j in planned(quality, recipes, args.datasets, args.device, args.models) if not finished(j)]
     print(f"training {len(jobs)} models, {args.parallel} at a time, limit {args.limit:.0f} s", flush=True)
-    run_all([(f"{j['dataset']}/{j['name']}", G2REC + j["args"] + ["--json"], j["run"] / "models" / j["name"] / "train.out")
-             for j in jobs], args.limit, args.parallel)
+    resume = lambda j: ["--resume"] if (j["run"] / "models" / j["name"] / "checkpoint.safetensors").exists() else []
+    run_all([(f"{j['dataset']}/{j['name']}", G2REC + j["args"] + resume(j) + ["--json"],
+              j["run"] / "models" / j["name"] / "train.out") for j in jobs], args.limit, args.parallel)
     evaluations = []
     for job in planned(quality, recipes, args.datasets, args.device, args.models):
         if not finished(job):
