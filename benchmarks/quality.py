@@ -119,10 +119,12 @@ def ensure_model(run: Path, recipe_run: str, name: str, entry: dict | None, retr
     if "tune_prior" in entry:
         grid = entry.get("grid", {})
         flags = {"grid" if k == "alpha" else k: list(v) for k, v in grid.items()}
-        command = cli("tune-prior", recipe_run, {"model": entry["tune_prior"], "name": name, **flags})
+        sampled = {"sampled": entry["sampled"]} if entry.get("sampled") else {}
+        command = cli("tune-prior", recipe_run, {"model": entry["tune_prior"], "name": name, **flags, **sampled})
         if retrain or not (folder / "config.json").exists():
             print(f"[{run.name}] {command}", flush=True)
-            choose_graph_prior(run, entry["tune_prior"], name=name, grid=PriorGrid(**{k: tuple(v) for k, v in grid.items()}))
+            choose_graph_prior(run, entry["tune_prior"], name=name, grid=PriorGrid(**{k: tuple(v) for k, v in grid.items()}),
+                               **sampled)
         return command
     options = dict(entry["train"])
     model = options.pop("model")

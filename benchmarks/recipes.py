@@ -7,7 +7,8 @@ entry is either ``None`` (a baseline: ``popularity``, ``knn``), ``{"train": {...
 ``g2rec train`` call; ``"embed"``: embeddings it needs besides the recipe's, made only when
 it is run) or ``{"tune_prior": SOURCE, "grid": {...}}`` (the graph prior chosen on
 validation for a copy of a trained items model, over the grid's values of ``alpha``,
-``history``, ``decay`` and ``eps``, default the library's: an ablation such as SASRec + prior).
+``history``, ``decay`` and ``eps``, default the library's: an ablation such as SASRec + prior;
+``"sampled": 99`` chooses it on the sampled-99 validation protocol).
 
 Provenance: what the options come from and what search chose them. Searches are on the
 validation split only; test is evaluated once per configuration. Hardware of every run:
@@ -59,6 +60,9 @@ BEAUTY = {
         # ablation of the prior's knobs: the pre-2026-11-26 default (last 10 items, decay .7, eps 1e-3),
         # weight still chosen on validation; trades full-ranking NDCG for sampled-99
         "g2rec-items-prior-h10": {"tune_prior": "g2rec-items", "grid": {"history": [10], "decay": [0.7], "eps": [1e-3]}},
+        # the prior (default grid) chosen on the sampled-99 validation protocol, for the sampled-99 row
+        "g2rec-items-prior-s99": {"tune_prior": "g2rec-items", "sampled": 99},
+        "sasrec-items-prior-s99": {"tune_prior": "sasrec-items", "sampled": 99},
         # 2026-11-26, GPU: wider networks for Recall@10 (the one target not met), chosen on validation
         # stopped by the device time limit after 111 epochs (7 after its best): that is its epochs
         "sasrec-items-d128": {"train": {"model": "sasrec", "dim": 128, "dropout": 0.5, **GPU, "epochs": 111}},

@@ -67,12 +67,14 @@ def tune_prior_command(
     history: list[int] | None = typer.Option(None, help="Recent items that vote, repeatable (default 1 3 10)."),
     decay: list[float] | None = typer.Option(None, help="Decay per older history item, repeatable (default 0.5 0.7)."),
     eps: list[float] | None = typer.Option(None, help="Floor inside the log, repeatable (default 1e-5 1e-3)."),
+    sampled: int | None = typer.Option(None, help="Choose on the sampled-N validation protocol (e.g. 99) "
+                                                  "instead of full ranking."),
     json_out: bool = JsonOption,
 ):
     """Choose the graph prior (weight, history, decay, eps) of a trained items-head model on validation NDCG@10."""
     with user_errors(), progress_bar(not json_out) as progress:
         given = {"alpha": grid, "history": history, "decay": decay, "eps": eps}
         prior_grid = PriorGrid(**{k: tuple(v) for k, v in given.items() if v})
-        summary = choose_graph_prior(run_dir, model, name, prior_grid, progress=progress)
+        summary = choose_graph_prior(run_dir, model, name, prior_grid, progress=progress, sampled=sampled)
     flat = {k: summary[k] for k in ("model", "graph_prior", "history", "decay", "eps", "valid_ndcg10")}
     show_summary(f"tune-prior {model} -> {run_dir}/models/{summary['model']}", summary if json_out else flat, list(flat), json_out)

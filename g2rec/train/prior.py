@@ -2,7 +2,8 @@
 
 The prior (:mod:`g2rec.model.graph_prior`) has a weight ``alpha`` and three knobs: how many
 recent items vote (``history``), their decay and the floor ``eps``. None is trained; they are
-picked like an early-stopping epoch: validation NDCG@10, full ranking, over a grid
+picked like an early-stopping epoch: validation NDCG@10, full ranking (or sampled-99 for a
+model reported on that protocol), over a grid
 (:class:`PriorGrid`, ``alpha = 0`` included), the best kept; ties go to the smaller weight,
 then to the earlier grid values. Test data is never read.
 
@@ -26,7 +27,7 @@ import torch.nn.functional as F
 from ..data.sequences import VALID
 from ..errors import ConfigError
 from ..eval.metrics import metrics_from_ranks, target_ranks
-from ..eval.protocol import histories
+from ..eval.protocol import histories, sampled_negatives
 from ..model.graph_prior import GraphPrior
 from ..runfolder import RunFolder
 from ..runinfo import Stopwatch, write_json_atomic
@@ -59,10 +60,14 @@ class PriorGrid:
         return len(self.alpha) * len(self.history) * len(self.decay) * len(self.eps)
 
 
-def search_prior(net, graph, seq, grid: PriorGrid, batch: int = 512, progress=None) -> list[dict]:
+def search_prior(net, graph, seq, grid: PriorGrid, batch: int = 512, progress=None,
+                 sampled: int | None = None, seed: int = 0) -> list[dict]:
     """Validation NDCG@10 (and Recall@10) of every grid point: ``[{alpha, history, decay, eps,
-    ndcg10, recall10}]`` in grid order. ``net``: an items-head :class:`Generator` (eval mode)."""
+    ndcg10, recall10}]`` in grid order. ``net``: an items-head :class:`Generator` (eval mode).
+    ``sampled``: rank each target against that many sampled negatives (the sampled-99 protocol,
+    negatives drawn as :func:`~g2rec.eval.protocol.evaluate_ranking` draws them) instead of all items."""
     users, hist, targets, _ = histories(seq, VALID, net.config.max_len)
+    negatives = torch.from_numpy(sampled_negatives(seq, users, sampled, seed)) if sampled else None
     points = list(itertools.product(grid.history, grid.decay, grid.eps, grid.alpha))
     # grid points that score alike share one slot: alpha = 0 is the network alone whatever the
     # knobs, and decay is moot for a history of one item
@@ -80,10 +85,15 @@ def search_prior(net, graph, seq, grid: PriorGrid, batch: int = 512, progress=No
         target = torch.from_numpy(targets[lo:lo + batch])
         with torch.no_grad():
             base = F.log_softmax(net.hidden(items)[:, -1] @ net.item_vectors().T, dim=-1)
+        # sampled: every score narrowed to the (target, negatives) columns, the target in column 0
+        pick = torch.cat([target[:, None], negatives[lo:lo + batch]], dim=1) if sampled else None
+        if sampled:
+            base, target = base.gather(1, pick), torch.zeros_like(target)
         if None in slot:
             ranks[slot[None], lo:lo + batch] = target_ranks(base, target)
         for shape, prior in priors.items():  # one (batch, items) vote matrix at a time
             votes = torch.from_numpy(prior.scores(h.numpy()))
+            votes = votes.gather(1, pick) if sampled else votes
             for eps in grid.eps:
                 log_votes = torch.log(votes + eps)
                 for alpha in grid.alpha:
@@ -101,9 +111,11 @@ def search_prior(net, graph, seq, grid: PriorGrid, batch: int = 512, progress=No
 
 
 def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None, grid: PriorGrid | None = None,
-                       progress=None) -> dict:
+                       progress=None, sampled: int | None = None) -> dict:
     """Pick the prior of ``models/MODEL`` on validation; with ``name``, write the result to a
     copy ``models/NAME`` and leave ``MODEL`` as it was (e.g. a SASRec baseline and its ablation).
+    ``sampled``: choose it on the sampled-N validation protocol (for a model reported on that
+    protocol: a prior that sharpens the full ranking can hurt the sampled one).
 
     Returns a summary: ``model``, ``graph_prior`` (the chosen alpha), the chosen ``history``,
     ``decay``, ``eps``, ``valid_ndcg10`` (the chosen point's) and the whole ``table``.
@@ -117,7 +129,7 @@ def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None,
     if net.config.head != "items":
         raise ConfigError(f"{model}: the graph prior is for the items head (this model has head={net.config.head!r})")
     clock = Stopwatch()
-    table = search_prior(net, run.graph(), run.sequences(), grid, progress=progress)
+    table = search_prior(net, run.graph(), run.sequences(), grid, progress=progress, sampled=sampled)
     order = {k: {v: i for i, v in enumerate(getattr(grid, k))} for k in ("history", "decay", "eps")}
     best = max(table, key=lambda r: (r["ndcg10"], -r["alpha"], *(-order[k][r[k]] for k in order)))
     chosen = replace(net.config, graph_prior=best["alpha"], prior_history=best["history"],
@@ -129,7 +141,8 @@ def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None,
                 shutil.copyfile(source / file, target / file)
     record["generator"].update({k: v for k, v in asdict(chosen).items()
                                 if k in ("graph_prior", "prior_history", "prior_decay", "prior_eps")})
-    search = {"split": "valid", "metric": "NDCG@10", "grid": {k: list(v) for k, v in asdict(grid).items()},
+    search = {"split": "valid", "metric": "NDCG@10", "protocol": f"sampled-{sampled}" if sampled else "full ranking",
+              "grid": {k: list(v) for k, v in asdict(grid).items()},
               "table": table, "chosen": {k: best[k] for k in ("alpha", "history", "decay", "eps")},
               "valid_ndcg10": best["ndcg10"], "source_model": model, "seconds": round(clock.seconds, 1)}
     record["graph_prior_search"] = search

@@ -155,6 +155,17 @@ def test_tune_prior_picks_the_best_validation_weight_on_a_copy(run):
     rec = json.loads(runner.invoke(app, ["recommend", str(path), "--model", "sasrec-prior", "--user", "1", "-k", "5",
                                          "--json"]).stdout)
     assert len(rec["items"]) == 5
+    # chosen on the sampled-99 validation protocol: the search's score is a real sampled evaluation's
+    result = runner.invoke(app, ["tune-prior", str(path), "--model", "sasrec-items", "--name", "sasrec-prior-s99",
+                                 "--sampled", "99", "--json", *grid])
+    assert result.exit_code == 0, result.output
+    out99 = json.loads(result.stdout)
+    valid99 = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", "sasrec-prior-s99", "--split", "valid",
+                                             "--sampled", "99", "--json"]).stdout)["metrics"]
+    assert valid99["ndcg@10"] == pytest.approx(out99["valid_ndcg10"], abs=1e-5)
+    assert out99["valid_ndcg10"] > 2 * out["valid_ndcg10"]  # 100 candidates, not all items
+    record = json.loads((path / "models" / "sasrec-prior-s99" / "config.json").read_text())
+    assert record["graph_prior_search"]["protocol"] == "sampled-99"
     result = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--graph-prior"])
     assert result.exit_code == 2 and "tune-prior" in result.stderr
     result = runner.invoke(app, ["tune-prior", str(path), "--model", "sasrec-items", "--grid", "-1"])
