@@ -119,7 +119,7 @@ def ensure_model(run: Path, recipe_run: str, name: str, entry: dict | None, retr
     if "tune_prior" in entry:
         grid = entry.get("grid", {})
         flags = {"grid" if k == "alpha" else k: list(v) for k, v in grid.items()}
-        sampled = {"sampled": entry["sampled"]} if entry.get("sampled") else {}
+        sampled = {k: entry[k] for k in ("sampled", "metric") if entry.get(k)}
         command = cli("tune-prior", recipe_run, {"model": entry["tune_prior"], "name": name, **flags, **sampled})
         if retrain or not (folder / "config.json").exists():
             print(f"[{run.name}] {command}", flush=True)

@@ -69,6 +69,9 @@ BEAUTY = {
         # the prior (default grid) chosen on the sampled-99 validation protocol, for the sampled-99 row
         "g2rec-items-prior-s99": {"tune_prior": "g2rec-items", "sampled": 99},
         "sasrec-items-prior-s99": {"tune_prior": "sasrec-items", "sampled": 99},
+        # the prior chosen by validation Recall@10 (the target not met by the NDCG@10 choice)
+        "sasrec-items-prior-recall": {"tune_prior": "sasrec-items", "grid": PRIOR_GRID, "metric": "recall10"},
+        "g2rec-items-d128-prior-recall": {"tune_prior": "g2rec-items-d128", "metric": "recall10"},
         # 2026-11-26, GPU: wider networks for Recall@10 (the one target not met), chosen on validation
         # stopped by the device time limit after 111 epochs (7 after its best): that is its epochs
         "sasrec-items-d128": {"train": {"model": "sasrec", "dim": 128, "dropout": 0.5, **GPU, "epochs": 111}},

@@ -69,12 +69,14 @@ def tune_prior_command(
     eps: list[float] | None = typer.Option(None, help="Floor inside the log, repeatable (default 1e-5 1e-3)."),
     sampled: int | None = typer.Option(None, help="Choose on the sampled-N validation protocol (e.g. 99) "
                                                   "instead of full ranking."),
+    metric: str = typer.Option("ndcg10", help="Validation metric maximized: ndcg10 | recall10."),
     json_out: bool = JsonOption,
 ):
     """Choose the graph prior (weight, history, decay, eps) of a trained items-head model on validation NDCG@10."""
     with user_errors(), progress_bar(not json_out) as progress:
         given = {"alpha": grid, "history": history, "decay": decay, "eps": eps}
         prior_grid = PriorGrid(**{k: tuple(v) for k, v in given.items() if v})
-        summary = choose_graph_prior(run_dir, model, name, prior_grid, progress=progress, sampled=sampled)
+        summary = choose_graph_prior(run_dir, model, name, prior_grid, progress=progress, sampled=sampled,
+                                     metric=metric)
     flat = {k: summary[k] for k in ("model", "graph_prior", "history", "decay", "eps", "valid_ndcg10")}
     show_summary(f"tune-prior {model} -> {run_dir}/models/{summary['model']}", summary if json_out else flat, list(flat), json_out)

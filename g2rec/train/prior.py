@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data.sequences import VALID
-from ..errors import ConfigError
+from ..errors import ConfigError, check_choice
 from ..eval.metrics import metrics_from_ranks, target_ranks
 from ..eval.protocol import histories, sampled_negatives
 from ..model.graph_prior import GraphPrior
@@ -33,6 +33,7 @@ from ..runfolder import RunFolder
 from ..runinfo import Stopwatch, write_json_atomic
 
 GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0)
+METRICS = {"ndcg10": "NDCG@10", "recall10": "Recall@10"}  # what the choice can maximize
 
 
 @dataclass(frozen=True)
@@ -111,11 +112,12 @@ def search_prior(net, graph, seq, grid: PriorGrid, batch: int = 512, progress=No
 
 
 def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None, grid: PriorGrid | None = None,
-                       progress=None, sampled: int | None = None) -> dict:
+                       progress=None, sampled: int | None = None, metric: str = "ndcg10") -> dict:
     """Pick the prior of ``models/MODEL`` on validation; with ``name``, write the result to a
     copy ``models/NAME`` and leave ``MODEL`` as it was (e.g. a SASRec baseline and its ablation).
     ``sampled``: choose it on the sampled-N validation protocol (for a model reported on that
-    protocol: a prior that sharpens the full ranking can hurt the sampled one).
+    protocol: a prior that sharpens the full ranking can hurt the sampled one). ``metric``:
+    the validation metric maximized, ``ndcg10`` (default) or ``recall10`` (for a Recall@10 target).
 
     Returns a summary: ``model``, ``graph_prior`` (the chosen alpha), the chosen ``history``,
     ``decay``, ``eps``, ``valid_ndcg10`` (the chosen point's) and the whole ``table``.
@@ -131,7 +133,8 @@ def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None,
     clock = Stopwatch()
     table = search_prior(net, run.graph(), run.sequences(), grid, progress=progress, sampled=sampled)
     order = {k: {v: i for i, v in enumerate(getattr(grid, k))} for k in ("history", "decay", "eps")}
-    best = max(table, key=lambda r: (r["ndcg10"], -r["alpha"], *(-order[k][r[k]] for k in order)))
+    check_choice("metric", metric, METRICS)
+    best = max(table, key=lambda r: (r[metric], -r["alpha"], *(-order[k][r[k]] for k in order)))
     chosen = replace(net.config, graph_prior=best["alpha"], prior_history=best["history"],
                      prior_decay=best["decay"], prior_eps=best["eps"])
     if target != source:
@@ -141,10 +144,10 @@ def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None,
                 shutil.copyfile(source / file, target / file)
     record["generator"].update({k: v for k, v in asdict(chosen).items()
                                 if k in ("graph_prior", "prior_history", "prior_decay", "prior_eps")})
-    search = {"split": "valid", "metric": "NDCG@10", "protocol": f"sampled-{sampled}" if sampled else "full ranking",
+    search = {"split": "valid", "metric": METRICS[metric], "protocol": f"sampled-{sampled}" if sampled else "full ranking",
               "grid": {k: list(v) for k, v in asdict(grid).items()},
               "table": table, "chosen": {k: best[k] for k in ("alpha", "history", "decay", "eps")},
-              "valid_ndcg10": best["ndcg10"], "source_model": model, "seconds": round(clock.seconds, 1)}
+              "valid_ndcg10": best["ndcg10"], "valid_recall10": best["recall10"], "source_model": model, "seconds": round(clock.seconds, 1)}
     record["graph_prior_search"] = search
     write_json_atomic(target / "config.json", record)
     run.record("graph-prior", name or model, search)

@@ -166,6 +166,14 @@ def test_tune_prior_picks_the_best_validation_weight_on_a_copy(run):
     assert out99["valid_ndcg10"] > 2 * out["valid_ndcg10"]  # 100 candidates, not all items
     record = json.loads((path / "models" / "sasrec-prior-s99" / "config.json").read_text())
     assert record["graph_prior_search"]["protocol"] == "sampled-99"
+    # chosen by validation Recall@10: the table's best recall, not its best NDCG
+    result = runner.invoke(app, ["tune-prior", str(path), "--model", "sasrec-items", "--name", "sasrec-prior-r",
+                                 "--metric", "recall10", "--json", *grid])
+    by_recall = json.loads(result.stdout)
+    top = max(r["recall10"] for r in by_recall["table"])
+    record = json.loads((path / "models" / "sasrec-prior-r" / "config.json").read_text())["graph_prior_search"]
+    assert record["metric"] == "Recall@10" and record["valid_recall10"] == top
+    assert runner.invoke(app, ["tune-prior", str(path), "--model", "sasrec-items", "--metric", "mrr"]).exit_code == 2
     result = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--graph-prior"])
     assert result.exit_code == 2 and "tune-prior" in result.stderr
     result = runner.invoke(app, ["tune-prior", str(path), "--model", "sasrec-items", "--grid", "-1"])
