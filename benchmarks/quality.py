@@ -247,28 +247,37 @@ def markdown(results: dict) -> str:
 
 
 def plot(name: str, data: dict, path: Path) -> None:
+    """NDCG@10 and Recall@10 bars per model (full ranking) with the targets as dashed lines;
+    horizontal bars once there are more models than fit side by side."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    models = list(data["rows"])
-    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(models)), 3.6))
-    x = range(len(models))
+    models = [m for m in data["rows"] if "full-ranking" in data["rows"][m]]
+    wide = len(models) > 12
+    size = (9, 0.32 * len(models) + 1.4) if wide else (max(6, 0.9 * len(models)), 3.6)
+    fig, ax = plt.subplots(figsize=size)
+    x = list(range(len(models)))[::-1] if wide else range(len(models))
     colors = {"ndcg@10": "C0", "recall@10": "C1"}
-    for offset, metric in ((-0.2, "ndcg@10"), (0.2, "recall@10")):
-        ax.bar([i + offset for i in x], [data["rows"][m]["full-ranking"][metric] for m in models], 0.4,
-               color=colors[metric], label=metric.replace("ndcg", "NDCG").replace("recall", "Recall"))
+    bars, line = (ax.barh, ax.axvline) if wide else (ax.bar, ax.axhline)
+    for offset, metric in ((0.2, "ndcg@10"), (-0.2, "recall@10")) if wide else ((-0.2, "ndcg@10"), (0.2, "recall@10")):
+        bars([i + offset for i in x], [data["rows"][m]["full-ranking"][metric] for m in models], 0.4,
+             color=colors[metric], label=metric.replace("ndcg", "NDCG").replace("recall", "Recall"))
     for metric, target in data.get("targets", {}).get("full-ranking", {}).items():
-        color = colors[metric]
-        ax.axhline(target, color=color, linestyle="--", linewidth=1)
-        ax.annotate(f"target {metric} {target:g}", (len(models) - 0.5, target), ha="right", va="bottom",
-                    fontsize=7, color=color)
+        line(target, color=colors[metric], linestyle="--", linewidth=1)
+        where = (target, len(models) - 0.6) if wide else (len(models) - 0.5, target)
+        ax.annotate(f" target {metric} {target:g}", where, ha="left" if wide else "right", va="bottom",
+                    fontsize=7, color=colors[metric])
     tops = [data["rows"][m]["full-ranking"][k] for m in models for k in ("ndcg@10", "recall@10")]
-    ax.set_ylim(0, 1.15 * max(tops + list(data.get("targets", {}).get("full-ranking", {}).values())))
-    ax.set_xticks(list(x), models, rotation=30, ha="right")
+    limit = (1.3 if wide else 1.15) * max(tops + list(data.get("targets", {}).get("full-ranking", {}).values()))
+    (ax.set_xlim if wide else ax.set_ylim)(0, limit)
+    if wide:
+        ax.set_yticks(x, models, fontsize=8)
+    else:
+        ax.set_xticks(list(x), models, rotation=30, ha="right")
     ax.set_title(f"{name}: test, full ranking")
-    ax.legend()
+    ax.legend(loc="lower right" if wide else "best")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

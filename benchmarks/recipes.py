@@ -22,6 +22,7 @@ BASELINES = {"popularity": None, "knn": None}
 # Trained on the device machine (one H100, 16 CPUs) by benchmarks/train_parallel.py, one
 # process per model; patience 15 because an epoch costs a second there, not a minute.
 GPU = {"device": "cuda", "threads": 1, "windows": "last", "epochs": 200, "patience": 15}
+CPU = {**GPU, "device": "cpu"}
 # g2rec's Beauty setting (the CPU row g2rec-items): profiles added, LightGCN vectors as X
 G2REC = {"model": "g2rec", "profiles": "add", "item_init": "lightgcn", **GPU}
 
@@ -168,6 +169,13 @@ def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU) -
             "tiger-sids": {"train": {"model": "tiger", **tiger_device}, "embed": {"sasrec": {}}},
             "g2rec-items": {"train": {**G2REC, "graph_prior": False}},
             "g2rec-items-prior-tuned": {"tune_prior": "g2rec-items"},
+            # the wider setting that put g2rec ahead of SASRec on Beauty at equal width (validation
+            # and test, with the prior), both models, on the CPU
+            "sasrec-items-d128": {"train": {"model": "sasrec", "dim": 128, "dropout": 0.5, **CPU}},
+            "sasrec-items-d128-prior-tuned": {"tune_prior": "sasrec-items-d128"},
+            "g2rec-items-d128": {"train": {"model": "g2rec", "profiles": "add", "dim": 128, "dropout": 0.5, **CPU,
+                                           "graph_prior": False}},
+            "g2rec-items-d128-prior-tuned": {"tune_prior": "g2rec-items-d128"},
         },
         "provenance": "Beauty's GPU settings (dim 64, 2 layers, dropout 0.3, patience 15, last windows); "
                       "checkpoints and graph priors (default grid, 84 points) chosen on validation NDCG@10.",
@@ -178,5 +186,5 @@ RECIPES = {"beauty": BEAUTY, "ml-100k": MOVIELENS_100K, "beauty-window": BEAUTY_
            # Toys: the GPU runs' time limit stopped SASRec after 99 epochs (13 after its best) and
            # TIGER before its weights came back: TIGER trained here, on the CPU, with the same options
            "toys": amazon("amazon2014_toys/Toys_and_Games.txt.gz", "runs/toys", epochs=99,
-                          tiger_device={**GPU, "device": "cpu"}),
+                          tiger_device=CPU),
            "scientific": amazon("amazon2018_scientific/Scientific.inter.json.gz", "runs/scientific")}
