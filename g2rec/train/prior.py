@@ -124,6 +124,7 @@ def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None,
     """
     from .stage import load_trained, model_folder  # stage imports this module
 
+    check_choice("metric", metric, METRICS)
     grid = grid or PriorGrid()
     run = RunFolder(run_dir)
     source, target = model_folder(run, model), model_folder(run, name or model)
@@ -133,7 +134,6 @@ def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None,
     clock = Stopwatch()
     table = search_prior(net, run.graph(), run.sequences(), grid, progress=progress, sampled=sampled)
     order = {k: {v: i for i, v in enumerate(getattr(grid, k))} for k in ("history", "decay", "eps")}
-    check_choice("metric", metric, METRICS)
     best = max(table, key=lambda r: (r[metric], -r["alpha"], *(-order[k][r[k]] for k in order)))
     chosen = replace(net.config, graph_prior=best["alpha"], prior_history=best["history"],
                      prior_decay=best["decay"], prior_eps=best["eps"])
