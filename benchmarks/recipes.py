@@ -142,11 +142,17 @@ MOVIELENS_100K = {
 # Beauty ablations that need their own run folder: the window graph (pairs <= 5 apart) instead of
 # G2Rec's sampled pairs; semantic IDs made without the prototypes' supervision of level 1.
 BEAUTY_WINDOW = {
-    **{k: BEAUTY[k] for k in ("source", "embed", "tokenize", "sampled_99")},
+    **{k: BEAUTY[k] for k in ("source", "embed", "tokenize", "sampled_99", "targets")},
     "run": "runs/beauty-window", "build": {"builder": "window"}, "embed": {"lightgcn": {"graph": "bipartite"}},
     "models": {"g2rec-items-gpu": BEAUTY["models"]["g2rec-items-gpu"],
-               "g2rec-items-gpu-prior-tuned": {"tune_prior": "g2rec-items-gpu"}},
-    "provenance": "ablation of Beauty's g2rec-items-gpu: only the graph builder differs (prototypes, profiles, prior).",
+               "g2rec-items-gpu-prior-tuned": {"tune_prior": "g2rec-items-gpu"},
+               "sasrec-items": BEAUTY["models"]["sasrec-items"],
+               "sasrec-items-prior-tuned": {"tune_prior": "sasrec-items", "grid": PRIOR_GRID},
+               "sasrec-items-prior-recall": {"tune_prior": "sasrec-items", "grid": PRIOR_GRID, "metric": "recall10"},
+               "sasrec-items-prior-s99": {"tune_prior": "sasrec-items", "sampled": 99}},
+    "provenance": "ablation of Beauty's g2rec-items-gpu: only the graph builder differs (prototypes, profiles, prior). "
+                  "sasrec-items: Beauty's checkpoint, copied (the sequences are the same file, md5-checked, and a CPU "
+                  "training with the same seed is the same run), to put the window graph's prior on it.",
 }
 BEAUTY_UNSUPERVISED = {
     **{k: BEAUTY[k] for k in ("source", "build", "sampled_99")},
