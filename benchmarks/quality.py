@@ -119,12 +119,12 @@ def ensure_model(run: Path, recipe_run: str, name: str, entry: dict | None, retr
     if "tune_prior" in entry:
         grid = entry.get("grid", {})
         flags = {"grid" if k == "alpha" else k: list(v) for k, v in grid.items()}
-        sampled = {k: entry[k] for k in ("sampled", "metric") if entry.get(k)}
-        command = cli("tune-prior", recipe_run, {"model": entry["tune_prior"], "name": name, **flags, **sampled})
+        choice = {k: entry[k] for k in ("sampled", "metric") if entry.get(k)}  # protocol and metric of the choice
+        command = cli("tune-prior", recipe_run, {"model": entry["tune_prior"], "name": name, **flags, **choice})
         if retrain or not (folder / "config.json").exists():
             print(f"[{run.name}] {command}", flush=True)
             choose_graph_prior(run, entry["tune_prior"], name=name, grid=PriorGrid(**{k: tuple(v) for k, v in grid.items()}),
-                               **sampled)
+                               **choice)
         return command
     options = dict(entry["train"])
     model = options.pop("model")
@@ -146,16 +146,26 @@ def ensure_model(run: Path, recipe_run: str, name: str, entry: dict | None, retr
     return command
 
 
-def evaluate_row(run: Path, name: str, sampled: int | None) -> dict:
-    from g2rec.train.stage import evaluate
+def metrics_key(sampled: int | None) -> str:
+    return f"test-sampled-{sampled}" if sampled else "test-full-ranking"
 
-    key = "test-sampled-99" if sampled else "test-full-ranking"
+
+def fresh_metrics(run: Path, name: str, sampled: int | None) -> dict | None:
+    """The stored test metrics of ``models/NAME`` when written after its config.json, else None."""
     path = run / "models" / name / "metrics.json"
-    done = json.loads(path.read_text()).get(key) if path.exists() else None
+    done = json.loads(path.read_text()).get(metrics_key(sampled)) if path.exists() else None
     config = run / "models" / name / "config.json"
     fresh = done and (not config.exists() or path.stat().st_mtime >= config.stat().st_mtime)
-    if fresh:
-        return done["metrics"]
+    return done["metrics"] if fresh else None
+
+
+def evaluate_row(run: Path, name: str, sampled: int | None) -> dict | None:
+    from g2rec.train.stage import evaluate
+
+    done = fresh_metrics(run, name, sampled)
+    if done is not None:
+        return done
+    key, config = metrics_key(sampled), run / "models" / name / "config.json"
     if config.exists() and not (run / "models" / name / "best.safetensors").exists():
         print(f"[{run.name}] {name}: no {key} metrics and no weights here to compute them (trained elsewhere); "
               "row left out of that table", flush=True)
@@ -197,7 +207,7 @@ def run_dataset(name: str, recipe: dict, models: list[str] | None, shared: Path,
         training = training_summary(run, model)
         where = hardware()
         if (training or {}).get("gpu"):  # benchmarks/train_parallel.py on the device machine
-            where = f"trained on {training['gpu']} (device machine, 16 CPUs, torch 2.11); scored on CPU"
+            where = f"trained on {training['gpu']}; scored on CPU"
         row = {"command": command, "training": training, "hardware": where,
                "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
         for sampled in ([None, 99] if recipe["sampled_99"] else [None]):

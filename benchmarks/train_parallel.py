@@ -6,7 +6,7 @@ Each model is one ``g2rec train`` process, exactly the command ``quality.py`` pr
 row, with its output added to ``models/NAME/train.out``; ``--limit`` seconds after the start
 the ones still running are stopped, and a later call resumes them from their checkpoint. Then
 ``g2rec evaluate`` writes each finished model's test metrics (and sampled-99 where the recipe
-asks), in parallel too. ``quality.py`` later reads all of it and trains nothing again.
+asks) that are not there yet, in parallel too. ``quality.py`` later reads all of it and trains nothing again.
 
 Usage (the device machine: 16 CPUs, one H100; then here, with its runs/ copied to THERE)::
 
@@ -153,20 +153,15 @@ def main(argv=None) -> None:
     resume = lambda j: ["--resume"] if (j["run"] / "models" / j["name"] / "checkpoint.safetensors").exists() else []
     run_all([(f"{j['dataset']}/{j['name']}", G2REC + j["args"] + resume(j) + ["--json"],
               j["run"] / "models" / j["name"] / "train.out") for j in jobs], args.limit, args.parallel)
-    evaluations = []
-    for job in planned(quality, recipes, args.datasets, args.device, args.models):
-        if not finished(job):
-            continue
-        for sampled in ([None, 99] if job["sampled"] else [None]):
-            words = ["evaluate", str(job["run"].relative_to(ROOT)), "--model", job["name"], "--json"]
-            words += ["--sampled", str(sampled)] if sampled else []
-            log = job["run"] / "models" / job["name"] / f"evaluate{'-sampled' if sampled else ''}.out"
-            evaluations.append((f"{job['dataset']}/{job['name']} evaluate{' sampled' if sampled else ''}", G2REC + words, log))
-    # one metrics.json per model: its two evaluations must not write it at the same moment
-    first = [e for e in evaluations if "sampled" not in e[0]]
-    run_all(first, args.eval_limit, args.parallel)
-    run_all([e for e in evaluations if "sampled" in e[0]], args.eval_limit, args.parallel)
-
+    # per protocol, all models at once; one model's two evaluations never write its metrics.json together
+    for sampled in (None, 99):
+        todo = [j for j in planned(quality, recipes, args.datasets, args.device, args.models)
+                if finished(j) and (j["sampled"] or not sampled) and quality.fresh_metrics(j["run"], j["name"], sampled) is None]
+        run_all([(f"{j['dataset']}/{j['name']} evaluate{' sampled' if sampled else ''}",
+                  G2REC + ["evaluate", str(j["run"].relative_to(ROOT)), "--model", j["name"], "--json"]
+                  + (["--sampled", str(sampled)] if sampled else []),
+                  j["run"] / "models" / j["name"] / f"evaluate{'-sampled' if sampled else ''}.out") for j in todo],
+                args.eval_limit, args.parallel)
 
 if __name__ == "__main__":
     main()

@@ -43,16 +43,15 @@ def plain_codes(run: RunFolder, folder: Path, embedding: str = "sasrec", levels:
     ``fresh`` (a new training): then codes made from other vectors or options are made again.
     """
     path = Path(folder) / "codes.npz"
-    source = run.path / "embeddings" / f"{embedding}.npy"
-    digest = hashlib.sha256(source.read_bytes()).hexdigest() if fresh and source.exists() else None
-    fingerprint = f"{embedding}:{digest}:L{levels}:K{codebook_size}:seed{seed}"
+    x = None if path.exists() and not fresh else run.embeddings(embedding)
+    fingerprint = None if x is None else \
+        f"{embedding}:{hashlib.sha256(x.tobytes()).hexdigest()}:L{levels}:K{codebook_size}:seed{seed}"
     if path.exists():
         with np.load(path, allow_pickle=False) as z:
-            if not fresh or ("fingerprint" in z.files and str(z["fingerprint"]) == fingerprint):
+            if fingerprint is None or ("fingerprint" in z.files and str(z["fingerprint"]) == fingerprint):
                 return z["codes"], tuple(int(k) for k in z["vocab_sizes"])
     from ..tokenize.semantic_ids import SemanticIDConfig, semantic_ids
 
-    x = run.embeddings(embedding)
     size = min(codebook_size, max(2, len(x) // 4))
     sids = semantic_ids(x, SemanticIDConfig(levels=levels, codebook_size=size, supervision=0.0,
                                             compare_unsupervised=False, seed=seed))

@@ -131,7 +131,8 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
         model.train()
         total, samples = 0.0, 0
         for b, idx in enumerate(batch_list):
-            xb, yb = x[idx.to(device)], y[idx.to(device)]
+            idx = idx.to(device)
+            xb, yb = x[idx], y[idx]
             width = int((xb != pad).sum(1).max())  # trim the all-padding columns on the left
             loss, _ = model.loss(xb[:, -width:], yb[:, -width:])
             optimizer.zero_grad(set_to_none=True)

@@ -86,9 +86,9 @@ def search_prior(net, graph, seq, grid: PriorGrid, batch: int = 512, progress=No
         target = torch.from_numpy(targets[lo:lo + batch])
         with torch.no_grad():
             base = F.log_softmax(net.hidden(items)[:, -1] @ net.item_vectors().T, dim=-1)
-        # sampled: every score narrowed to the (target, negatives) columns, the target in column 0
-        pick = torch.cat([target[:, None], negatives[lo:lo + batch]], dim=1) if sampled else None
-        if sampled:
+        pick = None
+        if sampled:  # every score narrowed to the (target, negatives) columns, the target in column 0
+            pick = torch.cat([target[:, None], negatives[lo:lo + batch]], dim=1)
             base, target = base.gather(1, pick), torch.zeros_like(target)
         if None in slot:
             ranks[slot[None], lo:lo + batch] = target_ranks(base, target)
