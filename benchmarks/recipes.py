@@ -40,6 +40,11 @@ PRIOR_GRID = {"alpha": [0, 1, 2, 2.5, 3, 3.5, 4], "history": [1, 2, 3, 5], "deca
 PRIOR_GRID_WIDE = {"alpha": [0, 0.25, 0.5, 1, 2, 2.5, 3, 3.5, 4], "history": [1, 2, 3, 5, 10],
                    "decay": [0.1, 0.2, 0.3, 0.5, 0.7], "eps": [1e-5, 1e-4, 1e-3]}
 
+def seeds(name: str, options: dict, count: int = 5) -> dict:
+    """Train entries ``NAME-s1`` .. ``NAME-s{count-1}``: ``NAME``'s options with seeds 1.. (seed 0 is ``NAME``)."""
+    return {f"{name}-s{seed}": {"train": {**options, "seed": seed}} for seed in range(1, count)}
+
+
 # Amazon 2014 Beauty: the run folder of benchmarks/README.md ("Next-item generation on
 # Beauty"), every model trained there; the options are those recorded in each config.json.
 BEAUTY = {
@@ -97,6 +102,10 @@ BEAUTY = {
         "g2rec-items-lambda-0.3": {"train": {**G2REC, "profile_weight": 0.3, "graph_prior": False}},
         "g2rec-items-lambda-3": {"train": {**G2REC, "profile_weight": 3.0, "graph_prior": False}},
         "g2rec-items-interleave": {"train": {**G2REC, "profiles": "interleave", "graph_prior": False}},
+        # 2026-11-26, GPU: seeds 1-4 of two networks, the members of five-seed ensembles
+        **seeds("sasrec-items-gpu", {"model": "sasrec", **GPU}),
+        **seeds("g2rec-items-d128", {"model": "g2rec", "profiles": "add", "dim": 128, "dropout": 0.5, **GPU,
+                                     "graph_prior": False}),
     },
     "provenance": "session 3-4 runs (2026-11-23): defaults of GeneratorConfig (dim 64, 2 layers, 2 heads, "
                   "dropout 0.3, AdamW 1e-3, batch 256); profiles=add because interleave learned more slowly "
@@ -182,6 +191,9 @@ def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU) -
             "g2rec-items-d128": {"train": {"model": "g2rec", "profiles": "add", "dim": 128, "dropout": 0.5, **CPU,
                                            "graph_prior": False}},
             "g2rec-items-d128-prior-tuned": {"tune_prior": "g2rec-items-d128"},
+            # seeds 1-2 of both d64 networks (GPU), the members of three-seed ensembles
+            **seeds("sasrec-items", {"model": "sasrec", **GPU, "epochs": epochs}, count=3),
+            **seeds("g2rec-items", {**G2REC, "graph_prior": False}, count=3),
         },
         "provenance": "Beauty's GPU settings (dim 64, 2 layers, dropout 0.3, patience 15, last windows); "
                       "checkpoints and graph priors (default grid, 84 points) chosen on validation NDCG@10.",
