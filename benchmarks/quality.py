@@ -3,7 +3,8 @@
 For each dataset (``benchmarks/recipes.py``) it makes the run folder when missing
 (``build_graph`` -> ``embed`` -> ``tokenize``), trains each model the recipe names unless
 ``models/NAME`` already holds one trained with the same options (a different one is an
-error: ``--retrain`` replaces it), chooses graph-prior weights on validation, evaluates
+error: ``--retrain`` replaces it), makes the seed ensembles it names, chooses graph-prior
+weights on validation, evaluates
 the test split (full ranking; sampled-99 where the recipe says), and writes
 
 * ``benchmarks/results/quality.json``: every row with its metrics, training summary,
@@ -116,6 +117,14 @@ def ensure_model(run: Path, recipe_run: str, name: str, entry: dict | None, retr
     folder = run / "models" / name
     if entry is None:  # a baseline: nothing to train
         return cli("evaluate", recipe_run, {"model": name})
+    if "ensemble" in entry:
+        from g2rec.train.ensemble import make_ensemble
+
+        command = cli("ensemble", recipe_run, {"members": entry["ensemble"], "name": name})
+        if retrain or not (folder / "config.json").exists():
+            print(f"[{run.name}] {command}", flush=True)
+            make_ensemble(run, entry["ensemble"], name)
+        return command
     if "tune_prior" in entry:
         grid = entry.get("grid", {})
         flags = {"grid" if k == "alpha" else k: list(v) for k, v in grid.items()}
@@ -166,7 +175,8 @@ def evaluate_row(run: Path, name: str, sampled: int | None) -> dict | None:
     if done is not None:
         return done
     key, config = metrics_key(sampled), run / "models" / name / "config.json"
-    if config.exists() and not (run / "models" / name / "best.safetensors").exists():
+    weights = run / "models" / name / "best.safetensors"
+    if config.exists() and not weights.exists() and json.loads(config.read_text())["model"] != "ensemble":
         print(f"[{run.name}] {name}: no {key} metrics and no weights here to compute them (trained elsewhere); "
               "row left out of that table", flush=True)
         return None
@@ -178,12 +188,17 @@ def training_summary(run: Path, name: str) -> dict | None:
     if not config.exists():
         return None
     record = json.loads(config.read_text())
-    source = record.get("graph_prior_search", {}).get("source_model", name)
-    log = run / "models" / source / "train_log.jsonl"
-    epochs = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     gen = record["generator"]
     prior = {"graph_prior": gen.get("graph_prior", 0.0),
              **{k: gen[k] for k in ("prior_history", "prior_decay", "prior_eps") if k in gen}}
+    if record["model"] == "ensemble":  # its members' trainings, summed
+        parts = [training_summary(run, member) or {} for member in record["members"]]
+        gpu = {"gpu": parts[0]["gpu"]} if "gpu" in parts[0] else {}
+        return {"members": len(parts), "train_seconds": round(sum(p.get("train_seconds", 0) for p in parts), 1),
+                "valid_ndcg10": record["valid"]["valid_ndcg10"], **prior, **gpu}
+    source = record.get("graph_prior_search", {}).get("source_model", name)
+    log = run / "models" / source / "train_log.jsonl"
+    epochs = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     if not epochs:
         return prior
     best = max(epochs, key=lambda e: e["valid"]["NDCG@10"])
@@ -241,6 +256,8 @@ def markdown(results: dict) -> str:
                 cells = [f"**{m[k]:.4f}**" if k == "ndcg@10" and m[k] == best else f"{m[k]:.4f}" for k in METRICS]
                 t = row["training"] or {}
                 cost = f"{t['train_seconds']:.0f} s ({t['epochs']} ep, best {t['best_epoch']})" if "epochs" in t else "-"
+                if "members" in t:
+                    cost = f"{t['members']} members, {t['train_seconds']:.0f} s together"
                 if t.get("graph_prior"):
                     knobs = ", ".join(f"{k} {t[f'prior_{k}']:g}" for k in ("history", "decay", "eps") if f"prior_{k}" in t)
                     cost += f", prior {t['graph_prior']:g}" + (f" ({knobs})" if knobs else "")

@@ -8,7 +8,8 @@ entry is either ``None`` (a baseline: ``popularity``, ``knn``), ``{"train": {...
 it is run) or ``{"tune_prior": SOURCE, "grid": {...}}`` (the graph prior chosen on
 validation for a copy of a trained items model, over the grid's values of ``alpha``,
 ``history``, ``decay`` and ``eps``, default the library's: an ablation such as SASRec + prior;
-``"sampled": 99`` chooses it on the sampled-99 validation protocol).
+``"sampled": 99`` chooses it on the sampled-99 validation protocol) or ``{"ensemble": [MEMBERS]}``
+(``g2rec ensemble``: trained models of the run scored as one, their mean log-probabilities).
 
 Provenance: what the options come from and what search chose them. Searches are on the
 validation split only; test is evaluated once per configuration. Hardware of every run:
@@ -43,6 +44,18 @@ PRIOR_GRID_WIDE = {"alpha": [0, 0.25, 0.5, 1, 2, 2.5, 3, 3.5, 4], "history": [1,
 def seeds(name: str, options: dict, count: int = 5) -> dict:
     """Train entries ``NAME-s1`` .. ``NAME-s{count-1}``: ``NAME``'s options with seeds 1.. (seed 0 is ``NAME``)."""
     return {f"{name}-s{seed}": {"train": {**options, "seed": seed}} for seed in range(1, count)}
+
+
+def seed_ensemble(name: str, count: int, grid: dict | None = None, recall: bool = False) -> dict:
+    """``NAME-xCOUNT``, the ensemble of ``NAME`` and its seeds 1..COUNT-1 (all fixed before any
+    result: no member is chosen), and its graph prior chosen on validation NDCG@10
+    (``-prior-tuned``) and, with ``recall``, on validation Recall@10 (``-prior-recall``)."""
+    members = [name] + [f"{name}-s{seed}" for seed in range(1, count)]
+    ens, tuned = f"{name}-x{count}", {"grid": grid} if grid else {}
+    entries = {ens: {"ensemble": members}, f"{ens}-prior-tuned": {"tune_prior": ens, **tuned}}
+    if recall:
+        entries[f"{ens}-prior-recall"] = {"tune_prior": ens, **tuned, "metric": "recall10"}
+    return entries
 
 
 # Amazon 2014 Beauty: the run folder of benchmarks/README.md ("Next-item generation on
@@ -106,6 +119,7 @@ BEAUTY = {
         **seeds("sasrec-items-gpu", {"model": "sasrec", **GPU}),
         **seeds("g2rec-items-d128", {"model": "g2rec", "profiles": "add", "dim": 128, "dropout": 0.5, **GPU,
                                      "graph_prior": False}),
+        **seed_ensemble("g2rec-items-d128", 5, PRIOR_GRID, recall=True),
     },
     "provenance": "session 3-4 runs (2026-11-23): defaults of GeneratorConfig (dim 64, 2 layers, 2 heads, "
                   "dropout 0.3, AdamW 1e-3, batch 256); profiles=add because interleave learned more slowly "
@@ -158,10 +172,17 @@ BEAUTY_WINDOW = {
                "sasrec-items": BEAUTY["models"]["sasrec-items"],
                "sasrec-items-prior-tuned": {"tune_prior": "sasrec-items", "grid": PRIOR_GRID},
                "sasrec-items-prior-recall": {"tune_prior": "sasrec-items", "grid": PRIOR_GRID, "metric": "recall10"},
-               "sasrec-items-prior-s99": {"tune_prior": "sasrec-items", "sampled": 99}},
+               "sasrec-items-prior-s99": {"tune_prior": "sasrec-items", "sampled": 99},
+               # Beauty's GPU SASRec seed members, copied; their five-seed ensemble with the window graph's prior
+               **{name: BEAUTY["models"][name] for name in BEAUTY["models"] if name.startswith("sasrec-items-gpu")},
+               **seed_ensemble("sasrec-items-gpu", 5, PRIOR_GRID, recall=True)},
     "provenance": "ablation of Beauty's g2rec-items-gpu: only the graph builder differs (prototypes, profiles, prior). "
                   "sasrec-items: Beauty's checkpoint, copied (the sequences are the same file, md5-checked, and a CPU "
-                  "training with the same seed is the same run), to put the window graph's prior on it.",
+                  "training with the same seed is the same run), to put the window graph's prior on it; the "
+                  "same for the GPU seed members sasrec-items-gpu(-s1..s4) (2026-11-26), whose ensemble (-x5: "
+                  "all five seeds, none chosen) gets the window graph's prior from PRIOR_GRID on validation "
+                  "NDCG@10 and Recall@10. g2rec's networks read the run's interest profiles, which differ "
+                  "here: they cannot be copied.",
 }
 BEAUTY_UNSUPERVISED = {
     **{k: BEAUTY[k] for k in ("source", "build", "sampled_99")},
@@ -194,6 +215,8 @@ def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU) -
             # seeds 1-2 of both d64 networks (GPU), the members of three-seed ensembles
             **seeds("sasrec-items", {"model": "sasrec", **GPU, "epochs": epochs}, count=3),
             **seeds("g2rec-items", {**G2REC, "graph_prior": False}, count=3),
+            **seed_ensemble("sasrec-items", 3),
+            **seed_ensemble("g2rec-items", 3),
         },
         "provenance": "Beauty's GPU settings (dim 64, 2 layers, dropout 0.3, patience 15, last windows); "
                       "checkpoints and graph priors (default grid, 84 points) chosen on validation NDCG@10.",

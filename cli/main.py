@@ -11,7 +11,7 @@ from .evaluate import evaluate_command
 from .generate import generate_command
 from .recommend import recommend_command
 from .tokenize import tokenize_command
-from .train import train_command, tune_prior_command
+from .train import ensemble_command, train_command, tune_prior_command
 
 app = typer.Typer(help="g2rec: graph-centric generative recommendation.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -30,6 +30,7 @@ app.command("embed")(embed_command)
 app.command("tokenize")(tokenize_command)
 app.command("train")(train_command)
 app.command("tune-prior")(tune_prior_command)
+app.command("ensemble")(ensemble_command)
 app.command("evaluate")(evaluate_command)
 app.command("recommend")(recommend_command)
 app.command("generate")(generate_command)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from g2rec.train.ensemble import make_ensemble
 from g2rec.train.prior import PriorGrid, choose_graph_prior
 from g2rec.train.stage import train
 
@@ -80,3 +81,15 @@ def tune_prior_command(
                                      metric=metric)
     flat = {k: summary[k] for k in ("model", "graph_prior", "history", "decay", "eps", "valid_ndcg10")}
     show_summary(f"tune-prior {model} -> {run_dir}/models/{summary['model']}", summary if json_out else flat, list(flat), json_out)
+
+
+def ensemble_command(
+    run_dir: Path = typer.Argument(..., help="Run folder."),
+    members: list[str] = typer.Option(..., help="A trained items-head model (models/NAME), repeatable: at least two."),
+    name: str = typer.Option(..., help="Model folder name of the ensemble under RUN_DIR/models."),
+    json_out: bool = JsonOption,
+):
+    """Score several trained items-head models as one (mean log-probabilities); prints its validation metrics."""
+    with user_errors(), progress_bar(not json_out) as progress:
+        summary = make_ensemble(run_dir, members, name, progress=progress)
+    show_summary(f"ensemble {name} -> {run_dir}/models/{name}", summary, list(summary), json_out)

@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError, check_choice
-from .graph_prior import GraphPrior
+from .graph_prior import PriorScoring
 from .transformer import Transformer, TransformerConfig
 
 HEADS = ("items", "sids")
@@ -141,7 +141,7 @@ class CodeHead(nn.Module):
         return total / len(self.sizes)
 
 
-class Generator(nn.Module):
+class Generator(PriorScoring, nn.Module):
     """See the module docstring. ``num_items`` = I; histories are ``(B, T)`` long, left-padded with ``I``."""
 
     def __init__(self, num_items: int, config: GeneratorConfig, context: InterestContext):
@@ -190,13 +190,6 @@ class Generator(nn.Module):
         target = weight[:-1].norm(dim=1).mean()
         weight[:-1] = torch.where(norms > 0, vectors / norms.clamp_min(1e-12) * target, weight[:-1])
 
-    def attach_graph(self, graph) -> None:
-        """Use ``graph (I, I)`` for the graph prior (its weight is ``config.graph_prior``)."""
-        if graph is None or graph.shape != (self.num_items, self.num_items):
-            raise ConfigError(f"graph_prior needs the ({self.num_items}, {self.num_items}) co-engagement graph, "
-                              f"got {None if graph is None else graph.shape}")
-        self.prior = GraphPrior(graph, self.config.prior_history, self.config.prior_decay, self.config.prior_eps)
-
     # ----------------------------------------------------------------------------- inputs
     def item_tokens(self, items: torch.Tensor) -> torch.Tensor:
         """``items (...)`` ids in ``0..I`` -> ``(..., D)``; padding gives a zero vector."""
@@ -226,16 +219,10 @@ class Generator(nn.Module):
         """``(I, D)`` the tied output embedding of every item."""
         return self.item_tokens(torch.arange(self.num_items, device=self.transformer.pos_emb.weight.device))
 
-    def item_scores(self, items: torch.Tensor) -> torch.Tensor:
-        """``(B, I)`` next-item scores after each history (``items`` head), with the graph
-        log-prior added when ``config.graph_prior > 0``."""
-        logits = self.hidden(items)[:, -1] @ self.item_vectors().T
-        if self.config.graph_prior == 0:
-            return logits
-        if self.prior is None:
-            raise ConfigError("graph_prior > 0 but no graph attached (Generator.attach_graph)")
-        windows = torch.where(items == self.num_items, -1, items)
-        return F.log_softmax(logits, dim=-1) + self.config.graph_prior * self.prior.log_scores(windows)
+    def item_logits(self, items: torch.Tensor) -> torch.Tensor:
+        """``(B, I)`` the network's next-item logits ``h_T E^T`` after each history ``items (B, T)``
+        (``item_scores``, from :class:`~g2rec.model.graph_prior.PriorScoring`, adds the prior)."""
+        return self.hidden(items)[:, -1] @ self.item_vectors().T
 
     def loss(self, items: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """Training loss on ``items (B, T)`` with next items ``targets (B, T)`` (``I`` = no target)."""

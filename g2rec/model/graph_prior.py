@@ -23,6 +23,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 import torch
+import torch.nn.functional as F
+
+from ..errors import ConfigError
 
 
 class GraphPrior:
@@ -51,3 +54,29 @@ class GraphPrior:
     def log_scores(self, windows: torch.Tensor) -> torch.Tensor:
         """``log(g + eps)`` as a ``(N, I)`` tensor for ``windows (N, T)`` (negative = padding)."""
         return torch.log(torch.from_numpy(self.scores(windows.cpu().numpy())) + self.eps).to(windows.device)
+
+
+class PriorScoring:
+    """``item_scores`` for an ``items``-head scorer (the generator, a seed ensemble): its
+    ``item_logits (B, T) -> (B, I)``, plus ``alpha * log(g + eps)`` when ``config.graph_prior
+    = alpha > 0``. Needs ``config`` (a ``GeneratorConfig``), ``num_items`` and ``prior``."""
+
+    prior: GraphPrior | None = None
+
+    def attach_graph(self, graph) -> None:
+        """Use ``graph (I, I)`` for the graph prior (its weight is ``config.graph_prior``)."""
+        if graph is None or graph.shape != (self.num_items, self.num_items):
+            raise ConfigError(f"graph_prior needs the ({self.num_items}, {self.num_items}) co-engagement graph, "
+                              f"got {None if graph is None else graph.shape}")
+        self.prior = GraphPrior(graph, self.config.prior_history, self.config.prior_decay, self.config.prior_eps)
+
+    def item_scores(self, items: torch.Tensor) -> torch.Tensor:
+        """``(B, I)`` next-item scores after each history ``items (B, T)`` (padding = ``I``), with
+        the graph log-prior added when ``config.graph_prior > 0``."""
+        logits = self.item_logits(items)
+        if self.config.graph_prior == 0:
+            return logits
+        if self.prior is None:
+            raise ConfigError("graph_prior > 0 but no graph attached (attach_graph)")
+        windows = torch.where(items == self.num_items, -1, items)
+        return F.log_softmax(logits, dim=-1) + self.config.graph_prior * self.prior.log_scores(windows)

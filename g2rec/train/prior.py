@@ -64,7 +64,7 @@ class PriorGrid:
 def search_prior(net, graph, seq, grid: PriorGrid, batch: int = 512, progress=None,
                  sampled: int | None = None, seed: int = 0) -> list[dict]:
     """Validation NDCG@10 (and Recall@10) of every grid point: ``[{alpha, history, decay, eps,
-    ndcg10, recall10}]`` in grid order. ``net``: an items-head :class:`Generator` (eval mode).
+    ndcg10, recall10}]`` in grid order. ``net``: an items-head :class:`Generator` or :class:`Ensemble` (eval mode).
     ``sampled``: rank each target against that many sampled negatives (the sampled-99 protocol,
     negatives drawn as :func:`~g2rec.eval.protocol.evaluate_ranking` draws them) instead of all items."""
     users, hist, targets, _ = histories(seq, VALID, net.config.max_len)
@@ -85,7 +85,7 @@ def search_prior(net, graph, seq, grid: PriorGrid, batch: int = 512, progress=No
         items = items[:, -max(int((items != pad).sum(1).max()), 1):]
         target = torch.from_numpy(targets[lo:lo + batch])
         with torch.no_grad():
-            base = F.log_softmax(net.hidden(items)[:, -1] @ net.item_vectors().T, dim=-1)
+            base = F.log_softmax(net.item_logits(items), dim=-1)
         pick = None
         if sampled:  # every score narrowed to the (target, negatives) columns, the target in column 0
             pick = torch.cat([target[:, None], negatives[lo:lo + batch]], dim=1)

@@ -28,6 +28,7 @@ from ..errors import ConfigError, G2RecError, check_choice
 from ..eval.baselines import GraphKNNScorer, PopularityScorer
 from ..eval.protocol import TopK, evaluate_ranking
 from ..model.beam import beam_search
+from ..model.ensemble import Ensemble
 from ..model.generator import Generator, GeneratorConfig
 from ..runfolder import RunFolder
 from ..runinfo import Stopwatch, peak_memory_mb, write_json_atomic
@@ -79,7 +80,7 @@ def make_scorer(model: Generator, trie: SIDTrie | None, beam: int = 20, trie_mas
         """The model's padding for ``-1``, no all-padding columns on the left, on the model's device."""
         h = histories[:, -model.config.max_len:]
         h = torch.where(h < 0, pad, h)
-        return h[:, -max(int((h != pad).sum(1).max()), 1):].to(model.transformer.pos_emb.weight.device)
+        return h[:, -max(int((h != pad).sum(1).max()), 1):].to(next(model.parameters()).device)
 
     @torch.no_grad()
     def score(histories: torch.Tensor, users: np.ndarray):  # results on the CPU, as the protocol ranks there
@@ -162,13 +163,17 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
     return summary
 
 
-def load_trained(run: RunFolder, name: str) -> tuple[Generator, SIDTrie | None, dict]:
-    """The best checkpoint of ``models/NAME`` with its trie and config."""
+def load_trained(run: RunFolder, name: str) -> tuple[Generator | Ensemble, SIDTrie | None, dict]:
+    """The best checkpoint of ``models/NAME`` with its trie and config (an ensemble: its members)."""
     folder = model_folder(run, name)
     if not (folder / "config.json").exists():
         trained = sorted(run.manifest.get("stages", {}).get("train", {}))
         raise G2RecError(f"{run.path}: no trained model '{name}' (trained: {', '.join(trained) or 'none'}; run `g2rec train`)")
     record = json.loads((folder / "config.json").read_text())
+    if record["model"] == "ensemble":  # no weights of its own: its members' (g2rec.train.ensemble)
+        config = GeneratorConfig(**record["generator"])
+        members = [load_trained(run, member)[0] for member in record["members"]]
+        return Ensemble(members, config, run.graph() if config.graph_prior > 0 else None).eval(), None, record
     # the checkpoint replaces the item embedding: no need to read the vectors that started it
     config = replace(GeneratorConfig(**record["generator"]), item_init="none")
     net, trie = build_model(run, record["model"], config, folder)

@@ -1,0 +1,54 @@
+r"""A seed ensemble: several trained ``items``-head generators scoring as one.
+
+Members ``m = 1..M`` (e.g. one recipe trained with seeds 0..M-1) each give next-item
+log-probabilities after a history; the ensemble's logits are their mean,
+
+.. math::
+    s_j = \frac{1}{M} \sum_{m=1}^{M} \log p_m(j \mid i_{1..T}),
+
+a product of experts (the geometric mean of the members' distributions). The graph prior is
+added on top exactly as for one generator (:class:`~g2rec.model.graph_prior.PriorScoring`),
+with its knobs in the ensemble's own config, chosen on validation by ``g2rec tune-prior``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ConfigError
+from .generator import Generator, GeneratorConfig
+from .graph_prior import PriorScoring
+
+
+class Ensemble(PriorScoring, nn.Module):
+    """Mean log-probabilities of ``members`` (``items`` head, same items, same ``max_len``).
+
+    Args:
+        members: trained generators (their own graph priors are not used: only their networks).
+        config: the ensemble's ``GeneratorConfig``: ``head='items'``, the members' ``max_len``
+            and the graph prior's weight and knobs; the network fields are unused.
+        graph: ``(I, I)`` co-engagement graph, needed when ``config.graph_prior > 0``.
+    """
+
+    def __init__(self, members: list[Generator], config: GeneratorConfig, graph=None):
+        super().__init__()
+        if len(members) < 2:
+            raise ConfigError(f"an ensemble needs at least 2 members, got {len(members)}")
+        heads = {m.config.head for m in members}
+        sizes = {(m.num_items, m.config.max_len) for m in members}
+        if heads != {"items"} or len(sizes) != 1 or config.head != "items":
+            raise ConfigError(f"ensemble members must all have the items head and the same items and max_len "
+                              f"(got heads {sorted(heads)}, (items, max_len) {sorted(sizes)})")
+        (self.num_items, max_len), = sizes
+        if config.max_len != max_len:
+            raise ConfigError(f"ensemble max_len {config.max_len} differs from its members' {max_len}")
+        self.config, self.members = config, nn.ModuleList(members)
+        self.prior = None
+        if config.graph_prior > 0:
+            self.attach_graph(graph)
+
+    def item_logits(self, items: torch.Tensor) -> torch.Tensor:
+        """``items (B, T)`` -> ``(B, I)`` the members' mean next-item log-probability."""
+        return torch.stack([F.log_softmax(m.item_logits(items), dim=-1) for m in self.members]).mean(0)

@@ -1,0 +1,65 @@
+"""``g2rec ensemble``: several trained ``items``-head models of one run folder scored as one.
+
+The ensemble is a model folder like any other, ``RUN_DIR/models/NAME/config.json`` with
+``"model": "ensemble"`` and its ``members`` (names of trained models in the same run); it has
+no weights of its own (:class:`~g2rec.model.ensemble.Ensemble` averages the members'
+log-probabilities). ``evaluate``, ``tune-prior`` and ``recommend`` load it like a trained
+model. Its validation metrics are computed when it is made and kept in its config.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..data.sequences import VALID
+from ..errors import ConfigError, G2RecError
+from ..eval.protocol import evaluate_ranking
+from ..model.ensemble import Ensemble
+from ..model.generator import GeneratorConfig
+from ..runfolder import RunFolder
+from ..runinfo import Stopwatch, peak_memory_mb, write_json_atomic
+from .stage import load_trained, make_scorer, model_folder
+
+
+def make_ensemble(run_dir: str | Path, members: list[str], name: str, progress=None) -> dict:
+    """Write ``models/NAME`` as the ensemble of the trained ``members`` (at least two distinct
+    items-head models, none itself an ensemble) and score it on validation (full ranking).
+
+    Returns a summary: ``name``, ``members``, ``valid_ndcg10``, ``valid_recall10`` and each
+    member's own validation NDCG@10 as recorded by its training (``member_valid_ndcg10``).
+    """
+    clock = Stopwatch()
+    run = RunFolder(run_dir)
+    if len(set(members)) != len(members) or len(members) < 2 or name in members:
+        raise ConfigError(f"ensemble {name!r}: needs at least 2 distinct members, not itself (got {members})")
+    nets, own = [], []
+    for member in members:
+        net, _, record = load_trained(run, member)
+        if record["model"] == "ensemble":
+            raise ConfigError(f"ensemble member {member!r} is itself an ensemble: list its members instead")
+        nets.append(net)
+        trained = run.manifest.get("stages", {}).get("train", {}).get(member, {})
+        own.append(trained.get("summary", {}).get("valid_ndcg10"))
+    config = GeneratorConfig(head="items", profiles="none", max_len=nets[0].config.max_len)
+    ensemble = Ensemble(nets, config).eval()
+    seq = run.sequences()
+    valid = evaluate_ranking(make_scorer(ensemble, None), seq, VALID, config.max_len, batch=512, progress=progress)
+    generator = {k: getattr(config, k) for k in ("head", "profiles", "max_len", "graph_prior", "prior_history",
+                                                 "prior_decay", "prior_eps")}
+    summary = {"name": name, "members": members, "valid_ndcg10": round(valid["NDCG@10"], 5),
+               "valid_recall10": round(valid["Recall@10"], 5), "member_valid_ndcg10": own,
+               "seconds": round(clock.seconds, 1), "peak_memory_mb": round(peak_memory_mb(), 1)}
+    folder = model_folder(run, name)
+    if (folder / "config.json").exists() and json.loads((folder / "config.json").read_text())["model"] != "ensemble":
+        raise G2RecError(f"{folder}: holds a trained model, not an ensemble; choose another --name")
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("metrics.json"):  # metrics of an earlier ensemble of that name
+        stale.unlink()
+    write_json_atomic(folder / "config.json", {"model": "ensemble", "members": members, "generator": generator,
+                                               "beam": 20, "valid": summary})
+    run.record("ensemble", name, summary)
+    return summary
+
+
+__all__ = ["make_ensemble"]
