@@ -120,6 +120,11 @@ BEAUTY = {
         **seeds("g2rec-items-d128", {"model": "g2rec", "profiles": "add", "dim": 128, "dropout": 0.5, **GPU,
                                      "graph_prior": False}),
         **seed_ensemble("g2rec-items-d128", 5, PRIOR_GRID, recall=True),
+        # both five-seed ensembles as one (ten members): chosen over them only if validation says so
+        "sasrec-g2rec-x10": {"ensemble": seed_ensemble("sasrec-items-gpu", 5)["sasrec-items-gpu-x5"]["ensemble"]
+                             + seed_ensemble("g2rec-items-d128", 5)["g2rec-items-d128-x5"]["ensemble"]},
+        "sasrec-g2rec-x10-prior-tuned": {"tune_prior": "sasrec-g2rec-x10", "grid": PRIOR_GRID},
+        "sasrec-g2rec-x10-prior-recall": {"tune_prior": "sasrec-g2rec-x10", "grid": PRIOR_GRID, "metric": "recall10"},
     },
     "provenance": "session 3-4 runs (2026-11-23): defaults of GeneratorConfig (dim 64, 2 layers, 2 heads, "
                   "dropout 0.3, AdamW 1e-3, batch 256); profiles=add because interleave learned more slowly "
