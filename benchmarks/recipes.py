@@ -161,6 +161,12 @@ MOVIELENS_100K = {
         "g2rec-items-interleave": {"train": {"model": "g2rec", "epochs": 200, "patience": 20, "threads": 1}},
         "g2rec-items-nolambda": {"train": {"model": "g2rec", "profiles": "add", "profile_weight": 0.0, "epochs": 200,
                                            "patience": 20, "threads": 1}},
+        # 2026-11-26: three-seed ensembles of the two rows the comparison is about (same budget)
+        **seeds("sasrec-items", {"model": "sasrec", "epochs": 200, "patience": 20, "threads": 1}, count=3),
+        **seeds("g2rec-items-lightgcn", {"model": "g2rec", "profiles": "add", "item_init": "lightgcn", "epochs": 200,
+                                         "patience": 20, "threads": 1}, count=3),
+        **seed_ensemble("sasrec-items", 3, PRIOR_GRID_WIDE),
+        **seed_ensemble("g2rec-items-lightgcn", 3, PRIOR_GRID_WIDE),
     },
     "provenance": "library defaults (not searched), patience 20, every training transition a target; "
                   "checkpoints and graph priors chosen on validation NDCG@10 (*-prior-tuned: PRIOR_GRID_WIDE). "
