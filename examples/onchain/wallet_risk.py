@@ -10,12 +10,17 @@ The two classes are balanced by a seeded draw of as many phishing accounts as th
 
 * ``hand``: the account's own activity (:func:`g2rec.data.address_activity.address_features`:
   counts, degrees, values, shares, span; no absolute times), log-scaled;
+* ``hand+behaviour``: the same plus the shape of its own activity
+  (:func:`g2rec.data.address_activity.behaviour_features`: value medians/minima/spread, round
+  values, one-off counterparties, forwarding lag, gaps, hour-of-day entropy);
 * ``g2rec``: the wallet in two run folders built on the whole log without labels (transductive):
   ``sent`` (user = sender, item = receiver) and ``received`` (:func:`g2rec.data.onchain.incoming`:
   user = receiver, item = sender). In each, the wallet as a user is its interest profile (mean
   prototype membership ``P`` of its history) and the mean spectral embedding of its history; the
   wallet as an item is its own ``P`` row and embedding. So both directions count: what it sends
-  to, who sends to it, and where it sits among receivers and among senders;
+  to, who sends to it, and where it sits among receivers and among senders. ``g2rec+lightgcn``
+  adds, in both folders, a LightGCN embedding trained on the user-item (bipartite) graph (the
+  wallet's own row as an item and the mean over its history as a user);
 * ``crawl-source`` and ``crawl-neighbourhood``: the crawl's own structure (which crawl folder a
   row came from; how many crawled accounts are one and two hops away), never used in the others:
   they measure how much the crawl gives the label away.
@@ -39,7 +44,7 @@ from intents import memberships, prototype_names
 from risk_cv import CVConfig, cross_validate, plot_prototype_rates, plot_roc
 
 import g2rec
-from g2rec.data.address_activity import address_features, read_transfers
+from g2rec.data.address_activity import address_features, behaviour_features, read_transfers
 from g2rec.data.address_labels import read_address_labels
 from g2rec.data.onchain import incoming
 from g2rec.data.prepare import PrepareConfig
@@ -51,9 +56,11 @@ from g2rec.tokenize.stage import TokenizeConfig, tokenize
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
 CRAWL_COLS = ("from_address", "to_address", "is_error", "source_crawl", "from_is_crawled_account", "to_is_crawled_account")
-SETS = ("crawl-source", "crawl-neighbourhood", "hand", "g2rec", "hand+g2rec")
+SETS = ("crawl-source", "crawl-neighbourhood", "hand", "hand+behaviour", "g2rec", "g2rec+lightgcn", "hand+g2rec",
+        "hand+behaviour+g2rec+lightgcn")
 CLASSIFIERS = ("logreg", "gboost")
-ALL_ACCOUNTS_SETS = ("hand", "g2rec", "hand+g2rec")
+ALL_ACCOUNTS_SETS = ("hand", "g2rec+lightgcn", "hand+behaviour+g2rec+lightgcn")
+BOUNDED = ("_share", "_position", "_entropy", "_cv", "_std", "_is_in", "_is_out")  # columns log_scaled leaves as they are
 
 
 def parse_args() -> argparse.Namespace:
@@ -61,6 +68,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=DATA, help="folder with the Ethereum sets (default: ../shared/data)")
     p.add_argument("--out", type=Path, default=ROOT / "runs" / "onchain" / "wallet_risk", help="run folder")
     p.add_argument("--dim", type=int, default=32, help="spectral embedding dimension")
+    p.add_argument("--lightgcn-dim", type=int, default=64, help="LightGCN (bipartite graph) embedding dimension")
     p.add_argument("--prototypes", type=int, default=32, help="interest prototypes at the start")
     p.add_argument("--folds", type=int, default=5, help="outer cross-validation folds")
     p.add_argument("--seed", type=int, default=0, help="folds, balancing draw, classifiers, g2rec stages")
@@ -85,7 +93,8 @@ def main() -> None:
     def step(name):
         seconds[name] = round(time.time() - clock - sum(seconds.values()), 1)
 
-    hand_all = address_features(read_transfers(txs))
+    transfers = read_transfers(txs)
+    hand_all = address_features(transfers)
     raw = read_crawl_columns(txs)
     accounts, y, population = evaluation_accounts(raw, read_phishing_list(phishing_file), hand_all)
     print(f"accounts: {population['phishing']:,} phishing and {population['normal']:,} other crawled accounts with "
@@ -93,6 +102,7 @@ def main() -> None:
           f"{population['crawled_without_tx']} of them without a successful one; {population['phishing_not_crawled']} "
           f"listed phishing addresses are not crawled accounts of this log)")
     features = {"hand": log_scaled(hand_all.reindex(accounts)), **crawl_features(raw, accounts)}
+    features["hand+behaviour"] = np.hstack([features["hand"], log_scaled(behaviour_features(transfers, accounts))])
     step("features")
 
     log = read_log(txs, ReadOptions(format="onchain"))
@@ -103,7 +113,9 @@ def main() -> None:
               f"{runs[name]['num_edges']:,} edges, {runs[name]['num_prototypes']} prototypes "
               f"(soft modularity {runs[name]['modularity']:.3f})")
     g2 = np.hstack([wallet_vectors(args.out / name, accounts) for name in runs])
-    features.update({"g2rec": g2, "hand+g2rec": np.hstack([features["hand"], g2])})
+    g2l = np.hstack([g2] + [embedding_vectors(args.out / name, accounts, "lightgcn") for name in runs])
+    features.update({"g2rec": g2, "g2rec+lightgcn": g2l, "hand+g2rec": np.hstack([features["hand"], g2]),
+                     "hand+behaviour+g2rec+lightgcn": np.hstack([features["hand+behaviour"], g2l])})
     step("g2rec")
 
     config = CVConfig(folds=args.folds, seed=args.seed)
@@ -179,9 +191,10 @@ def evaluation_accounts(raw: pd.DataFrame, phishing: set[str], hand: pd.DataFram
 
 
 def log_scaled(frame: pd.DataFrame) -> np.ndarray:
-    """``(N, F)``: counts, values, span and gaps through ``log1p``; shares as they are."""
+    """``(N, F)``: counts, values, span and gaps through ``log1p``; shares, positions, entropies,
+    spreads and flags (names ending in one of :data:`BOUNDED`) as they are."""
     out = frame.to_numpy(dtype=np.float64).copy()
-    wide = [not c.endswith("_share") for c in frame.columns]
+    wide = [not c.endswith(BOUNDED) for c in frame.columns]
     out[:, wide] = np.log1p(out[:, wide])
     return out
 
@@ -216,11 +229,14 @@ def crawl_features(raw: pd.DataFrame, accounts: np.ndarray) -> dict[str, np.ndar
 
 def run_g2rec(log, run: Path, args) -> dict:
     """build_graph (every transaction in the graph: a temporal split whose cut is after the last
-    one), spectral embedding, prototypes; a summary of the three stages."""
+    one), spectral embedding, prototypes, and a LightGCN embedding trained on the user-item
+    (bipartite) graph; a summary of the stages."""
     end = float(log.frame["time"].max()) + 1
     built = g2rec.build_graph(log, run, prepare=PrepareConfig(split="temporal", min_user_len=1, valid_time=end,
                                                               test_time=end), overwrite=True)
     embed(run, "spectral", dim=args.dim, evaluate=False, seed=args.seed)
+    embed(run, "lightgcn", dim=args.lightgcn_dim, graph="bipartite", threads=args.threads, evaluate=False,
+          seed=args.seed)
     tok = tokenize(run, TokenizeConfig(num_prototypes=args.prototypes, levels=1, codebook_size=16, top_items=8,
                                        compare_unsupervised=False, seed=args.seed))
     return {**{k: built[k] for k in ("num_users", "num_items", "num_interactions", "num_edges")},
@@ -241,6 +257,18 @@ def wallet_vectors(run: Path, accounts: np.ndarray) -> np.ndarray:
     users = pd.Index(seq.user_ids.astype(str)).get_indexer(accounts)
     items = pd.Index(seq.item_ids.astype(str)).get_indexer(accounts)
     return np.hstack([_rows(as_user, users), _rows(as_item, items), np.c_[users >= 0, items >= 0]])
+
+
+def embedding_vectors(run: Path, accounts: np.ndarray, method: str) -> np.ndarray:
+    """``(N, 2d)`` per account from one run folder's ``embeddings/METHOD.npy``: the mean embedding
+    of its history as a user, then its own embedding as an item (zeros where it is not one)."""
+    seq = g2rec.load_sequences(run)
+    x = np.load(run / "embeddings" / f"{method}.npy").astype(np.float64)
+    history = sp.csr_matrix((np.ones(seq.num_interactions), (seq.users, seq.items)), shape=(seq.num_users, seq.num_items))
+    history = sp.diags(1.0 / np.maximum(seq.lengths, 1)) @ history
+    users = pd.Index(seq.user_ids.astype(str)).get_indexer(accounts)
+    items = pd.Index(seq.item_ids.astype(str)).get_indexer(accounts)
+    return np.hstack([_rows(history @ x, users), _rows(x, items)])
 
 
 def _rows(matrix: np.ndarray, index: np.ndarray) -> np.ndarray:

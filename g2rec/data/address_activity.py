@@ -136,3 +136,91 @@ def address_features(tx: pd.DataFrame, addresses=None, period: float = 86400.0) 
         out = out.reindex(pd.Index(list(addresses), dtype=object).str.lower(), fill_value=0.0)
     out.index.name = "address"
     return out
+
+
+BEHAVIOUR_FEATURES = tuple(
+    [f"{side}_{stat}" for side in ("in", "out") for stat in (
+        "value_median", "value_min", "value_log_std", "round_value_share", "single_tx_counterparty_share",
+        "top_counterparty_share", "first_position", "gap_median", "gap_cv", "hour_entropy")]
+    + ["out_value_share", "first_is_in", "last_is_out", "forward_lag_median", "forwarded_share", "gap_max",
+       "burst_share"])
+
+
+def behaviour_features(tx: pd.DataFrame, addresses, burst: float = 600.0) -> pd.DataFrame:
+    """One row per requested address, the :data:`BEHAVIOUR_FEATURES` columns (float64): how the
+    address's own successful transactions are shaped, beyond :func:`address_features`' totals.
+
+    Per side (``in``: it receives, ``out``: it sends): median, smallest non-zero and spread (std of
+    ``log1p``) of the non-zero values; the share of non-zero values that are round (whole
+    hundredths); the share of counterparties met only once and the top counterparty's share of
+    the transactions; where the side's first transaction falls in the active span (0 = at the
+    start, 1 = at the end, -1 = no such transaction); the median gap between the side's
+    transactions and its coefficient of variation; the entropy of the hour of day (UTC).
+    Then: the sent share of all value moved, whether the first transaction is incoming and the
+    last outgoing, the median lag from an incoming transaction to the next outgoing one and the
+    share of incoming transactions followed by one (forwarding), the longest gap and the share of
+    gaps shorter than ``burst`` (in the time column's unit). Counts, values and gaps are raw (not
+    log-scaled); an address without any successful transaction gets zeros.
+
+    Args:
+        tx: transactions as :func:`read_transfers` returns them (times in unix seconds for the
+            hour of day to mean anything).
+        addresses: rows to return, in this order (lower-cased).
+        burst: gap below which two consecutive transactions count as one burst.
+    """
+    index = pd.Index(list(addresses), dtype=object).str.lower()
+    ok = tx[~tx["failed"].to_numpy()]
+    both = pd.concat([
+        pd.DataFrame({"address": ok["sender"], "other": ok["receiver"], "out": True, "value": ok["value"], "time": ok["time"]}),
+        pd.DataFrame({"address": ok["receiver"], "other": ok["sender"], "out": False, "value": ok["value"], "time": ok["time"]}),
+    ], ignore_index=True)
+    both = both[both["address"].isin(index)].sort_values(["address", "time"], kind="stable")
+    rows = {a: _behaviour(g, burst) for a, g in both.groupby("address", sort=False)}
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=list(BEHAVIOUR_FEATURES))
+    out = out.reindex(index).astype(np.float64).fillna(0.0)
+    out.index.name = "address"
+    return out
+
+
+def _behaviour(g: pd.DataFrame, burst: float) -> list[float]:
+    """:data:`BEHAVIOUR_FEATURES` of one address's rows (sorted by time)."""
+    t, v, out = g["time"].to_numpy(), g["value"].to_numpy(), g["out"].to_numpy()
+    span = t[-1] - t[0]
+    row = []
+    for m in (~out, out):
+        row += _side(t[m], v[m], g["other"].to_numpy()[m], t[0], span)
+    moved = v.sum()
+    lag, forwarded = _forwarding(t[~out], t[out])
+    gaps = np.diff(t)
+    row += [v[out].sum() / moved if moved > 0 else 0.0, float(not out[0]), float(out[-1]), lag, forwarded,
+            gaps.max() if len(gaps) else 0.0, (gaps < burst).mean() if len(gaps) else 0.0]
+    return row
+
+
+def _side(t: np.ndarray, v: np.ndarray, other: np.ndarray, start: float, span: float) -> list[float]:
+    """The ten per-side statistics of :func:`behaviour_features` (zeros, position -1, when empty)."""
+    if len(t) == 0:
+        return [0.0] * 6 + [-1.0] + [0.0] * 3
+    pos = v[v > 0]
+    _, counts = np.unique(other, return_counts=True)
+    gaps = np.diff(t)
+    hours = np.bincount(((t % 86400) // 3600).astype(int), minlength=24) / len(t)
+    hours = hours[hours > 0]
+    return [np.median(pos) if len(pos) else 0.0, pos.min() if len(pos) else 0.0,
+            np.log1p(pos).std() if len(pos) > 1 else 0.0,
+            np.mean(np.abs(pos * 100 - np.round(pos * 100)) < 1e-6) if len(pos) else 0.0,
+            (counts == 1).mean(), counts.max() / counts.sum(), (t[0] - start) / (span + 1),
+            np.median(gaps) if len(gaps) else 0.0, gaps.std() / (gaps.mean() + 1) if len(gaps) else 0.0,
+            float(-(hours * np.log(hours)).sum())]
+
+
+def _forwarding(t_in: np.ndarray, t_out: np.ndarray) -> tuple[float, float]:
+    """Median lag from each incoming time to the next outgoing one at or after it, and the share
+    of incoming times that have one; ``(0, 0)`` when there is none."""
+    if len(t_in) == 0 or len(t_out) == 0:
+        return 0.0, 0.0
+    nxt = np.searchsorted(t_out, t_in)
+    has = nxt < len(t_out)
+    if not has.any():
+        return 0.0, 0.0
+    return float(np.median(t_out[nxt[has]] - t_in[has])), float(has.mean())

@@ -5,7 +5,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from g2rec.data.address_activity import FEATURES, address_features, read_transfers
+from g2rec.data.address_activity import (
+    BEHAVIOUR_FEATURES,
+    FEATURES,
+    address_features,
+    behaviour_features,
+    read_transfers,
+)
 from g2rec.errors import DataError
 from tests.conftest import PHISHING, write
 
@@ -41,6 +47,21 @@ def test_requested_addresses_in_order_unknown_ones_zero(tmp_path):
     f = address_features(read_transfers(sample(tmp_path)), [C.upper().replace("0X", "0x"), "0xunknown", A])
     assert list(f.index) == [C, "0xunknown", A.lower()]
     assert (f.loc["0xunknown"] == 0).all() and f.loc[A.lower(), "tx_out"] == 3
+
+
+def test_behaviour_of_a_forwarder_and_a_sender(tmp_path):
+    # B receives 1.5 from A at t=0 and forwards 1.0 to C at t=90000; A only sends (the failed row is left out)
+    f = behaviour_features(read_transfers(sample(tmp_path)), [B, A, "0xunknown"])
+    assert list(f.columns) == list(BEHAVIOUR_FEATURES) and list(f.index) == [B, A.lower(), "0xunknown"]
+    b, a = f.loc[B], f.loc[A.lower()]
+    assert (b["in_value_median"], b["in_round_value_share"], b["in_single_tx_counterparty_share"]) == (1.5, 1, 1)
+    assert (b["in_first_position"], b["out_first_position"]) == (0, pytest.approx(90000 / 90001))
+    assert (b["out_value_share"], b["first_is_in"], b["last_is_out"]) == (pytest.approx(0.4), 1, 1)
+    assert (b["forward_lag_median"], b["forwarded_share"], b["gap_max"], b["burst_share"]) == (90000, 1, 90000, 0)
+    assert (a["in_first_position"], a["first_is_in"], a["forwarded_share"], a["out_value_share"]) == (-1, 0, 0, 1)
+    assert (a["out_value_median"], a["out_top_counterparty_share"], a["out_hour_entropy"]) == (1.5, pytest.approx(1 / 3), 0)
+    assert (a["out_gap_median"], a["burst_share"]) == (86400.5, 0.5)
+    assert (f.loc["0xunknown"] == 0).all() and f.dtypes.eq(np.float64).all()
 
 
 def test_etherscan_crawl_layout(tmp_path):
