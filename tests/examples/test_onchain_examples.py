@@ -92,7 +92,8 @@ def test_wallet_risk_flags_phishing_accounts_on_a_real_subset(shared_data, tmp_p
     # other crawled accounts of the draw can occur as counterparties: they are crawled, so they count
     assert results["population"]["phishing"] >= 120 and results["population"]["normal"] >= 120
     balanced = results["results"]["balanced"]
-    assert set(balanced) == {f"{s}/logreg" for s in ("crawl-source", "crawl-neighbourhood", "hand", "g2rec", "hand+g2rec")}
+    assert set(balanced) == {f"{s}/logreg" for s in ("crawl-source", "crawl-neighbourhood", "hand", "hand+behaviour", "g2rec",
+                                                     "g2rec+lightgcn", "hand+g2rec", "hand+behaviour+g2rec+lightgcn")}
     assert balanced["crawl-source/logreg"]["auc"] > 0.95  # the crawl folder gives the label away: measured, not used
     assert balanced["hand/logreg"]["auc"] > 0.65 and balanced["hand+g2rec/logreg"]["auc"] > 0.7  # 0.70, 0.74 measured
     assert all(0 <= r["f1"] <= 1 and len(r["f1_folds"]) == 3 for r in balanced.values())
