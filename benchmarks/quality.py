@@ -184,41 +184,36 @@ def evaluate_row(run: Path, name: str, sampled: int | None) -> dict | None:
 
 
 def training_summary(run: Path, name: str) -> dict | None:
-    """Training cost and epochs, the prior's knobs and the row's full-ranking validation
-    ``valid_ndcg10`` / ``valid_recall10`` as it scores (with its chosen prior), when known."""
-    summary = _training_summary(run, name)
-    config = run / "models" / name / "config.json"
-    search = json.loads(config.read_text()).get("graph_prior_search", {}) if summary is not None else {}
-    if search and search.get("protocol", "full ranking") == "full ranking":
-        summary.update(valid_ndcg10=search["valid_ndcg10"], valid_recall10=search.get("valid_recall10"))
-    elif search:  # chosen on another protocol: no full-ranking validation score to compare
-        summary.update(valid_ndcg10=None, valid_recall10=None)
-    return summary
-
-
-def _training_summary(run: Path, name: str) -> dict | None:
+    """Training cost and epochs (an ensemble: its members' summed), the prior's knobs and the
+    row's full-ranking validation ``valid_ndcg10`` / ``valid_recall10`` as it scores (with its
+    chosen prior), when known."""
     config = run / "models" / name / "config.json"
     if not config.exists():
         return None
     record = json.loads(config.read_text())
     gen = record["generator"]
-    prior = {"graph_prior": gen.get("graph_prior", 0.0),
-             **{k: gen[k] for k in ("prior_history", "prior_decay", "prior_eps") if k in gen}}
-    if record["model"] == "ensemble":  # its members' trainings, summed
-        parts = [_training_summary(run, member) or {} for member in record["members"]]
-        gpu = {"gpu": parts[0]["gpu"]} if "gpu" in parts[0] else {}
-        return {"members": len(parts), "train_seconds": round(sum(p.get("train_seconds", 0) for p in parts), 1),
-                "valid_ndcg10": record["valid"]["valid_ndcg10"], "valid_recall10": record["valid"]["valid_recall10"],
-                **prior, **gpu}
-    source = record.get("graph_prior_search", {}).get("source_model", name)
-    log = run / "models" / source / "train_log.jsonl"
-    epochs = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-    if not epochs:
-        return prior
-    best = max(epochs, key=lambda e: e["valid"]["NDCG@10"])
-    gpu = {"gpu": epochs[-1]["gpu"]} if "gpu" in epochs[-1] else {}
-    return {"epochs": len(epochs), "best_epoch": best["epoch"], "valid_ndcg10": best["valid"]["NDCG@10"],
-            "valid_recall10": best["valid"]["Recall@10"], "train_seconds": round(sum(e["seconds"] for e in epochs), 1), **prior, **gpu}
+    summary = {"graph_prior": gen.get("graph_prior", 0.0),
+               **{k: gen[k] for k in ("prior_history", "prior_decay", "prior_eps") if k in gen}}
+    search = record.get("graph_prior_search", {})
+    if record["model"] == "ensemble":
+        parts = [training_summary(run, member) or {} for member in record["members"]]
+        summary.update(members=len(parts), train_seconds=round(sum(p.get("train_seconds", 0) for p in parts), 1),
+                       valid_ndcg10=record["valid"]["valid_ndcg10"], valid_recall10=record["valid"]["valid_recall10"],
+                       **{"gpu": parts[0]["gpu"]} if "gpu" in parts[0] else {})
+    else:
+        log = run / "models" / search.get("source_model", name) / "train_log.jsonl"
+        epochs = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+        if epochs:
+            best = max(epochs, key=lambda e: e["valid"]["NDCG@10"])
+            summary.update(epochs=len(epochs), best_epoch=best["epoch"], valid_ndcg10=best["valid"]["NDCG@10"],
+                           valid_recall10=best["valid"]["Recall@10"],
+                           train_seconds=round(sum(e["seconds"] for e in epochs), 1),
+                           **{"gpu": epochs[-1]["gpu"]} if "gpu" in epochs[-1] else {})
+    if search.get("protocol", "full ranking") == "full ranking" and search:
+        summary.update(valid_ndcg10=search["valid_ndcg10"], valid_recall10=search.get("valid_recall10"))
+    elif search:  # chosen on another protocol: no full-ranking validation score to compare
+        summary.update(valid_ndcg10=None, valid_recall10=None)
+    return summary
 
 
 def run_dataset(name: str, recipe: dict, models: list[str] | None, shared: Path, retrain: bool) -> dict:

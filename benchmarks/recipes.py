@@ -46,11 +46,16 @@ def seeds(name: str, options: dict, count: int = 5) -> dict:
     return {f"{name}-s{seed}": {"train": {**options, "seed": seed}} for seed in range(1, count)}
 
 
+def seed_members(name: str, count: int) -> list[str]:
+    """``NAME`` (seed 0) and ``NAME-s1`` .. ``NAME-s{count-1}``."""
+    return [name] + [f"{name}-s{seed}" for seed in range(1, count)]
+
+
 def seed_ensemble(name: str, count: int, grid: dict | None = None, recall: bool = False) -> dict:
     """``NAME-xCOUNT``, the ensemble of ``NAME`` and its seeds 1..COUNT-1 (all fixed before any
     result: no member is chosen), and its graph prior chosen on validation NDCG@10
     (``-prior-tuned``) and, with ``recall``, on validation Recall@10 (``-prior-recall``)."""
-    members = [name] + [f"{name}-s{seed}" for seed in range(1, count)]
+    members = seed_members(name, count)
     ens, tuned = f"{name}-x{count}", {"grid": grid} if grid else {}
     entries = {ens: {"ensemble": members}, f"{ens}-prior-tuned": {"tune_prior": ens, **tuned}}
     if recall:
@@ -121,8 +126,7 @@ BEAUTY = {
                                      "graph_prior": False}),
         **seed_ensemble("g2rec-items-d128", 5, PRIOR_GRID, recall=True),
         # both five-seed ensembles as one (ten members): chosen over them only if validation says so
-        "sasrec-g2rec-x10": {"ensemble": seed_ensemble("sasrec-items-gpu", 5)["sasrec-items-gpu-x5"]["ensemble"]
-                             + seed_ensemble("g2rec-items-d128", 5)["g2rec-items-d128-x5"]["ensemble"]},
+        "sasrec-g2rec-x10": {"ensemble": seed_members("sasrec-items-gpu", 5) + seed_members("g2rec-items-d128", 5)},
         "sasrec-g2rec-x10-prior-tuned": {"tune_prior": "sasrec-g2rec-x10", "grid": PRIOR_GRID},
         "sasrec-g2rec-x10-prior-recall": {"tune_prior": "sasrec-g2rec-x10", "grid": PRIOR_GRID, "metric": "recall10"},
     },

@@ -33,6 +33,9 @@ def make_ensemble(run_dir: str | Path, members: list[str], name: str, progress=N
     run = RunFolder(run_dir)
     if len(set(members)) != len(members) or len(members) < 2 or name in members:
         raise ConfigError(f"ensemble {name!r}: needs at least 2 distinct members, not itself (got {members})")
+    folder = model_folder(run, name)
+    if (folder / "config.json").exists() and json.loads((folder / "config.json").read_text())["model"] != "ensemble":
+        raise G2RecError(f"{folder}: holds a trained model, not an ensemble; choose another --name")
     nets, own = [], []
     for member in members:
         net, _, record = load_trained(run, member)
@@ -50,12 +53,8 @@ def make_ensemble(run_dir: str | Path, members: list[str], name: str, progress=N
     summary = {"name": name, "members": members, "valid_ndcg10": round(valid["NDCG@10"], 5),
                "valid_recall10": round(valid["Recall@10"], 5), "member_valid_ndcg10": own,
                "seconds": round(clock.seconds, 1), "peak_memory_mb": round(peak_memory_mb(), 1)}
-    folder = model_folder(run, name)
-    if (folder / "config.json").exists() and json.loads((folder / "config.json").read_text())["model"] != "ensemble":
-        raise G2RecError(f"{folder}: holds a trained model, not an ensemble; choose another --name")
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob("metrics.json"):  # metrics of an earlier ensemble of that name
-        stale.unlink()
+    (folder / "metrics.json").unlink(missing_ok=True)  # metrics of an earlier ensemble of that name
     write_json_atomic(folder / "config.json", {"model": "ensemble", "members": members, "generator": generator,
                                                "beam": 20, "valid": summary})
     run.record("ensemble", name, summary)

@@ -58,7 +58,7 @@ def test_bad_ensembles_fail_with_one_line(run):
     path, _ = run
     for members, name, message in ((["s0"], "x", "at least 2"), (["s0", "s0"], "x", "distinct"),
                                    (["s0", "nope"], "x", "no trained model 'nope'"), (["s0", "s1"], "s0", "not itself"),
-                                   (["s0", "x3"], "y", "itself an ensemble")):
+                                   (["s0", "x3"], "y", "itself an ensemble"), (["s1", "s2"], "s0", "holds a trained model")):
         if "x3" in members:
             cli_json("ensemble", path, "--members", "s1", "--members", "s2", "--name", "x3", "--json")
         words = [w for m in members for w in ("--members", m)]
