@@ -128,12 +128,14 @@ def ensure_model(run: Path, recipe_run: str, name: str, entry: dict | None, retr
     if "tune_prior" in entry:
         grid = entry.get("grid", {})
         flags = {"grid" if k == "alpha" else k: list(v) for k, v in grid.items()}
-        choice = {k: entry[k] for k in ("sampled", "metric") if entry.get(k)}  # protocol and metric of the choice
+        # protocol, metric and graph of the choice (graph_from: another recipe's run folder, same log)
+        choice = {k: entry[k] for k in ("sampled", "metric", "graph_from") if entry.get(k)}
         command = cli("tune-prior", recipe_run, {"model": entry["tune_prior"], "name": name, **flags, **choice})
         if retrain or not (folder / "config.json").exists():
             print(f"[{run.name}] {command}", flush=True)
+            where = {"graph_from": ROOT / choice["graph_from"]} if "graph_from" in choice else {}
             choose_graph_prior(run, entry["tune_prior"], name=name, grid=PriorGrid(**{k: tuple(v) for k, v in grid.items()}),
-                               **choice)
+                               **{**choice, **where})
         return command
     options = dict(entry["train"])
     model = options.pop("model")

@@ -81,7 +81,9 @@ BEAUTY = {
         "sasrec-items-prior": {"tune_prior": "sasrec-items"},
         "sasrec-items-prior-tuned": {"tune_prior": "sasrec-items", "grid": PRIOR_GRID},
         "tiger-sids": {"train": {"model": "tiger", **GPU}, "embed": {"sasrec": {}}},
-        "g2rec-sids": {"train": {**G2REC, "head": "sids", "profiles": "interleave"}},
+        # 2026-11-27, GPU: 60 epochs, what the device time allowed (a 2026-11-26 run stopped by the
+        # limit before its weights came back had validation N@10 .0255 at epoch 60, .0282 at 115)
+        "g2rec-sids": {"train": {**G2REC, "head": "sids", "profiles": "interleave", "epochs": 60}},
         "g2rec-items-add": {"train": {"model": "g2rec", "profiles": "add", "windows": "last", "epochs": 40,
                                       "patience": 6, "threads": 1}},
         "g2rec-items-add-prior-tuned": {"tune_prior": "g2rec-items-add", "grid": PRIOR_GRID},
@@ -209,7 +211,11 @@ BEAUTY_UNSUPERVISED = {
 
 # Amazon 2014 Toys (19,412 users, 11,924 items) and 2018 Scientific (8,317 users, 4,344 items):
 # Beauty's settings unchanged (not searched on these sets), every model trained on the GPU.
-def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU) -> dict:
+def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU, wide: dict = CPU,
+           wide_seeds: dict = GPU) -> dict:
+    """``wide``: where (and how long) the d128 networks train, ``wide_seeds``: their seeds 1-2."""
+    sasrec_wide = {"model": "sasrec", "dim": 128, "dropout": 0.5}
+    g2rec_wide = {"model": "g2rec", "profiles": "add", "dim": 128, "dropout": 0.5, "graph_prior": False}
     return {
         "source": source, "run": run, "build": {}, "embed": {"spectral": {}, "lightgcn": {"graph": "bipartite"}},
         "tokenize": {"embedding": "lightgcn"}, "sampled_99": False,
@@ -222,16 +228,21 @@ def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU) -
             "g2rec-items-prior-tuned": {"tune_prior": "g2rec-items"},
             # the wider setting that put g2rec ahead of SASRec on Beauty at equal width (validation
             # and test, with the prior), both models, on the CPU
-            "sasrec-items-d128": {"train": {"model": "sasrec", "dim": 128, "dropout": 0.5, **CPU}},
+            "sasrec-items-d128": {"train": {**sasrec_wide, **wide}},
             "sasrec-items-d128-prior-tuned": {"tune_prior": "sasrec-items-d128"},
-            "g2rec-items-d128": {"train": {"model": "g2rec", "profiles": "add", "dim": 128, "dropout": 0.5, **CPU,
-                                           "graph_prior": False}},
+            "g2rec-items-d128": {"train": {**g2rec_wide, **wide}},
             "g2rec-items-d128-prior-tuned": {"tune_prior": "g2rec-items-d128"},
             # seeds 1-2 of both d64 networks (GPU), the members of three-seed ensembles
             **seeds("sasrec-items", {"model": "sasrec", **GPU, "epochs": epochs}, count=3),
             **seeds("g2rec-items", {**G2REC, "graph_prior": False}, count=3),
             **seed_ensemble("sasrec-items", 3),
             **seed_ensemble("g2rec-items", 3),
+            # 2026-11-27, GPU: seeds 1-2 of both d128 networks. g2rec d128 starts from no item
+            # vectors, so its seeds differ more than the LightGCN-started d64 ones (whose x3 gained little)
+            **seeds("sasrec-items-d128", {**sasrec_wide, **wide_seeds}, count=3),
+            **seeds("g2rec-items-d128", {**g2rec_wide, **wide_seeds}, count=3),
+            **seed_ensemble("sasrec-items-d128", 3),
+            **seed_ensemble("g2rec-items-d128", 3),
         },
         "provenance": "Beauty's GPU settings (dim 64, 2 layers, dropout 0.3, patience 15, last windows); "
                       "checkpoints and graph priors (default grid, 84 points) chosen on validation NDCG@10.",
@@ -241,6 +252,10 @@ def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU) -
 RECIPES = {"beauty": BEAUTY, "ml-100k": MOVIELENS_100K, "beauty-window": BEAUTY_WINDOW, "beauty-unsup": BEAUTY_UNSUPERVISED,
            # Toys: the GPU runs' time limit stopped SASRec after 99 epochs (13 after its best) and
            # TIGER before its weights came back: TIGER trained here, on the CPU, with the same options
+           # The d128 networks: on Scientific trained here (CPU), their seeds on the GPU, at most 130
+           # epochs (the CPU runs stopped at 64 and 110); on Toys all on the GPU, 70 epochs each (what
+           # the device time allowed, the same budget for both models)
            "toys": amazon("amazon2014_toys/Toys_and_Games.txt.gz", "runs/toys", epochs=99,
-                          tiger_device=CPU),
-           "scientific": amazon("amazon2018_scientific/Scientific.inter.json.gz", "runs/scientific")}
+                          tiger_device=CPU, wide={**GPU, "epochs": 70}, wide_seeds={**GPU, "epochs": 70}),
+           "scientific": amazon("amazon2018_scientific/Scientific.inter.json.gz", "runs/scientific",
+                                wide_seeds={**GPU, "epochs": 130})}

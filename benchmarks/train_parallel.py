@@ -102,7 +102,7 @@ def adopt(source: Path, jobs: list[dict]) -> None:
     for job in jobs:
         run_rel = job["run"].relative_to(ROOT)
         there, here = source / run_rel / "models" / job["name"], job["run"] / "models" / job["name"]
-        if not there.exists():
+        if not (there / "config.json").exists():  # not trained there (e.g. only a failed evaluation's log)
             continue
         here.mkdir(parents=True, exist_ok=True)
         for f in there.iterdir():  # with their times: quality.py trusts metrics newer than the config

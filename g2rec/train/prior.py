@@ -12,26 +12,40 @@ The network scores each validation batch once; every grid point then only adds i
 one evaluation. The result goes into the model's ``config.json`` (``generator.graph_prior``,
 ``prior_history``, ``prior_decay``, ``prior_eps``) with the whole table under
 ``graph_prior_search``.
+
+The prior's graph is the run's own by default. ``graph_from`` takes it from another run folder
+built on the same sequences (same users, items and splits, so still training interactions
+only), e.g. one made with another ``--builder``: the graph that serves the prior best need not
+be the one the embeddings and prototypes came from. It is then copied into the model folder
+(``prior_graph.npz``, named with its sha256 in ``config.json["prior_graph"]``), so the folder
+scores the same wherever it is read.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
+import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import json
+
+import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
 from ..data.sequences import VALID
-from ..errors import ConfigError, check_choice
+from ..errors import ConfigError, G2RecError, check_choice
 from ..eval.metrics import metrics_from_ranks, target_ranks
 from ..eval.protocol import histories, sampled_negatives
 from ..model.graph_prior import GraphPrior
 from ..runfolder import RunFolder
-from ..runinfo import Stopwatch, write_json_atomic
+from ..runinfo import Stopwatch, file_sha256, write_json_atomic
 
+PRIOR_GRAPH = "prior_graph.npz"  # in a model folder: its prior's graph, when not the run's
 GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0)
 METRICS = {"ndcg10": "NDCG@10", "recall10": "Recall@10"}  # what the choice can maximize
 
@@ -111,13 +125,57 @@ def search_prior(net, graph, seq, grid: PriorGrid, batch: int = 512, progress=No
     return table
 
 
+def prior_graph(run: RunFolder, folder: Path | None) -> sp.csr_matrix:
+    """The ``(I, I)`` graph of the prior of the model in ``folder``: the copy its ``config.json``
+    names (``tune-prior --graph-from``, checked against its sha256), else the run's."""
+    config = folder / "config.json" if folder is not None else None
+    own = json.loads(config.read_text()).get("prior_graph") if config is not None and config.exists() else None
+    if not own:
+        return run.graph()
+    path = folder / own["file"]
+    if not path.exists() or file_sha256(path) != own["sha256"]:
+        raise G2RecError(f"{path}: the prior's graph named in config.json is missing or changed; "
+                         f"run `g2rec tune-prior` again")
+    graph = sp.load_npz(path).tocsr()
+    n = run.manifest["stages"]["build-graph"]["summary"]["num_items"]
+    if graph.shape != (n, n):
+        raise G2RecError(f"{path}: shape {graph.shape} does not match {n} items in the manifest")
+    return graph
+
+
+def graph_of_run(run: RunFolder, other: str | Path) -> RunFolder:
+    """The run folder ``other``, after checking it holds the same sequences as ``run`` (users,
+    items, order and splits), so that its graph has this run's training interactions only."""
+    source = RunFolder(other)
+    mine, theirs = run.sequences(), source.sequences()
+    fields = ("user_ids", "item_ids", "offsets", "items", "split")
+    differ = [f for f in fields if not np.array_equal(getattr(mine, f), getattr(theirs, f))]
+    if differ:
+        raise G2RecError(f"{source.path}: its sequences differ from {run.path}'s ({', '.join(differ)}): its graph "
+                         f"could hold this run's validation or test interactions; build both from the same log")
+    return source
+
+
+def _copy_atomic(src: Path, dst: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None, grid: PriorGrid | None = None,
-                       progress=None, sampled: int | None = None, metric: str = "ndcg10") -> dict:
+                       progress=None, sampled: int | None = None, metric: str = "ndcg10",
+                       graph_from: str | Path | None = None) -> dict:
     """Pick the prior of ``models/MODEL`` on validation; with ``name``, write the result to a
     copy ``models/NAME`` and leave ``MODEL`` as it was (e.g. a SASRec baseline and its ablation).
     ``sampled``: choose it on the sampled-N validation protocol (for a model reported on that
     protocol: a prior that sharpens the full ranking can hurt the sampled one). ``metric``:
     the validation metric maximized, ``ndcg10`` (default) or ``recall10`` (for a Recall@10 target).
+    ``graph_from``: a run folder with the same sequences whose graph the prior uses (default: this run's).
 
     Returns a summary: ``model``, ``graph_prior`` (the chosen alpha), the chosen ``history``,
     ``decay``, ``eps``, ``valid_ndcg10`` (the chosen point's) and the whole ``table``.
@@ -131,8 +189,9 @@ def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None,
     net, _, record = load_trained(run, model)
     if net.config.head != "items":
         raise ConfigError(f"{model}: the graph prior is for the items head (this model has head={net.config.head!r})")
+    graph_run = graph_of_run(run, graph_from) if graph_from is not None else run
     clock = Stopwatch()
-    table = search_prior(net, run.graph(), run.sequences(), grid, progress=progress, sampled=sampled)
+    table = search_prior(net, graph_run.graph(), run.sequences(), grid, progress=progress, sampled=sampled)
     order = {k: {v: i for i, v in enumerate(getattr(grid, k))} for k in ("history", "decay", "eps")}
     best = max(table, key=lambda r: (r[metric], -r["alpha"], *(-order[k][r[k]] for k in order)))
     chosen = replace(net.config, graph_prior=best["alpha"], prior_history=best["history"],
@@ -149,10 +208,18 @@ def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None,
               "table": table, "chosen": {k: best[k] for k in ("alpha", "history", "decay", "eps")},
               "valid_ndcg10": best["ndcg10"], "valid_recall10": best["recall10"], "source_model": model, "seconds": round(clock.seconds, 1)}
     record["graph_prior_search"] = search
+    record.pop("prior_graph", None)
+    if graph_from is not None:  # the graph first, then the config that names it
+        _copy_atomic(graph_run.path / "graph.npz", target / PRIOR_GRAPH)
+        record["prior_graph"] = {"file": PRIOR_GRAPH, "from": str(graph_from),
+                                 "sha256": file_sha256(target / PRIOR_GRAPH)}
+        search["graph_from"] = str(graph_from)
     write_json_atomic(target / "config.json", record)
+    if graph_from is None:  # a stale copy of an earlier search's graph, no longer named
+        (target / PRIOR_GRAPH).unlink(missing_ok=True)
     run.record("graph-prior", name or model, search)
     return {"model": name or model, "graph_prior": best["alpha"], "history": best["history"], "decay": best["decay"],
             "eps": best["eps"], "valid_ndcg10": best["ndcg10"], "table": table}
 
 
-__all__ = ["GRID", "PriorGrid", "choose_graph_prior", "search_prior"]
+__all__ = ["GRID", "PRIOR_GRAPH", "PriorGrid", "choose_graph_prior", "graph_of_run", "prior_graph", "search_prior"]

@@ -36,7 +36,7 @@ from ..tokenize.trie import SIDTrie
 from .checkpoint import load_checkpoint
 from .context import load_context
 from .loop import TrainConfig, fit, training_windows
-from .prior import choose_graph_prior
+from .prior import choose_graph_prior, prior_graph
 
 MODELS = ("g2rec", "sasrec", "tiger")
 BASELINES = ("popularity", "knn")
@@ -61,7 +61,7 @@ def build_model(run: RunFolder, kind: str, config: GeneratorConfig, folder: Path
                            need_codes=config.head == "sids" or config.item_input == "sid", folder=folder,
                            item_init=config.item_init, fresh_codes=fresh)
     if config.graph_prior > 0:
-        context.graph = run.graph()
+        context.graph = prior_graph(run, folder)
     model = Generator(seq_items, config, context)
     trie = SIDTrie.build(context.codes.numpy(), context.codebook_sizes) if config.head == "sids" else None
     return model, trie
@@ -173,7 +173,7 @@ def load_trained(run: RunFolder, name: str) -> tuple[Generator | Ensemble, SIDTr
     if record["model"] == "ensemble":  # no weights of its own: its members' (g2rec.train.ensemble)
         config = GeneratorConfig(**record["generator"])
         members = [load_trained(run, member)[0] for member in record["members"]]
-        return Ensemble(members, config, run.graph() if config.graph_prior > 0 else None).eval(), None, record
+        return Ensemble(members, config, prior_graph(run, folder) if config.graph_prior > 0 else None).eval(), None, record
     # the checkpoint replaces the item embedding: no need to read the vectors that started it
     config = replace(GeneratorConfig(**record["generator"]), item_init="none")
     net, trie = build_model(run, record["model"], config, folder)

@@ -178,3 +178,44 @@ def test_tune_prior_picks_the_best_validation_weight_on_a_copy(run):
     assert result.exit_code == 2 and "tune-prior" in result.stderr
     result = runner.invoke(app, ["tune-prior", str(path), "--model", "sasrec-items", "--grid", "-1"])
     assert result.exit_code == 2 and "must be >= 0" in result.stderr
+
+
+def test_tune_prior_takes_the_graph_of_another_run_of_the_same_log(run, tmp_path):
+    from g2rec.graph.build import GraphConfig
+    from g2rec.data.prepare import PrepareConfig
+
+    path, _ = run
+    window = tmp_path / "window"
+    build_graph(MOVIELENS, window, graph=GraphConfig(builder="window"))
+    grid = ["--grid", "0", "--grid", "1", "--grid", "2", "--history", "3", "--decay", "0.5", "--eps", "1e-3", "--json"]
+    tune = lambda name, *extra: runner.invoke(app, ["tune-prior", str(path), "--model", "sasrec-items", "--name", name,
+                                                    *grid, *extra])
+    own = json.loads(tune("prior-own").stdout)
+    result = tune("prior-window", "--graph-from", str(window))
+    assert result.exit_code == 0, result.output
+    other = json.loads(result.stdout)
+    # the network alone scores the same; the prior's rows differ because its graph does
+    assert [r["ndcg10"] for r in other["table"] if r["alpha"] == 0] == [r["ndcg10"] for r in own["table"] if r["alpha"] == 0]
+    assert [r["ndcg10"] for r in other["table"] if r["alpha"] > 0] != [r["ndcg10"] for r in own["table"] if r["alpha"] > 0]
+    folder = path / "models" / "prior-window"
+    record = json.loads((folder / "config.json").read_text())
+    assert record["prior_graph"]["from"] == str(window) and record["graph_prior_search"]["graph_from"] == str(window)
+    assert (folder / "prior_graph.npz").read_bytes() == (window / "graph.npz").read_bytes()
+    # evaluating the copy reads its own graph (the run's would score as prior-own does)
+    assert other["graph_prior"] > 0 and other["valid_ndcg10"] != own["valid_ndcg10"]
+    valid = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", "prior-window", "--split", "valid",
+                                           "--json"]).stdout)["metrics"]
+    assert valid["ndcg@10"] == pytest.approx(other["valid_ndcg10"], abs=1e-5)
+    # a changed copy is refused, not silently used
+    (folder / "prior_graph.npz").write_bytes((path / "graph.npz").read_bytes())
+    result = runner.invoke(app, ["evaluate", str(path), "--model", "prior-window", "--split", "valid"])
+    assert result.exit_code != 0 and "missing or changed" in result.stderr
+    # tuned again on the run's own graph: the copy goes, and the config no longer names it
+    assert tune("prior-window").exit_code == 0
+    assert not (folder / "prior_graph.npz").exists() and "prior_graph" not in json.loads((folder / "config.json").read_text())
+    # a run folder of other splits could hold this run's test interactions in its graph
+    temporal = tmp_path / "temporal"
+    build_graph(MOVIELENS, temporal, prepare=PrepareConfig(split="temporal"))
+    result = tune("prior-temporal", "--graph-from", str(temporal))
+    assert result.exit_code != 0 and "sequences differ" in result.stderr and "split" in result.stderr
+    assert not (path / "models" / "prior-temporal").exists()
