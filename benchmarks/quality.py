@@ -35,6 +35,7 @@ import importlib.util
 import json
 import platform
 import shlex
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(HERE).parent
@@ -201,7 +202,7 @@ def training_summary(run: Path, name: str) -> dict | None:
         parts = [training_summary(run, member) or {} for member in record["members"]]
         summary.update(members=len(parts), train_seconds=round(sum(p.get("train_seconds", 0) for p in parts), 1),
                        valid_ndcg10=record["valid"]["valid_ndcg10"], valid_recall10=record["valid"]["valid_recall10"],
-                       **{"gpu": parts[0]["gpu"]} if "gpu" in parts[0] else {})
+                       members_trained_on=dict(Counter(p.get("gpu", "CPU") for p in parts)))
     else:
         log = run / "models" / search.get("source_model", name) / "train_log.jsonl"
         epochs = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
@@ -218,6 +219,17 @@ def training_summary(run: Path, name: str) -> dict | None:
     return summary
 
 
+def where_made(training: dict | None) -> str:
+    """The hardware of a row: where its network (an ensemble: each member) was trained, where it was scored."""
+    training = training or {}
+    if training.get("members_trained_on"):
+        on = ", ".join(f"{n} on {k}" for k, n in training["members_trained_on"].items())
+        return f"members trained {on}; scored on {hardware()}"
+    if training.get("gpu"):  # benchmarks/train_parallel.py on the device machine
+        return f"trained on {training['gpu']}; scored on CPU"
+    return hardware()
+
+
 def run_dataset(name: str, recipe: dict, models: list[str] | None, shared: Path, retrain: bool) -> dict:
     unknown = sorted(set(models or []) - set(recipe["models"]))
     if unknown:
@@ -231,10 +243,7 @@ def run_dataset(name: str, recipe: dict, models: list[str] | None, shared: Path,
         if source in rows:
             command = f"{rows[source]['command']}; {command}"
         training = training_summary(run, model)
-        where = hardware()
-        if (training or {}).get("gpu"):  # benchmarks/train_parallel.py on the device machine
-            where = f"trained on {training['gpu']}; scored on CPU"
-        row = {"command": command, "training": training, "hardware": where,
+        row = {"command": command, "training": training, "hardware": where_made(training),
                "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
         for sampled in ([None, 99] if recipe["sampled_99"] else [None]):
             metrics = evaluate_row(run, model, sampled)
@@ -394,6 +403,8 @@ def refreshed(results: dict, recipes: dict) -> dict:
         for model, row in data["rows"].items():
             if run is not None and (run / "models" / model / "config.json").exists():
                 row["training"] = training_summary(run, model)
+                if "members_trained_on" in row["training"]:
+                    row["hardware"] = where_made(row["training"])
     return results
 
 

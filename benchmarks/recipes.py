@@ -131,6 +131,12 @@ BEAUTY = {
         "sasrec-g2rec-x10": {"ensemble": seed_members("sasrec-items-gpu", 5) + seed_members("g2rec-items-d128", 5)},
         "sasrec-g2rec-x10-prior-tuned": {"tune_prior": "sasrec-g2rec-x10", "grid": PRIOR_GRID},
         "sasrec-g2rec-x10-prior-recall": {"tune_prior": "sasrec-g2rec-x10", "grid": PRIOR_GRID, "metric": "recall10"},
+        # 2026-11-27: the window graph's prior (`tune-prior --graph-from`, runs/beauty-window: the same
+        # sequences file) on the ensembles with g2rec members, whose profiles tie them to this run folder;
+        # the window graph gave SASRec x5 the best validation Recall@10 of both folders (session 8)
+        **{f"{ens}-window-prior-{kind}": {"tune_prior": ens, "grid": PRIOR_GRID, "graph_from": "runs/beauty-window",
+                                          **({"metric": "recall10"} if kind == "recall" else {})}
+           for ens in ("sasrec-g2rec-x10", "g2rec-items-d128-x5") for kind in ("tuned", "recall")},
     },
     "provenance": "session 3-4 runs (2026-11-23): defaults of GeneratorConfig (dim 64, 2 layers, 2 heads, "
                   "dropout 0.3, AdamW 1e-3, batch 256); profiles=add because interleave learned more slowly "
