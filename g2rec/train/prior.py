@@ -24,13 +24,12 @@ scores the same wherever it is read.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-
-import json
 
 import numpy as np
 import scipy.sparse as sp
@@ -186,10 +185,10 @@ def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None,
     grid = grid or PriorGrid()
     run = RunFolder(run_dir)
     source, target = model_folder(run, model), model_folder(run, name or model)
+    graph_run = graph_of_run(run, graph_from) if graph_from is not None else run
     net, _, record = load_trained(run, model)
     if net.config.head != "items":
         raise ConfigError(f"{model}: the graph prior is for the items head (this model has head={net.config.head!r})")
-    graph_run = graph_of_run(run, graph_from) if graph_from is not None else run
     clock = Stopwatch()
     table = search_prior(net, graph_run.graph(), run.sequences(), grid, progress=progress, sampled=sampled)
     order = {k: {v: i for i, v in enumerate(getattr(grid, k))} for k in ("history", "decay", "eps")}
