@@ -123,7 +123,8 @@ BEAUTY = {
         "g2rec-items-lambda-3": {"train": {**G2REC, "profile_weight": 3.0, "graph_prior": False}},
         "g2rec-items-interleave": {"train": {**G2REC, "profiles": "interleave", "graph_prior": False}},
         # 2026-11-26, GPU: seeds 1-4 of two networks, the members of five-seed ensembles
-        **seeds("sasrec-items-gpu", {"model": "sasrec", **GPU}),
+        # (2026-11-27: SASRec's seeds 5-9 too, for a ten-seed ensemble with the window graph's prior)
+        **seeds("sasrec-items-gpu", {"model": "sasrec", **GPU}, count=10),
         **seeds("g2rec-items-d128", {"model": "g2rec", "profiles": "add", "dim": 128, "dropout": 0.5, **GPU,
                                      "graph_prior": False}),
         **seed_ensemble("g2rec-items-d128", 5, PRIOR_GRID, recall=True),
@@ -131,12 +132,13 @@ BEAUTY = {
         "sasrec-g2rec-x10": {"ensemble": seed_members("sasrec-items-gpu", 5) + seed_members("g2rec-items-d128", 5)},
         "sasrec-g2rec-x10-prior-tuned": {"tune_prior": "sasrec-g2rec-x10", "grid": PRIOR_GRID},
         "sasrec-g2rec-x10-prior-recall": {"tune_prior": "sasrec-g2rec-x10", "grid": PRIOR_GRID, "metric": "recall10"},
+        "sasrec-items-gpu-x10": {"ensemble": seed_members("sasrec-items-gpu", 10)},
         # 2026-11-27: the window graph's prior (`tune-prior --graph-from`, runs/beauty-window: the same
         # sequences file) on the ensembles with g2rec members, whose profiles tie them to this run folder;
         # the window graph gave SASRec x5 the best validation Recall@10 of both folders (session 8)
         **{f"{ens}-window-prior-{kind}": {"tune_prior": ens, "grid": PRIOR_GRID, "graph_from": "runs/beauty-window",
                                           **({"metric": "recall10"} if kind == "recall" else {})}
-           for ens in ("sasrec-g2rec-x10", "g2rec-items-d128-x5") for kind in ("tuned", "recall")},
+           for ens in ("sasrec-g2rec-x10", "g2rec-items-d128-x5", "sasrec-items-gpu-x10") for kind in ("tuned", "recall")},
     },
     "provenance": "session 3-4 runs (2026-11-23): defaults of GeneratorConfig (dim 64, 2 layers, 2 heads, "
                   "dropout 0.3, AdamW 1e-3, batch 256); profiles=add because interleave learned more slowly "
@@ -197,7 +199,7 @@ BEAUTY_WINDOW = {
                "sasrec-items-prior-recall": {"tune_prior": "sasrec-items", "grid": PRIOR_GRID, "metric": "recall10"},
                "sasrec-items-prior-s99": {"tune_prior": "sasrec-items", "sampled": 99},
                # Beauty's GPU SASRec seed members, copied; their five-seed ensemble with the window graph's prior
-               **{name: BEAUTY["models"][name] for name in BEAUTY["models"] if name.startswith("sasrec-items-gpu")},
+               **{name: BEAUTY["models"][name] for name in seed_members("sasrec-items-gpu", 5)},
                **seed_ensemble("sasrec-items-gpu", 5, PRIOR_GRID, recall=True)},
     "provenance": "ablation of Beauty's g2rec-items-gpu: only the graph builder differs (prototypes, profiles, prior). "
                   "sasrec-items: Beauty's checkpoint, copied (the sequences are the same file, md5-checked, and a CPU "
