@@ -224,7 +224,7 @@ def where_made(training: dict | None) -> str:
     training = training or {}
     if training.get("members_trained_on"):
         on = ", ".join(f"{n} on {k}" for k, n in training["members_trained_on"].items())
-        return f"members trained {on}; scored on {hardware()}"
+        return f"members trained {on}; scored on CPU"
     if training.get("gpu"):  # benchmarks/train_parallel.py on the device machine
         return f"trained on {training['gpu']}; scored on CPU"
     return hardware()
