@@ -39,9 +39,12 @@ from g2rec.train.stage import load_trained, make_scorer
 
 
 def without_item_before(seq: Sequences, split: int) -> Sequences:
-    """``seq`` without the interaction just before each ``split`` interaction (same users and targets)."""
+    """``seq`` without the interaction just before each ``split`` interaction of the same user
+    (same users and targets)."""
+    queries = np.flatnonzero(seq.split == split)
+    before = queries - 1
     keep = np.ones(seq.num_interactions, dtype=bool)
-    keep[np.flatnonzero(seq.split == split) - 1] = False
+    keep[before[before >= seq.offsets[seq.users[queries]]]] = False  # never another user's last item
     return seq.subset(keep)
 
 

@@ -27,7 +27,6 @@ import itertools
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -142,8 +141,8 @@ def prior_graph(run: RunFolder, folder: Path | None) -> sp.csr_matrix:
     return graph
 
 
-def graph_of_run(run: RunFolder, other: str | Path) -> RunFolder:
-    """The run folder ``other``, after checking it holds the same sequences as ``run`` (users,
+def same_log_run(run: RunFolder, other: str | Path) -> RunFolder:
+    """The run folder ``other`` (whose graph the prior may use), after checking it holds the same sequences as ``run`` (users,
     items, order and splits), so that its graph has this run's training interactions only."""
     source = RunFolder(other)
     mine, theirs = run.sequences(), source.sequences()
@@ -153,17 +152,6 @@ def graph_of_run(run: RunFolder, other: str | Path) -> RunFolder:
         raise G2RecError(f"{source.path}: its sequences differ from {run.path}'s ({', '.join(differ)}): its graph "
                          f"could hold this run's validation or test interactions; build both from the same log")
     return source
-
-
-def _copy_atomic(src: Path, dst: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None, grid: PriorGrid | None = None,
@@ -185,7 +173,7 @@ def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None,
     grid = grid or PriorGrid()
     run = RunFolder(run_dir)
     source, target = model_folder(run, model), model_folder(run, name or model)
-    graph_run = graph_of_run(run, graph_from) if graph_from is not None else run
+    graph_run = same_log_run(run, graph_from) if graph_from is not None else run
     net, _, record = load_trained(run, model)
     if net.config.head != "items":
         raise ConfigError(f"{model}: the graph prior is for the items head (this model has head={net.config.head!r})")
@@ -209,7 +197,9 @@ def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None,
     record["graph_prior_search"] = search
     record.pop("prior_graph", None)
     if graph_from is not None:  # the graph first, then the config that names it
-        _copy_atomic(graph_run.path / "graph.npz", target / PRIOR_GRAPH)
+        tmp = target / f".{PRIOR_GRAPH}.tmp"
+        shutil.copyfile(graph_run.path / "graph.npz", tmp)
+        os.replace(tmp, target / PRIOR_GRAPH)
         record["prior_graph"] = {"file": PRIOR_GRAPH, "from": str(graph_from),
                                  "sha256": file_sha256(target / PRIOR_GRAPH)}
         search["graph_from"] = str(graph_from)
@@ -221,4 +211,4 @@ def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None,
             "eps": best["eps"], "valid_ndcg10": best["ndcg10"], "table": table}
 
 
-__all__ = ["GRID", "PRIOR_GRAPH", "PriorGrid", "choose_graph_prior", "graph_of_run", "prior_graph", "search_prior"]
+__all__ = ["GRID", "PRIOR_GRAPH", "PriorGrid", "choose_graph_prior", "same_log_run", "prior_graph", "search_prior"]
