@@ -25,6 +25,9 @@ def train_command(
     item_input: str | None = typer.Option(None, help="id (item embedding) | sid (merged semantic-ID codes)."),
     profile_weight: float | None = typer.Option(None, help="lambda of the profile loss (default 1; 0 = off)."),
     item_init: str | None = typer.Option(None, help="g2rec: start item embeddings from `g2rec embed` vectors of this method (e.g. lightgcn; default none)."),
+    train_prior: float | None = typer.Option(None, help="g2rec items head: weight of the graph log-prior inside the training "
+                                                        "loss, from graphs without the user's own interactions (default 0 = off)."),
+    train_prior_history: int | None = typer.Option(None, help="Most recent items whose graph edges vote in the training prior (default 1)."),
     max_len: int | None = typer.Option(None, help="History items read (default 50)."),
     dim: int | None = typer.Option(None, help="Model width (default 64)."),
     layers: int | None = typer.Option(None, help="Transformer blocks (default 2)."),
@@ -52,7 +55,8 @@ def train_command(
     with user_errors():
         with progress_bar(not json_out) as progress:
             summary = train(run_dir, model, name, resume, progress, graph_prior, head=head, profiles=profiles, item_input=item_input,
-                            profile_weight=profile_weight, item_init=item_init, max_len=max_len, dim=dim, layers=layers, heads=heads,
+                            profile_weight=profile_weight, item_init=item_init, train_prior=train_prior,
+                            train_prior_history=train_prior_history, max_len=max_len, dim=dim, layers=layers, heads=heads,
                             dropout=dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay, beam=beam, seed=seed, threads=threads, windows=windows,
                             device=device)

@@ -96,10 +96,7 @@ def sequence_windows(train: Sequences, max_len: int, pad: int, newest_only: bool
         ``(N, max_len + 1)`` int64 item ids, ``pad`` on the left where a window is short;
         windows grouped by user (users in order), each user's newest window first.
     """
-    lengths = train.lengths
-    count = np.where(lengths >= 2, -(-(lengths - 1) // max_len), 0)          # windows per user
-    if newest_only:
-        count = np.minimum(count, 1)
+    count = _windows_per_user(train, max_len, newest_only)
     users = np.repeat(np.arange(train.num_users), count)                       # (N,)
     first = np.cumsum(count) - count
     k = np.arange(len(users)) - np.repeat(first, count)                        # 0 = newest window
@@ -107,6 +104,17 @@ def sequence_windows(train: Sequences, max_len: int, pad: int, newest_only: bool
     pos = end[:, None] - (max_len + 1) + np.arange(max_len + 1)                # (N, max_len + 1)
     valid = pos >= train.offsets[users][:, None]
     return np.where(valid, train.items[np.where(valid, pos, 0)], pad).astype(np.int64)
+
+
+def window_users(train: Sequences, max_len: int, newest_only: bool = False) -> np.ndarray:
+    """``(N,)`` user index of each window of :func:`sequence_windows` (same arguments)."""
+    return np.repeat(np.arange(train.num_users), _windows_per_user(train, max_len, newest_only))
+
+
+def _windows_per_user(train: Sequences, max_len: int, newest_only: bool) -> np.ndarray:
+    lengths = train.lengths
+    count = np.where(lengths >= 2, -(-(lengths - 1) // max_len), 0)
+    return np.minimum(count, 1) if newest_only else count
 
 
 def _save_ids(path: Path, ids: np.ndarray) -> None:

@@ -29,7 +29,9 @@ profile loss being the soft-label cross-entropy of the next item's prototype mem
 With ``graph_prior = alpha > 0`` the ``items`` head's scores at inference are
 ``log_softmax(h_t E^T) + alpha * log(g + eps)``, ``g`` the co-engagement graph's vote from the
 recent history (:mod:`g2rec.model.graph_prior`; ``alpha`` is chosen on validation data after
-training, see there why it is not trained).
+training, see there why it is not trained). With ``train_prior = alpha > 0`` the network is
+trained against that sum instead (``h_t E^T + alpha * log(g + eps)`` inside the cross-entropy,
+``g`` from graphs that never hold the user's own interactions: :mod:`g2rec.train.crossfit`).
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ class GeneratorConfig:
     prior_history: int = 10      # the prior's H: most recent items that vote
     prior_decay: float = 0.7     # the prior's delta: weight ratio of consecutive history items
     prior_eps: float = 1e-3      # the prior's floor inside the log
+    train_prior: float = 0.0     # alpha of the graph log-prior inside the training loss (cross-fitted graphs; 0 = off)
+    train_prior_history: int = 1  # H of the training prior: most recent items that vote
 
     def __post_init__(self):
         check_choice("head", self.head, HEADS)
@@ -77,6 +81,9 @@ class GeneratorConfig:
         if self.prior_history < 1 or not 0 < self.prior_decay <= 1 or self.prior_eps <= 0:
             raise ConfigError(f"graph prior: need prior_history >= 1 (got {self.prior_history}), prior_decay in "
                               f"(0, 1] (got {self.prior_decay}) and prior_eps > 0 (got {self.prior_eps})")
+        if self.train_prior < 0 or (self.train_prior > 0 and self.head != "items") or self.train_prior_history < 1:
+            raise ConfigError(f"train_prior={self.train_prior} must be >= 0, and > 0 only with head='items'; "
+                              f"train_prior_history={self.train_prior_history} must be >= 1")
         if self.max_len < 1 or self.profile_weight < 0:
             raise ConfigError(f"max_len={self.max_len} must be >= 1 and profile_weight={self.profile_weight} >= 0")
 
@@ -224,13 +231,19 @@ class Generator(PriorScoring, nn.Module):
         (``item_scores``, from :class:`~g2rec.model.graph_prior.PriorScoring`, adds the prior)."""
         return self.hidden(items)[:, -1] @ self.item_vectors().T
 
-    def loss(self, items: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        """Training loss on ``items (B, T)`` with next items ``targets (B, T)`` (``I`` = no target)."""
+    def loss(self, items: torch.Tensor, targets: torch.Tensor,
+             log_prior: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+        """Training loss on ``items (B, T)`` with next items ``targets (B, T)`` (``I`` = no target);
+        ``log_prior (N, I)``: ``log(g + eps)`` at the N target positions (row-major), added to the
+        items head's logits with weight ``train_prior``."""
         h = self.hidden(items)
         keep = targets != self.num_items
         h, targets = h[keep], targets[keep]                                         # (N, D), (N,)
         if self.config.head == "items":
-            main = F.cross_entropy(h @ self.item_vectors().T, targets)
+            logits = h @ self.item_vectors().T
+            if log_prior is not None:
+                logits = logits + self.config.train_prior * log_prior
+            main = F.cross_entropy(logits, targets)
         else:
             main = self.code_head.loss(h, self.codes[targets])
         parts = {"next": float(main.detach())}

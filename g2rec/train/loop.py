@@ -94,8 +94,12 @@ def _epoch_seed(seed: int, epoch: int) -> int:
 
 
 def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config: TrainConfig,
-        validate: Callable[[torch.nn.Module], dict], folder: Path, resume: bool = False, progress=None) -> dict:
+        validate: Callable[[torch.nn.Module], dict], folder: Path, resume: bool = False, progress=None,
+        log_prior: Callable | None = None) -> dict:
     """Train ``model`` (anything with ``loss(items, targets) -> (loss, parts)``) on the windows.
+
+    ``log_prior(idx, items, keep)``: the graph's log-votes at each batch's target positions,
+    passed to ``model.loss`` (:class:`~g2rec.train.crossfit.CrossFitPrior`).
 
     Each epoch ends with ``validate(model)`` (a metrics dict with ``NDCG@10``), a line in
     ``folder/train_log.jsonl``, ``folder/checkpoint.safetensors`` (resume point) and, when
@@ -134,7 +138,9 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
             idx = idx.to(device)
             xb, yb = x[idx], y[idx]
             width = int((xb != pad).sum(1).max())  # trim the all-padding columns on the left
-            loss, _ = model.loss(xb[:, -width:], yb[:, -width:])
+            xb, yb = xb[:, -width:], yb[:, -width:]
+            extra = {} if log_prior is None else {"log_prior": log_prior(idx, xb, yb != pad)}
+            loss, _ = model.loss(xb, yb, **extra)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -23,16 +23,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data.sequences import TEST, VALID
+from ..data.sequences import TEST, VALID, window_users
 from ..errors import ConfigError, G2RecError, check_choice
 from ..eval.baselines import GraphKNNScorer, PopularityScorer
 from ..eval.protocol import TopK, evaluate_ranking
+from ..graph.build import GraphConfig
 from ..model.beam import beam_search
 from ..model.ensemble import Ensemble
 from ..model.generator import Generator, GeneratorConfig
 from ..runfolder import RunFolder
 from ..runinfo import Stopwatch, peak_memory_mb, write_json_atomic
 from ..tokenize.trie import SIDTrie
+from . import crossfit
 from .checkpoint import load_checkpoint
 from .context import load_context
 from .loop import TrainConfig, fit, training_windows
@@ -41,9 +43,10 @@ from .prior import choose_graph_prior, prior_graph
 MODELS = ("g2rec", "sasrec", "tiger")
 BASELINES = ("popularity", "knn")
 PRESETS = {"sasrec": {"head": "items", "profiles": "none", "item_input": "id", "profile_weight": 0.0, "item_init": "none",
-                      "graph_prior": 0.0},
+                      "graph_prior": 0.0, "train_prior": 0.0},
            "tiger": {"head": "sids", "profiles": "none", "item_input": "sid", "profile_weight": 0.0, "item_init": "none",
-                     "graph_prior": 0.0}}
+                     "graph_prior": 0.0, "train_prior": 0.0}}
+INFERENCE_PRIOR = ("graph_prior", "prior_history", "prior_decay", "prior_eps")  # set after training (tune-prior)
 
 
 def model_folder(run: RunFolder, name: str) -> Path:
@@ -122,6 +125,9 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
             raise ConfigError(f"--model {model} fixes {', '.join(sorted(clash))}; use --model g2rec to change them")
         gen_options.update(PRESETS[model])
     gen_config = GeneratorConfig(**gen_options)
+    if gen_config.train_prior > 0:  # it scores as it was trained until a search chooses otherwise
+        gen_config = replace(gen_config, graph_prior=gen_config.train_prior, prior_history=gen_config.train_prior_history,
+                             prior_decay=crossfit.DECAY, prior_eps=crossfit.EPS)
     if graph_prior is None:
         graph_prior = model == "g2rec" and gen_config.head == "items"
     if graph_prior and (model != "g2rec" or gen_config.head != "items"):
@@ -136,7 +142,8 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
         saved = json.loads((folder / "config.json").read_text()) if (folder / "config.json").exists() else None
         if saved is None:
             raise G2RecError(f"{folder}: nothing to resume (no config.json); train without --resume")
-        if saved["model"] != model or {**saved["generator"], "graph_prior": 0.0} != config_record["generator"]:
+        network = lambda g: {k: v for k, v in g.items() if k not in INFERENCE_PRIOR}
+        if saved["model"] != model or network(saved["generator"]) != network(config_record["generator"]):
             raise ConfigError(f"{folder}: --resume with other model options than the run being resumed ({saved['generator']})")
         config_record["train"]["epochs"] = train_config.epochs
     torch.manual_seed(train_config.seed)
@@ -144,9 +151,15 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
     folder.mkdir(parents=True, exist_ok=True)
     write_json_atomic(folder / "config.json", config_record)
     inputs, targets = training_windows(seq.train(), gen_config.max_len, train_config.windows)
+    log_prior = None
+    if gen_config.train_prior > 0:
+        log_prior = crossfit.CrossFitPrior(seq, GraphConfig(**run.manifest["stages"]["build-graph"]["params"]["graph"]),
+                                           window_users(seq.train(), gen_config.max_len, train_config.windows == "last"),
+                                           gen_config.train_prior_history, train_config.seed)
     scorer = make_scorer(net, trie, beam)
     state = fit(net, inputs, targets, train_config,
-                lambda m: evaluate_ranking(scorer, seq, VALID, gen_config.max_len, batch=512), folder, resume, progress)
+                lambda m: evaluate_ranking(scorer, seq, VALID, gen_config.max_len, batch=512), folder, resume, progress,
+                log_prior)
     summary = {"model": model, "name": name, "head": gen_config.head, "profiles": gen_config.profiles,
                "epochs": state["epoch"], "best_epoch": state["best_epoch"],
                "valid_ndcg10": round(state["best_ndcg10"], 5),

@@ -219,3 +219,32 @@ def test_tune_prior_takes_the_graph_of_another_run_of_the_same_log(run, tmp_path
     result = tune("prior-temporal", "--graph-from", str(temporal))
     assert result.exit_code != 0 and "sequences differ" in result.stderr and "split" in result.stderr
     assert not (path / "models" / "prior-temporal").exists()
+
+
+def test_train_prior_trains_against_the_graph_and_scores_with_it(run):
+    path, _ = run
+    args = ["train", str(path), "--model", "g2rec", "--profiles", "none", "--profile-weight", "0", "--epochs", "2",
+            "--max-len", "20", "--dim", "32", "--threads", "1", "--train-prior", "2", "--train-prior-history", "3",
+            "--no-graph-prior", "--name", "trained-against-graph", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    generator = json.loads((path / "models" / "trained-against-graph" / "config.json").read_text())["generator"]
+    # it scores as it was trained: the run's graph, the same weight and history
+    assert (generator["train_prior"], generator["graph_prior"], generator["prior_history"]) == (2.0, 2.0, 3)
+    valid = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", "trained-against-graph", "--split", "valid",
+                                           "--json"]).stdout)["metrics"]
+    assert valid["ndcg@10"] == pytest.approx(summary["valid_ndcg10"], abs=1e-5)
+    # the network alone (alpha = 0) is a residual to the graph, far below the sum it was trained in
+    search = json.loads(runner.invoke(app, ["tune-prior", str(path), "--model", "trained-against-graph", "--name",
+                                            "trained-against-graph-0", "--grid", "0", "--json"]).stdout)
+    assert search["valid_ndcg10"] < 0.8 * summary["valid_ndcg10"]
+    # a resumed run keeps its options; other options are refused
+    assert runner.invoke(app, [*args[:-1], "--epochs", "3", "--resume", "--json"]).exit_code == 0
+    result = runner.invoke(app, [*args[:-1], "--train-prior", "1", "--resume"])
+    assert result.exit_code == 2 and "--resume with other model options" in result.stderr
+    result = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--train-prior", "1"])
+    assert result.exit_code == 2 and "fixes train_prior" in result.stderr
+    result = runner.invoke(app, ["train", str(path), "--model", "g2rec", "--head", "sids", "--profiles", "none",
+                                 "--train-prior", "1"])
+    assert result.exit_code == 2 and "train_prior=1.0 must be >= 0, and > 0 only with head='items'" in result.stderr
