@@ -147,7 +147,9 @@ def ensure_model(run: Path, recipe_run: str, name: str, entry: dict | None, retr
     if (folder / "config.json").exists() and not retrain and (complete or resume):
         record = json.loads((folder / "config.json").read_text())
         have = {**record["generator"], "windows": "last", **record["train"], "model": record["model"]}
-        differ = {k: (have.get(k), v) for k, v in {"model": model, **options}.items() if have.get(k) != v}
+        # graph_prior: the switch of the search after training, not an option of the network
+        differ = {k: (have.get(k), v) for k, v in {"model": model, **options}.items()
+                  if k != "graph_prior" and have.get(k) != v}
         if differ:
             raise SystemExit(f"{folder}: trained with other options than the recipe ({differ}: have, recipe); "
                              f"use --retrain to replace it")

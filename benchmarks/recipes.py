@@ -139,6 +139,14 @@ BEAUTY = {
         **{f"{ens}-window-prior-{kind}": {"tune_prior": ens, "grid": PRIOR_GRID, "graph_from": "runs/beauty-window",
                                           **({"metric": "recall10"} if kind == "recall" else {})}
            for ens in ("sasrec-g2rec-x10", "g2rec-items-d128-x5", "sasrec-items-gpu-x10") for kind in ("tuned", "recall")},
+        # 2026-11-27 (session 10, after the rows above): every trained member of both networks as one
+        # ensemble (SASRec x10 + g2rec d128 x5), the window graph's prior; chosen over them only if
+        # validation says so
+        "sasrec-g2rec-x15": {"ensemble": seed_members("sasrec-items-gpu", 10) + seed_members("g2rec-items-d128", 5)},
+        **{f"sasrec-g2rec-x15-window-prior-{kind}": {"tune_prior": "sasrec-g2rec-x15", "grid": PRIOR_GRID,
+                                                    "graph_from": "runs/beauty-window",
+                                                    **({"metric": "recall10"} if kind == "recall" else {})}
+           for kind in ("tuned", "recall")},
     },
     "provenance": "session 3-4 runs (2026-11-23): defaults of GeneratorConfig (dim 64, 2 layers, 2 heads, "
                   "dropout 0.3, AdamW 1e-3, batch 256); profiles=add because interleave learned more slowly "
@@ -251,6 +259,15 @@ def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU, w
             **seeds("g2rec-items-d128", {**g2rec_wide, **wide_seeds}, count=3),
             **seed_ensemble("sasrec-items-d128", 3),
             **seed_ensemble("g2rec-items-d128", 3),
+            # 2026-11-27, CPU: g2rec trained against the graph prior (cross-fitted graphs, the last
+            # item votes), alpha 1 and 2; the checkpoint and then the prior chosen on validation
+            **{f"g2rec-items-tp{a}": {"train": {**G2REC, "device": "cpu", "train_prior": float(a), "graph_prior": False}}
+               for a in (1, 2)},
+            **{f"g2rec-items-tp{a}-prior-tuned": {"tune_prior": f"g2rec-items-tp{a}"} for a in (1, 2)},
+            # the same with SASRec's network (no profiles, no LightGCN start): the training prior alone
+            "g2rec-noprofiles-tp1": {"train": {**G2REC, "device": "cpu", "profiles": "none", "profile_weight": 0.0,
+                                               "item_init": "none", "train_prior": 1.0, "graph_prior": False}},
+            "g2rec-noprofiles-tp1-prior-tuned": {"tune_prior": "g2rec-noprofiles-tp1"},
         },
         "provenance": "Beauty's GPU settings (dim 64, 2 layers, dropout 0.3, patience 15, last windows); "
                       "checkpoints and graph priors (default grid, 84 points) chosen on validation NDCG@10.",
