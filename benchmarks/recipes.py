@@ -180,6 +180,11 @@ MOVIELENS_100K = {
         "g2rec-items-spectral": {"train": {"model": "g2rec", "profiles": "add", "item_init": "spectral", "epochs": 200,
                                            "patience": 20, "threads": 1}},
         "g2rec-sids": {"train": {"model": "g2rec", "head": "sids", "epochs": 200, "patience": 20, "threads": 1}},
+        # 2026-11-27: the SID head with profiles added, not interleaved: interleaved, its prediction
+        # state sits on the newest item's profile token, which holds the item only through attention
+        # (benchmarks/recency.py: g2rec-sids lost 2% of validation N@10 without the newest item, TIGER 14%)
+        "g2rec-sids-add": {"train": {"model": "g2rec", "head": "sids", "profiles": "add", "epochs": 200, "patience": 20,
+                                     "threads": 1}},
         "g2rec-items-interleave": {"train": {"model": "g2rec", "epochs": 200, "patience": 20, "threads": 1}},
         "g2rec-items-nolambda": {"train": {"model": "g2rec", "profiles": "add", "profile_weight": 0.0, "epochs": 200,
                                            "patience": 20, "threads": 1}},
