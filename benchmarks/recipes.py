@@ -273,6 +273,10 @@ def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU, w
             "g2rec-noprofiles-tp1": {"train": {**G2REC, "device": "cpu", "profiles": "none", "profile_weight": 0.0,
                                                "item_init": "none", "train_prior": 1.0, "graph_prior": False}},
             "g2rec-noprofiles-tp1-prior-tuned": {"tune_prior": "g2rec-noprofiles-tp1"},
+            # 2026-11-27, CPU: the SID head with profiles interleaved (Beauty's g2rec-sids) and added
+            # (MovieLens' g2rec-sids-add), the same budget (at most 100 epochs)
+            **{name: {"train": {**G2REC, "device": "cpu", "head": "sids", "profiles": profiles, "epochs": 100}}
+               for name, profiles in (("g2rec-sids", "interleave"), ("g2rec-sids-add", "add"))},
         },
         "provenance": "Beauty's GPU settings (dim 64, 2 layers, dropout 0.3, patience 15, last windows); "
                       "checkpoints and graph priors (default grid, 84 points) chosen on validation NDCG@10.",
