@@ -52,17 +52,17 @@ class CrossFitPrior:
         interaction_fold = fold_of_user[seq.users]
         self.priors = [GraphPrior(build_coengagement_graph(seq.subset(interaction_fold != k), graph_config)[0],
                                   history, DECAY, EPS) for k in range(folds)]
-        self.window_fold = torch.from_numpy(fold_of_user[window_users])
+        self.window_fold = fold_of_user[window_users]                                   # (windows,)
         self.history, self.num_items = history, seq.num_items
 
     def __call__(self, idx: torch.Tensor, items: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         """``log(g + eps)`` ``(N, I)`` for the positions of ``items (B, T)`` (windows ``idx (B,)``,
         padding ``I``) where ``keep (B, T)`` is true, in row-major order (as ``h[keep]``)."""
-        x = np.where(items.cpu().numpy() == self.num_items, -1, items.cpu().numpy())
-        x = np.pad(x, ((0, 0), (self.history - 1, 0)), constant_values=-1)
+        x = items.cpu().numpy()
+        x = np.pad(np.where(x == self.num_items, -1, x), ((0, 0), (self.history - 1, 0)), constant_values=-1)
         mask = keep.cpu().numpy()
         recent = sliding_window_view(x, self.history, axis=1)[mask]                     # (N, H) per position
-        fold = np.broadcast_to(self.window_fold[idx.cpu()].numpy()[:, None], mask.shape)[mask]  # (N,)
+        fold = np.broadcast_to(self.window_fold[idx.cpu().numpy()][:, None], mask.shape)[mask]  # (N,)
         votes = np.empty((len(recent), self.num_items), dtype=np.float32)
         for k, prior in enumerate(self.priors):
             rows = np.flatnonzero(fold == k)

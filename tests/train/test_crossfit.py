@@ -58,7 +58,7 @@ def test_votes_equal_each_folds_graph_prior_on_real_data(shared_data, tmp_path):
     prior, inputs, targets, users, log_votes = _votes(seq, max_len=20, windows="last", history=3, folds=3)
     assert len(users) == len(inputs) and np.all(np.diff(users) > 0)   # one window per user, users in order
     fold_of_user = np.random.default_rng(0).permutation(seq.num_users) % 3
-    assert np.array_equal(prior.window_fold.numpy(), fold_of_user[users])
+    assert np.array_equal(prior.window_fold, fold_of_user[users])
     graphs = [GraphPrior(build_coengagement_graph(seq.subset(fold_of_user[seq.users] != k))[0], 3, DECAY, EPS)
               for k in range(3)]
     pad = seq.num_items
