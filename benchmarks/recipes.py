@@ -185,6 +185,9 @@ MOVIELENS_100K = {
         # (benchmarks/recency.py: g2rec-sids lost 2% of validation N@10 without the newest item, TIGER 14%)
         "g2rec-sids-add": {"train": {"model": "g2rec", "head": "sids", "profiles": "add", "epochs": 200, "patience": 20,
                                      "threads": 1}},
+        # and with no profile tokens at all (the profile loss kept): is it the layout or the profiles?
+        "g2rec-sids-noprofiles": {"train": {"model": "g2rec", "head": "sids", "profiles": "none", "epochs": 200,
+                                            "patience": 20, "threads": 1}},
         "g2rec-items-interleave": {"train": {"model": "g2rec", "epochs": 200, "patience": 20, "threads": 1}},
         "g2rec-items-nolambda": {"train": {"model": "g2rec", "profiles": "add", "profile_weight": 0.0, "epochs": 200,
                                            "patience": 20, "threads": 1}},
