@@ -15,7 +15,9 @@ graph links to the recent history and lets the Transformer rank within and beyon
 ``alpha`` is one scalar chosen on the validation split after training, not learned with the
 network: the training graph holds every training transition ``(i_t, i_{t+1})`` as an edge,
 so on training windows the prior always points at the target and a jointly learned weight
-would trust it far more than it deserves on held-out items.
+would trust it far more than it deserves on held-out items. (Training the network inside the
+sum, with votes from graphs that exclude the user, is :mod:`g2rec.train.crossfit`; on Scientific
+it scored below this post-hoc product, benchmarks/README.md.)
 """
 
 from __future__ import annotations
