@@ -41,7 +41,7 @@ class CrossFitPrior:
     Args:
         seq: the run's sequences (training interactions are used; users keep their indices).
         graph_config: how the run's graph was built (``manifest.json``).
-        window_users: ``(N,)`` user index of each training window (:func:`training_windows`).
+        window_users: ``(N,)`` user index of each training window (:func:`g2rec.data.sequences.window_users`).
         history: ``H``, how many of the most recent items vote.
         seed: seeds the users' fold assignment.
     """

@@ -150,11 +150,12 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
     net, trie = build_model(run, model, gen_config, folder, fresh=not resume)
     folder.mkdir(parents=True, exist_ok=True)
     write_json_atomic(folder / "config.json", config_record)
-    inputs, targets = training_windows(seq.train(), gen_config.max_len, train_config.windows)
+    train_seq = seq.train()
+    inputs, targets = training_windows(train_seq, gen_config.max_len, train_config.windows)
     log_prior = None
     if gen_config.train_prior > 0:
         log_prior = crossfit.CrossFitPrior(seq, GraphConfig(**run.manifest["stages"]["build-graph"]["params"]["graph"]),
-                                           window_users(seq.train(), gen_config.max_len, train_config.windows == "last"),
+                                           window_users(train_seq, gen_config.max_len, train_config.windows == "last"),
                                            gen_config.train_prior_history, train_config.seed)
     scorer = make_scorer(net, trie, beam)
     state = fit(net, inputs, targets, train_config,
