@@ -91,11 +91,11 @@ def tune_prior_command(
 
 def ensemble_command(
     run_dir: Path = typer.Argument(..., help="Run folder."),
-    members: list[str] = typer.Option(..., help="A trained items-head model (models/NAME), repeatable: at least two."),
+    members: list[str] = typer.Option(..., help="A trained model (models/NAME), items or sids head, repeatable: at least two."),
     name: str = typer.Option(..., help="Model folder name of the ensemble under RUN_DIR/models."),
     json_out: bool = JsonOption,
 ):
-    """Score several trained items-head models as one (mean log-probabilities); prints its validation metrics."""
+    """Score several trained models as one (mean log-probabilities over all items); prints its validation metrics."""
     with user_errors(), progress_bar(not json_out) as progress:
         summary = make_ensemble(run_dir, members, name, progress=progress)
     show_summary(f"ensemble {name} -> {run_dir}/models/{name}", summary, list(summary), json_out)

@@ -1,7 +1,9 @@
-r"""A seed ensemble: several trained ``items``-head generators scoring as one.
+r"""An ensemble: several trained generators scoring as one.
 
-Members ``m = 1..M`` (e.g. one recipe trained with seeds 0..M-1) each give next-item
-log-probabilities after a history; the ensemble's logits are their mean,
+Members ``m = 1..M`` (one recipe trained with seeds 0..M-1, or different networks and heads:
+an ``items`` head and a ``sids`` head, whose probability of an item is that of its code
+sequence renormalized over the items) each give next-item log-probabilities after a history;
+the ensemble's logits are their mean,
 
 .. math::
     s_j = \frac{1}{M} \sum_{m=1}^{M} \log p_m(j \mid i_{1..T}),
@@ -14,7 +16,6 @@ with its knobs in the ensemble's own config, chosen on validation by ``g2rec tun
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
@@ -23,7 +24,7 @@ from .graph_prior import PriorScoring
 
 
 class Ensemble(PriorScoring, nn.Module):
-    """Mean log-probabilities of ``members`` (``items`` head, same items, same ``max_len``).
+    """Mean log-probabilities of ``members`` (either head, same items, same ``max_len``).
 
     Args:
         members: trained generators (their own graph priors are not used: only their networks).
@@ -36,11 +37,10 @@ class Ensemble(PriorScoring, nn.Module):
         super().__init__()
         if len(members) < 2:
             raise ConfigError(f"an ensemble needs at least 2 members, got {len(members)}")
-        heads = {m.config.head for m in members}
         sizes = {(m.num_items, m.config.max_len) for m in members}
-        if heads != {"items"} or len(sizes) != 1 or config.head != "items":
-            raise ConfigError(f"ensemble members must all have the items head and the same items and max_len "
-                              f"(got heads {sorted(heads)}, (items, max_len) {sorted(sizes)})")
+        if len(sizes) != 1 or config.head != "items":
+            raise ConfigError(f"ensemble members must all have the same items and max_len (got (items, max_len) "
+                              f"{sorted(sizes)}), and the ensemble scores items (config.head='items')")
         (self.num_items, max_len), = sizes
         if config.max_len != max_len:
             raise ConfigError(f"ensemble max_len {config.max_len} differs from its members' {max_len}")
@@ -51,4 +51,4 @@ class Ensemble(PriorScoring, nn.Module):
 
     def item_logits(self, items: torch.Tensor) -> torch.Tensor:
         """``items (B, T)`` -> ``(B, I)`` the members' mean next-item log-probability."""
-        return torch.stack([F.log_softmax(m.item_logits(items), dim=-1) for m in self.members]).mean(0)
+        return torch.stack([m.item_log_probs(items) for m in self.members]).mean(0)

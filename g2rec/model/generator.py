@@ -139,6 +139,33 @@ class CodeHead(nn.Module):
             state = self.step(state, level, codes[..., level])
         return total
 
+    def item_log_probs(self, hidden: torch.Tensor, codes: torch.Tensor, budget: int = 1 << 25) -> torch.Tensor:
+        """``log p(item | h)`` of every item, renormalized over the items (the trie's leaves):
+        ``hidden (B, D)``, ``codes (I, L)`` -> ``(B, I)``.
+
+        Level ``l``'s distribution depends on the code prefix ``c_<l`` only, so it is computed
+        once per distinct prefix (1 at level 1, at most ``K_1`` at level 2, ...) and gathered
+        for the items; users go in chunks of at most ``budget`` floats per level."""
+        levels = []
+        for level in range(len(self.sizes)):
+            if level == 0:  # one empty prefix, shared by every item
+                prefixes, inverse = codes[:1, :0], codes.new_zeros(codes.shape[0])
+            else:
+                prefixes, inverse = torch.unique(codes[:, :level], dim=0, return_inverse=True)  # (U, level), (I,)
+            prefix_state = sum((self.code_emb[j](prefixes[:, j]) for j in range(level)),
+                               hidden.new_zeros(prefixes.shape[0], hidden.shape[1]))          # (U, D)
+            levels.append((prefix_state, inverse.reshape(-1)))
+        widest = max(p.shape[0] * max(k, hidden.shape[1]) for (p, _), k in zip(levels, self.sizes))
+        chunk = max(1, budget // widest)
+        out = []
+        for h in hidden.split(chunk):
+            total = h.new_zeros(h.shape[0], codes.shape[0])
+            for level, (prefix_state, inverse) in enumerate(levels):
+                log_p = F.log_softmax(self.level_logits(h[:, None, :] + prefix_state, level), dim=-1)  # (b, U, K_l)
+                total = total + log_p[:, inverse, codes[:, level]]
+            out.append(F.log_softmax(total, dim=-1))
+        return torch.cat(out)
+
     def loss(self, hidden: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """Teacher-forced mean CE over levels: ``hidden (N, D)``, ``codes (N, L)``."""
         state, total = hidden, hidden.new_zeros(())
@@ -230,6 +257,14 @@ class Generator(PriorScoring, nn.Module):
         """``(B, I)`` the network's next-item logits ``h_T E^T`` after each history ``items (B, T)``
         (``item_scores``, from :class:`~g2rec.model.graph_prior.PriorScoring`, adds the prior)."""
         return self.hidden(items)[:, -1] @ self.item_vectors().T
+
+    def item_log_probs(self, items: torch.Tensor) -> torch.Tensor:
+        """``(B, I)`` next-item log-probabilities after ``items (B, T)``: the items head's softmax,
+        or the sids head's code-sequence probability of every item renormalized over the items
+        (what beam search ranks, without the beam): either head can join an ensemble."""
+        if self.config.head == "items":
+            return F.log_softmax(self.item_logits(items), dim=-1)
+        return self.code_head.item_log_probs(self.hidden(items)[:, -1], self.codes[:-1])
 
     def loss(self, items: torch.Tensor, targets: torch.Tensor,
              log_prior: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:

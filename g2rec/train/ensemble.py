@@ -1,4 +1,4 @@
-"""``g2rec ensemble``: several trained ``items``-head models of one run folder scored as one.
+"""``g2rec ensemble``: several trained models of one run folder scored as one (either head).
 
 The ensemble is a model folder like any other, ``RUN_DIR/models/NAME/config.json`` with
 ``"model": "ensemble"`` and its ``members`` (names of trained models in the same run); it has
@@ -24,7 +24,7 @@ from .stage import load_trained, make_scorer, model_folder
 
 def make_ensemble(run_dir: str | Path, members: list[str], name: str, progress=None) -> dict:
     """Write ``models/NAME`` as the ensemble of the trained ``members`` (at least two distinct
-    items-head models, none itself an ensemble) and score it on validation (full ranking).
+    models of either head, none itself an ensemble) and score it on validation (full ranking).
 
     Returns a summary: ``name``, ``members``, ``valid_ndcg10``, ``valid_recall10`` and each
     member's own validation NDCG@10 as recorded by its training (``member_valid_ndcg10``).

@@ -38,3 +38,15 @@ def test_members_must_match():
         Ensemble([member(0), member(1)], GeneratorConfig(profiles="none", max_len=8))
     with pytest.raises(ConfigError, match="graph"):
         Ensemble([member(0), member(1)], GeneratorConfig(profiles="none", max_len=4, graph_prior=1.0))
+
+
+def test_an_items_head_and_a_sids_head_score_as_one():
+    from tests.model.test_generator import context
+
+    torch.manual_seed(0)
+    items_head = Generator(30, GeneratorConfig(profiles="none", profile_weight=0.0, max_len=4, dim=8), context()).eval()
+    sids_head = Generator(30, GeneratorConfig(head="sids", profiles="add", max_len=4, dim=8), context()).eval()
+    ensemble = Ensemble([items_head, sids_head], GeneratorConfig(profiles="none", max_len=4)).eval()
+    histories = torch.tensor([[30, 3, 4, 5], [1, 2, 3, 7]])
+    expected = (torch.log_softmax(items_head.item_logits(histories), -1) + sids_head.item_log_probs(histories)) / 2
+    assert torch.allclose(ensemble.item_scores(histories), expected, atol=1e-6)

@@ -81,3 +81,21 @@ def test_item_init_starts_the_embedding_from_given_vectors():
         Generator(I, GeneratorConfig(dim=16, item_init="lightgcn"), ctx)
     with pytest.raises(ConfigError, match="item_input='id'"):
         GeneratorConfig(item_init="lightgcn", item_input="sid")
+
+
+@pytest.mark.parametrize("budget", [1 << 25, 7])  # one chunk of users; one user at a time
+def test_sids_head_scores_every_item_by_its_code_sequence(budget):
+    torch.manual_seed(0)
+    ctx = context()
+    model = Generator(I, GeneratorConfig(head="sids", profiles="add", max_len=5, dim=16), ctx).eval()
+    items = torch.tensor([[I, 3, 4, 5, 6], [1, 2, 3, 4, 7], [9, 9, 9, 9, 9]])
+    hidden = model.hidden(items)[:, -1]
+    log_p = model.code_head.item_log_probs(hidden, ctx.codes, budget=budget)
+    # the same as scoring each item's codes level by level (sequence_log_prob), renormalized over the items
+    direct = model.code_head.sequence_log_prob(hidden, ctx.codes[None].expand(3, -1, -1))
+    assert log_p.shape == (3, I)
+    assert torch.allclose(log_p, torch.log_softmax(direct, -1), atol=1e-5)
+    assert torch.allclose(log_p.exp().sum(1), torch.ones(3), atol=1e-5)
+    assert torch.allclose(model.item_log_probs(items), log_p, atol=1e-6)
+    # the distribution depends on the history
+    assert not torch.allclose(log_p[0], log_p[1])

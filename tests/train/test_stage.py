@@ -102,6 +102,15 @@ def test_g2rec_sids_and_tiger_heads(run):
     lines = runner.invoke(app, ["recommend", str(path), "--model", "g2rec-sids", "--user", "1", "-k", "5", "--json"]).stdout
     rec = json.loads(lines)
     assert len(rec["items"]) == 5 and rec["interests"] and rec["interests"][0]["central_items"]
+    # either head joins an ensemble: the SID head scores every item by its code sequence (no beam)
+    result = runner.invoke(app, ["ensemble", str(path), "--members", "sasrec-items", "--members", "g2rec-sids",
+                                 "--name", "items-and-sids", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    valid = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", "items-and-sids", "--split", "valid",
+                                           "--json"]).stdout)["metrics"]
+    assert valid["ndcg@10"] == pytest.approx(out["valid_ndcg10"], abs=1e-5) and valid["ndcg@10"] > 0
+    assert out["valid_ndcg10"] not in out["member_valid_ndcg10"]
 
 
 def test_training_device(run):
