@@ -51,6 +51,14 @@ def seed_members(name: str, count: int) -> list[str]:
     return [name] + [f"{name}-s{seed}" for seed in range(1, count)]
 
 
+def two_network_ensembles(pairs: dict, grid: dict | None = None) -> dict:
+    """``NAME: [A, B]`` -> the ensemble ``NAME`` of the trained models A and B (either head) and its
+    graph prior chosen on validation NDCG@10 (``NAME-prior-tuned``)."""
+    tuned = {"grid": grid} if grid else {}
+    return {entry: value for name, members in pairs.items()
+            for entry, value in ((name, {"ensemble": members}), (f"{name}-prior-tuned", {"tune_prior": name, **tuned}))}
+
+
 def seed_ensemble(name: str, count: int, grid: dict | None = None, recall: bool = False) -> dict:
     """``NAME-xCOUNT``, the ensemble of ``NAME`` and its seeds 1..COUNT-1 (all fixed before any
     result: no member is chosen), and its graph prior chosen on validation NDCG@10
@@ -197,6 +205,11 @@ MOVIELENS_100K = {
                                          "patience": 20, "threads": 1}, count=3),
         **seed_ensemble("sasrec-items", 3, PRIOR_GRID_WIDE),
         **seed_ensemble("g2rec-items-lightgcn", 3, PRIOR_GRID_WIDE),
+        # 2026-11-27: g2rec's two heads as one model and the two-network baselines (as in amazon())
+        **two_network_ensembles({"g2rec-items-sids": ["g2rec-items-lightgcn", "g2rec-sids-add"],
+                                 "sasrec-items-x2": ["sasrec-items", "sasrec-items-s1"],
+                                 "sasrec-tiger": ["sasrec-items", "tiger-sids"],
+                                 "sasrec-g2rec-sids": ["sasrec-items", "g2rec-sids-add"]}, PRIOR_GRID_WIDE),
     },
     "provenance": "library defaults (not searched), patience 20, every training transition a target; "
                   "checkpoints and graph priors chosen on validation NDCG@10 (*-prior-tuned: PRIOR_GRID_WIDE). "
@@ -294,6 +307,15 @@ def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU, w
             "g2rec-items-lossonly-prior-tuned": {"tune_prior": "g2rec-items-lossonly"},
             # SASRec's network on the same hardware as these ablations
             "sasrec-items-cpu": {"train": {"model": "sasrec", **CPU, "epochs": epochs}},
+            # 2026-11-27, CPU: g2rec's two heads as one model (`g2rec ensemble` of its items network and
+            # its SID network, every item scored by both), against two-network baselines: two SASRec
+            # seeds, and SASRec with a TIGER-style SID head (TIGER retrained here: the GPU run's weights
+            # did not come back); and SASRec's items network with g2rec's SID head
+            "tiger-sids-cpu": {"train": {"model": "tiger", **CPU}, "embed": {"sasrec": {}}},
+            **two_network_ensembles({"g2rec-items-sids": ["g2rec-items", "g2rec-sids-add"],
+                                     "sasrec-items-x2": ["sasrec-items", "sasrec-items-s1"],
+                                     "sasrec-tiger": ["sasrec-items", "tiger-sids-cpu"],
+                                     "sasrec-g2rec-sids": ["sasrec-items", "g2rec-sids-add"]}),
         },
         "provenance": "Beauty's GPU settings (dim 64, 2 layers, dropout 0.3, patience 15, last windows); "
                       "checkpoints and graph priors (default grid, 84 points) chosen on validation NDCG@10.",
