@@ -154,7 +154,7 @@ class CodeHead(nn.Module):
                 prefixes, inverse = torch.unique(codes[:, :level], dim=0, return_inverse=True)  # (U, level), (I,)
             prefix_state = sum((self.code_emb[j](prefixes[:, j]) for j in range(level)),
                                hidden.new_zeros(prefixes.shape[0], hidden.shape[1]))          # (U, D)
-            levels.append((prefix_state, inverse.reshape(-1)))
+            levels.append((prefix_state, inverse))
         widest = max(p.shape[0] * max(k, hidden.shape[1]) for (p, _), k in zip(levels, self.sizes))
         chunk = max(1, budget // widest)
         out = []
