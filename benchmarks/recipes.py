@@ -317,6 +317,13 @@ def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU, w
                                      "sasrec-items-x2": ["sasrec-items", "sasrec-items-s1"],
                                      "sasrec-tiger": ["sasrec-items", "tiger-sids-cpu"],
                                      "sasrec-g2rec-sids": ["sasrec-items", "g2rec-sids-add"]}),
+            # 2026-11-27, CPU: the two heads on one trunk (--head both: items loss + code loss, scores
+            # mixed half and half; checkpoint chosen on the items head's validation NDCG@10), on
+            # SASRec's network (no profiles, no LightGCN start, no profile loss) and on g2rec's
+            "g2rec-both-noprofiles": {"train": {**G2REC, "device": "cpu", "head": "both", "profiles": "none",
+                                                "item_init": "none", "profile_weight": 0.0, "graph_prior": False}},
+            "g2rec-both": {"train": {**G2REC, "device": "cpu", "head": "both", "graph_prior": False}},
+            **{f"{name}-prior-tuned": {"tune_prior": name} for name in ("g2rec-both-noprofiles", "g2rec-both")},
         },
         "provenance": "Beauty's GPU settings (dim 64, 2 layers, dropout 0.3, patience 15, last windows); "
                       "checkpoints and graph priors (default grid, 84 points) chosen on validation NDCG@10.",

@@ -20,7 +20,8 @@ SUMMARY_KEYS = ["model", "name", "head", "profiles", "epochs", "best_epoch", "va
 def train_command(
     run_dir: Path = typer.Argument(..., help="Run folder (after `g2rec tokenize` for g2rec and tiger)."),
     model: str = typer.Option("g2rec", help="g2rec | sasrec (items head, no interest context) | tiger (sids head, plain codes)."),
-    head: str | None = typer.Option(None, help="items (score every item) | sids (semantic IDs, trie beam search)."),
+    head: str | None = typer.Option(None, help="items (score every item) | sids (semantic IDs, trie beam search) | "
+                                               "both (the two on one trunk, scores mixed; validated on the items head)."),
     profiles: str | None = typer.Option(None, help="g2rec: interleave | add | none (how interest profiles enter)."),
     item_input: str | None = typer.Option(None, help="id (item embedding) | sid (merged semantic-ID codes)."),
     profile_weight: float | None = typer.Option(None, help="lambda of the profile loss (default 1; 0 = off)."),
@@ -28,6 +29,8 @@ def train_command(
     train_prior: float | None = typer.Option(None, help="g2rec items head: weight of the graph log-prior inside the training "
                                                         "loss, from graphs without the user's own interactions (default 0 = off)."),
     train_prior_history: int | None = typer.Option(None, help="Most recent items whose graph edges vote in the training prior (default 1)."),
+    sid_weight: float | None = typer.Option(None, help="--head both: weight of the code loss beside the items loss (default 1)."),
+    sid_mix: float | None = typer.Option(None, help="--head both: weight of the sids head in an item's score, 0..1 (default 0.5)."),
     max_len: int | None = typer.Option(None, help="History items read (default 50)."),
     dim: int | None = typer.Option(None, help="Model width (default 64)."),
     layers: int | None = typer.Option(None, help="Transformer blocks (default 2)."),
@@ -56,7 +59,7 @@ def train_command(
         with progress_bar(not json_out) as progress:
             summary = train(run_dir, model, name, resume, progress, graph_prior, head=head, profiles=profiles, item_input=item_input,
                             profile_weight=profile_weight, item_init=item_init, train_prior=train_prior,
-                            train_prior_history=train_prior_history, max_len=max_len, dim=dim, layers=layers, heads=heads,
+                            train_prior_history=train_prior_history, sid_weight=sid_weight, sid_mix=sid_mix, max_len=max_len, dim=dim, layers=layers, heads=heads,
                             dropout=dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay, beam=beam, seed=seed, threads=threads, windows=windows,
                             device=device)

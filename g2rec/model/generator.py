@@ -21,7 +21,10 @@ The hidden state ``h_t`` that has seen ``i_1..i_t`` (at ``y_t`` when interleaved
   merged SID embeddings), trained by full-softmax cross-entropy;
 * ``sids``: the ``L`` code tokens of ``i_{t+1}``, level by level,
   ``p(c_l | h_t, c_<l) = softmax(W_l g_l(h_t + sum_{j<l} e_j(c_j)))``; decoded by beam search
-  (:mod:`g2rec.model.beam`) constrained to the trie of real items.
+  (:mod:`g2rec.model.beam`) constrained to the trie of real items;
+* ``both``: the two on one trunk, trained with ``CE(items) + sid_weight * CE(codes)``; an item
+  scores ``(1 - sid_mix) log p_items(j) + sid_mix log p_sids(j)``, ``p_sids(j)`` its code
+  sequence's probability renormalized over the items (:meth:`CodeHead.item_log_probs`).
 
 Loss: ``L = CE(next item or its codes) + lambda * CE(p_{i_{t+1}}, softmax(W_p h_t))``, the
 profile loss being the soft-label cross-entropy of the next item's prototype memberships.
@@ -46,14 +49,14 @@ from ..errors import ConfigError, check_choice
 from .graph_prior import PriorScoring
 from .transformer import Transformer, TransformerConfig
 
-HEADS = ("items", "sids")
+HEADS = ("items", "sids", "both")
 PROFILES = ("interleave", "add", "none")
 ITEM_INPUTS = ("id", "sid")
 
 
 @dataclass
 class GeneratorConfig:
-    head: str = "items"          # items | sids
+    head: str = "items"          # items | sids | both
     profiles: str = "interleave"  # interleave | add | none
     item_input: str = "id"       # id | sid
     max_len: int = 50            # history items the model reads (oldest dropped)
@@ -69,6 +72,8 @@ class GeneratorConfig:
     prior_eps: float = 1e-3      # the prior's floor inside the log
     train_prior: float = 0.0     # alpha of the graph log-prior inside the training loss (cross-fitted graphs; 0 = off)
     train_prior_history: int = 1  # H of the training prior: most recent items that vote
+    sid_weight: float = 1.0      # head='both': weight of the code loss beside the items loss
+    sid_mix: float = 0.5         # head='both': weight of the sids head's log-probabilities in an item's score
 
     def __post_init__(self):
         check_choice("head", self.head, HEADS)
@@ -76,14 +81,16 @@ class GeneratorConfig:
         check_choice("item_input", self.item_input, ITEM_INPUTS)
         if self.item_init != "none" and self.item_input != "id":
             raise ConfigError(f"item_init={self.item_init!r} initializes id embeddings: it needs item_input='id'")
-        if self.graph_prior < 0 or (self.graph_prior > 0 and self.head != "items"):
-            raise ConfigError(f"graph_prior={self.graph_prior} must be >= 0, and > 0 only with head='items'")
+        if self.graph_prior < 0 or (self.graph_prior > 0 and self.head == "sids"):
+            raise ConfigError(f"graph_prior={self.graph_prior} must be >= 0, and > 0 only with head='items' or 'both'")
         if self.prior_history < 1 or not 0 < self.prior_decay <= 1 or self.prior_eps <= 0:
             raise ConfigError(f"graph prior: need prior_history >= 1 (got {self.prior_history}), prior_decay in "
                               f"(0, 1] (got {self.prior_decay}) and prior_eps > 0 (got {self.prior_eps})")
         if self.train_prior < 0 or (self.train_prior > 0 and self.head != "items") or self.train_prior_history < 1:
             raise ConfigError(f"train_prior={self.train_prior} must be >= 0, and > 0 only with head='items'; "
                               f"train_prior_history={self.train_prior_history} must be >= 1")
+        if self.sid_weight < 0 or not 0 <= self.sid_mix <= 1:
+            raise ConfigError(f"sid_weight={self.sid_weight} must be >= 0 and sid_mix={self.sid_mix} in [0, 1]")
         if self.max_len < 1 or self.profile_weight < 0:
             raise ConfigError(f"max_len={self.max_len} must be >= 1 and profile_weight={self.profile_weight} >= 0")
 
@@ -183,8 +190,8 @@ class Generator(PriorScoring, nn.Module):
         self.config, self.num_items = config, num_items
         if config.profiles != "none" and context.profiles is None:
             raise ConfigError(f"profiles={config.profiles!r} needs interest profiles: run `g2rec tokenize` first")
-        if (config.head == "sids" or config.item_input == "sid") and context.codes is None:
-            raise ConfigError("semantic IDs are needed (head=sids or item_input=sid): run `g2rec tokenize` first")
+        if (config.head != "items" or config.item_input == "sid") and context.codes is None:
+            raise ConfigError("semantic IDs are needed (head=sids/both or item_input=sid): run `g2rec tokenize` first")
         positions = 2 * config.max_len if config.profiles == "interleave" else config.max_len
         self.transformer = Transformer(TransformerConfig(num_items, positions, config.dim, config.layers,
                                                          config.heads, config.dropout))
@@ -202,13 +209,13 @@ class Generator(PriorScoring, nn.Module):
             self.register_buffer("member_idx", context.member_idx.long(), persistent=False)
             self.register_buffer("member_val", context.member_val.float(), persistent=False)
             self.profile_head = nn.Linear(config.dim, context.num_prototypes)
-        if context.codes is not None and (config.head == "sids" or config.item_input == "sid"):
+        if context.codes is not None and (config.head != "items" or config.item_input == "sid"):
             sizes = tuple(int(k) for k in context.codebook_sizes)
             self.register_buffer("codes", pad(context.codes.long(), 0), persistent=False)
             if config.item_input == "sid":
                 self.code_in = nn.ModuleList(nn.Embedding(k, config.dim) for k in sizes)
                 self.merge = nn.Linear(len(sizes) * config.dim, config.dim)
-            if config.head == "sids":
+            if config.head != "items":
                 self.code_head = CodeHead(config.dim, sizes)
 
     @torch.no_grad()
@@ -253,18 +260,25 @@ class Generator(PriorScoring, nn.Module):
         """``(I, D)`` the tied output embedding of every item."""
         return self.item_tokens(torch.arange(self.num_items, device=self.transformer.pos_emb.weight.device))
 
-    def item_logits(self, items: torch.Tensor) -> torch.Tensor:
-        """``(B, I)`` the network's next-item logits ``h_T E^T`` after each history ``items (B, T)``
-        (``item_scores``, from :class:`~g2rec.model.graph_prior.PriorScoring`, adds the prior)."""
-        return self.hidden(items)[:, -1] @ self.item_vectors().T
+    def item_logits(self, items: torch.Tensor, items_head_only: bool = False) -> torch.Tensor:
+        """``(B, I)`` the network's next-item logits after each history ``items (B, T)``: ``h_T E^T``,
+        or with ``head='both'`` the two heads' mixed log-probabilities (``items_head_only``: the
+        items head's logits alone, e.g. a cheap validation while training). ``item_scores``, from
+        :class:`~g2rec.model.graph_prior.PriorScoring`, adds the prior."""
+        h = self.hidden(items)[:, -1]
+        logits = h @ self.item_vectors().T
+        if self.config.head == "items" or items_head_only:
+            return logits
+        mix = self.config.sid_mix
+        return (1 - mix) * F.log_softmax(logits, dim=-1) + mix * self.code_head.item_log_probs(h, self.codes[:-1])
 
     def item_log_probs(self, items: torch.Tensor) -> torch.Tensor:
         """``(B, I)`` next-item log-probabilities after ``items (B, T)``: the items head's softmax,
-        or the sids head's code-sequence probability of every item renormalized over the items
-        (what beam search ranks, without the beam): either head can join an ensemble."""
-        if self.config.head == "items":
-            return F.log_softmax(self.item_logits(items), dim=-1)
-        return self.code_head.item_log_probs(self.hidden(items)[:, -1], self.codes[:-1])
+        the sids head's code-sequence probability of every item renormalized over the items
+        (what beam search ranks, without the beam), or both heads' mix: any head can join an ensemble."""
+        if self.config.head == "sids":
+            return self.code_head.item_log_probs(self.hidden(items)[:, -1], self.codes[:-1])
+        return F.log_softmax(self.item_logits(items), dim=-1)
 
     def loss(self, items: torch.Tensor, targets: torch.Tensor,
              log_prior: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
@@ -274,13 +288,14 @@ class Generator(PriorScoring, nn.Module):
         h = self.hidden(items)
         keep = targets != self.num_items
         h, targets = h[keep], targets[keep]                                         # (N, D), (N,)
-        if self.config.head == "items":
+        if self.config.head != "sids":
             logits = h @ self.item_vectors().T
             if log_prior is not None:
                 logits = logits + self.config.train_prior * log_prior
             main = F.cross_entropy(logits, targets)
-        else:
-            main = self.code_head.loss(h, self.codes[targets])
+        if self.config.head != "items":
+            code_loss = self.code_head.loss(h, self.codes[targets])
+            main = code_loss if self.config.head == "sids" else main + self.config.sid_weight * code_loss
         parts = {"next": float(main.detach())}
         if not self.use_profile_loss:
             return main, parts

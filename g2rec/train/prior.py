@@ -175,8 +175,8 @@ def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None,
     source, target = model_folder(run, model), model_folder(run, name or model)
     graph_run = same_log_run(run, graph_from) if graph_from is not None else run
     net, _, record = load_trained(run, model)
-    if net.config.head != "items":
-        raise ConfigError(f"{model}: the graph prior is for the items head (this model has head={net.config.head!r})")
+    if net.config.head == "sids":
+        raise ConfigError(f"{model}: the graph prior is for the items or both head (this model has head={net.config.head!r})")
     clock = Stopwatch()
     table = search_prior(net, graph_run.graph(), run.sequences(), grid, progress=progress, sampled=sampled)
     order = {k: {v: i for i, v in enumerate(getattr(grid, k))} for k in ("history", "decay", "eps")}

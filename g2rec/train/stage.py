@@ -3,7 +3,9 @@
 Models (``--model``), all the same :class:`~g2rec.model.generator.Generator` code:
 
 * ``g2rec``: interest profiles interleaved with the items (``--profiles``), profile loss,
-  ``items`` head or ``sids`` head over the prototype-supervised semantic IDs;
+  ``items`` head, ``sids`` head over the prototype-supervised semantic IDs, or ``both`` on one
+  trunk (validated while training on its items head alone: scoring every item through the
+  code head costs tens of items-head passes);
 * ``sasrec``: the ``items`` head with no interest context;
 * ``tiger``: the ``sids`` head over plain residual k-means codes, no graph, no prototypes;
 * ``popularity`` and ``knn`` (item-kNN on the co-engagement graph): nothing to train, only
@@ -61,7 +63,7 @@ def build_model(run: RunFolder, kind: str, config: GeneratorConfig, folder: Path
     seq_items = run.manifest["stages"]["build-graph"]["summary"]["num_items"]
     context = load_context(run, codes="plain" if kind == "tiger" else "supervised",
                            need_profiles=config.profiles != "none" or config.profile_weight > 0,
-                           need_codes=config.head == "sids" or config.item_input == "sid", folder=folder,
+                           need_codes=config.head != "items" or config.item_input == "sid", folder=folder,
                            item_init=config.item_init, fresh_codes=fresh)
     if config.graph_prior > 0:
         context.graph = prior_graph(run, folder)
@@ -71,8 +73,9 @@ def build_model(run: RunFolder, kind: str, config: GeneratorConfig, folder: Path
 
 
 def make_scorer(model: Generator, trie: SIDTrie | None, beam: int = 20, trie_mask: bool = True,
-                counts: dict | None = None):
-    """A protocol scorer: full item scores (``items`` head) or beam-searched lists (``sids``).
+                counts: dict | None = None, items_head_only: bool = False):
+    """A protocol scorer: full item scores (``items`` and ``both`` heads; ``items_head_only``: the
+    items head's logits alone) or beam-searched lists (``sids``).
 
     With ``trie_mask=False`` the beams decode freely; ``counts`` then tallies ``invalid``
     (codes that are no item) out of ``total`` generated.
@@ -88,6 +91,8 @@ def make_scorer(model: Generator, trie: SIDTrie | None, beam: int = 20, trie_mas
     @torch.no_grad()
     def score(histories: torch.Tensor, users: np.ndarray):  # results on the CPU, as the protocol ranks there
         h = trimmed(histories)
+        if items_head_only:
+            return model.item_logits(h, items_head_only=True).cpu()
         if trie is None:
             return model.item_scores(h).cpu()
         items, _ = beam_search(model.code_head, model.hidden(h)[:, -1], trie, beam, trie_mask)
@@ -130,8 +135,8 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
                              prior_decay=crossfit.DECAY, prior_eps=crossfit.EPS)
     if graph_prior is None:
         graph_prior = model == "g2rec" and gen_config.head == "items"
-    if graph_prior and (model != "g2rec" or gen_config.head != "items"):
-        raise ConfigError(f"graph_prior: only --model g2rec with the items head has one (got {model}, {gen_config.head}); "
+    if graph_prior and (model != "g2rec" or gen_config.head == "sids"):
+        raise ConfigError(f"graph_prior: only --model g2rec with the items or both head has one (got {model}, {gen_config.head}); "
                           "for an ablation on a trained baseline use `g2rec tune-prior --name`")
     train_config = TrainConfig(**{k: v for k, v in options.items() if k in TrainConfig.__dataclass_fields__ and v is not None})
     beam = options.get("beam") or 20
@@ -157,7 +162,7 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
         log_prior = crossfit.CrossFitPrior(seq, GraphConfig(**run.manifest["stages"]["build-graph"]["params"]["graph"]),
                                            window_users(train_seq, gen_config.max_len, train_config.windows == "last"),
                                            gen_config.train_prior_history, train_config.seed)
-    scorer = make_scorer(net, trie, beam)
+    scorer = make_scorer(net, trie, beam, items_head_only=gen_config.head == "both")
     state = fit(net, inputs, targets, train_config,
                 lambda m: evaluate_ranking(scorer, seq, VALID, gen_config.max_len, batch=512), folder, resume, progress,
                 log_prior)

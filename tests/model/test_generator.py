@@ -33,7 +33,7 @@ def test_hidden_states_are_causal(profiles, item_input):
     assert model.item_scores(items).shape == (2, I)
 
 
-@pytest.mark.parametrize("head", ["items", "sids"])
+@pytest.mark.parametrize("head", ["items", "sids", "both"])
 def test_training_lowers_the_loss(head):
     torch.manual_seed(0)
     model = Generator(I, GeneratorConfig(head=head, max_len=5, dim=16, dropout=0.0), context())
@@ -99,3 +99,30 @@ def test_sids_head_scores_every_item_by_its_code_sequence(budget):
     assert torch.allclose(model.item_log_probs(items), log_p, atol=1e-6)
     # the distribution depends on the history
     assert not torch.allclose(log_p[0], log_p[1])
+
+
+def test_both_heads_share_one_trunk_and_mix_their_scores():
+    torch.manual_seed(0)
+    ctx = context()
+    config = GeneratorConfig(head="both", profiles="none", profile_weight=0.0, max_len=5, dim=16, sid_mix=0.3)
+    model = Generator(I, config, ctx).eval()
+    items = torch.tensor([[I, 3, 4, 5, 6], [1, 2, 3, 4, 7]])
+    h = model.hidden(items)[:, -1]
+    items_head = torch.log_softmax(h @ model.item_vectors().T, -1)
+    sids_head = model.code_head.item_log_probs(h, ctx.codes)
+    assert torch.allclose(model.item_logits(items, items_head_only=True).log_softmax(-1), items_head, atol=1e-6)
+    assert torch.allclose(model.item_logits(items), 0.7 * items_head + 0.3 * sids_head, atol=1e-5)
+    assert torch.allclose(model.item_log_probs(items), (0.7 * items_head + 0.3 * sids_head).log_softmax(-1), atol=1e-5)
+    # the loss is the items loss plus sid_weight times the code loss, on the same hidden states
+    targets = torch.tensor([[I, 4, 5, 6, 8], [2, 3, 4, 7, 9]])
+    keep = targets != I
+    hidden = model.hidden(items)[keep]
+    expect = (torch.nn.functional.cross_entropy(hidden @ model.item_vectors().T, targets[keep])
+              + model.code_head.loss(hidden, ctx.codes[targets[keep]]))
+    with torch.no_grad():
+        both_eval, _ = model.loss(items, targets)
+    assert torch.allclose(both_eval, expect, atol=1e-5)
+    with pytest.raises(ConfigError, match="sid_mix"):
+        GeneratorConfig(head="both", sid_mix=1.5)
+    with pytest.raises(ConfigError, match="semantic IDs"):
+        Generator(I, GeneratorConfig(head="both", profiles="none"), InterestContext())

@@ -111,6 +111,19 @@ def test_g2rec_sids_and_tiger_heads(run):
                                            "--json"]).stdout)["metrics"]
     assert valid["ndcg@10"] == pytest.approx(out["valid_ndcg10"], abs=1e-5) and valid["ndcg@10"] > 0
     assert out["valid_ndcg10"] not in out["member_valid_ndcg10"]
+    # both heads on one trunk: validated on the items head while training, scored by both after
+    result = runner.invoke(app, ["train", str(path), "--model", "g2rec", "--head", "both", "--profiles", "none",
+                                 "--epochs", "1", "--max-len", "20", "--dim", "32", "--threads", "1", "--name", "both",
+                                 "--no-graph-prior", "--json"])
+    assert result.exit_code == 0, result.output
+    trained = json.loads(result.stdout)
+    log = json.loads((path / "models" / "both" / "train_log.jsonl").read_text().splitlines()[0])
+    assert trained["head"] == "both" and trained["valid_ndcg10"] == pytest.approx(log["valid"]["NDCG@10"], abs=1e-5)
+    mixed = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", "both", "--split", "valid", "--json"]).stdout)
+    assert mixed["metrics"]["ndcg@10"] > 0 and mixed["metrics"]["ndcg@10"] != pytest.approx(trained["valid_ndcg10"], abs=1e-6)
+    result = runner.invoke(app, ["tune-prior", str(path), "--model", "both", "--name", "both-prior", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["valid_ndcg10"] >= mixed["metrics"]["ndcg@10"] - 1e-6
 
 
 def test_training_device(run):
