@@ -210,6 +210,10 @@ MOVIELENS_100K = {
                                  "sasrec-items-x2": ["sasrec-items", "sasrec-items-s1"],
                                  "sasrec-tiger": ["sasrec-items", "tiger-sids"],
                                  "sasrec-g2rec-sids": ["sasrec-items", "g2rec-sids-add"]}, PRIOR_GRID_WIDE),
+        # 2026-11-27, CPU: the two heads on one trunk, SASRec's network (--head both, scores mixed half and half)
+        "g2rec-both-noprofiles": {"train": {"model": "g2rec", "head": "both", "profiles": "none", "profile_weight": 0.0,
+                                            "epochs": 200, "patience": 20, "threads": 1}},
+        "g2rec-both-noprofiles-prior-tuned": {"tune_prior": "g2rec-both-noprofiles", "grid": PRIOR_GRID_WIDE},
     },
     "provenance": "library defaults (not searched), patience 20, every training transition a target; "
                   "checkpoints and graph priors chosen on validation NDCG@10 (*-prior-tuned: PRIOR_GRID_WIDE). "
