@@ -51,11 +51,11 @@ def seed_members(name: str, count: int) -> list[str]:
     return [name] + [f"{name}-s{seed}" for seed in range(1, count)]
 
 
-def two_network_ensembles(pairs: dict, grid: dict | None = None) -> dict:
-    """``NAME: [A, B]`` -> the ensemble ``NAME`` of the trained models A and B (either head) and its
-    graph prior chosen on validation NDCG@10 (``NAME-prior-tuned``)."""
+def named_ensembles(ensembles: dict, grid: dict | None = None) -> dict:
+    """``NAME: [A, B, ...]`` -> the ensemble ``NAME`` of the trained models A, B... (either head) and
+    its graph prior chosen on validation NDCG@10 (``NAME-prior-tuned``)."""
     tuned = {"grid": grid} if grid else {}
-    return {entry: value for name, members in pairs.items()
+    return {entry: value for name, members in ensembles.items()
             for entry, value in ((name, {"ensemble": members}), (f"{name}-prior-tuned", {"tune_prior": name, **tuned}))}
 
 
@@ -206,7 +206,7 @@ MOVIELENS_100K = {
         **seed_ensemble("sasrec-items", 3, PRIOR_GRID_WIDE),
         **seed_ensemble("g2rec-items-lightgcn", 3, PRIOR_GRID_WIDE),
         # 2026-11-27: g2rec's two heads as one model and the two-network baselines (as in amazon())
-        **two_network_ensembles({"g2rec-items-sids": ["g2rec-items-lightgcn", "g2rec-sids-add"],
+        **named_ensembles({"g2rec-items-sids": ["g2rec-items-lightgcn", "g2rec-sids-add"],
                                  "sasrec-items-x2": ["sasrec-items", "sasrec-items-s1"],
                                  "sasrec-tiger": ["sasrec-items", "tiger-sids"],
                                  "sasrec-g2rec-sids": ["sasrec-items", "g2rec-sids-add"]}, PRIOR_GRID_WIDE),
@@ -214,6 +214,8 @@ MOVIELENS_100K = {
         "g2rec-both-noprofiles": {"train": {"model": "g2rec", "head": "both", "profiles": "none", "profile_weight": 0.0,
                                             "epochs": 200, "patience": 20, "threads": 1}},
         "g2rec-both-noprofiles-prior-tuned": {"tune_prior": "g2rec-both-noprofiles", "grid": PRIOR_GRID_WIDE},
+        # 2026-11-27, CPU: three networks, g2rec's SID head in place of SASRec's third seed (against sasrec-items-x3)
+        **named_ensembles({"sasrec-x2-g2rec-sids": ["sasrec-items", "sasrec-items-s1", "g2rec-sids-add"]}, PRIOR_GRID_WIDE),
     },
     "provenance": "library defaults (not searched), patience 20, every training transition a target; "
                   "checkpoints and graph priors chosen on validation NDCG@10 (*-prior-tuned: PRIOR_GRID_WIDE). "
@@ -317,7 +319,7 @@ def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU, w
             # seeds, and SASRec with a TIGER-style SID head (TIGER retrained here: the GPU run's weights
             # did not come back); and SASRec's items network with g2rec's SID head
             "tiger-sids-cpu": {"train": {"model": "tiger", **CPU}, "embed": {"sasrec": {}}},
-            **two_network_ensembles({"g2rec-items-sids": ["g2rec-items", "g2rec-sids-add"],
+            **named_ensembles({"g2rec-items-sids": ["g2rec-items", "g2rec-sids-add"],
                                      "sasrec-items-x2": ["sasrec-items", "sasrec-items-s1"],
                                      "sasrec-tiger": ["sasrec-items", "tiger-sids-cpu"],
                                      "sasrec-g2rec-sids": ["sasrec-items", "g2rec-sids-add"]}),
@@ -328,6 +330,8 @@ def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU, w
                                                 "item_init": "none", "profile_weight": 0.0, "graph_prior": False}},
             "g2rec-both": {"train": {**G2REC, "device": "cpu", "head": "both", "graph_prior": False}},
             **{f"{name}-prior-tuned": {"tune_prior": name} for name in ("g2rec-both-noprofiles", "g2rec-both")},
+            # 2026-11-27, CPU: three networks, g2rec's SID head in place of SASRec's third seed (against sasrec-items-x3)
+            **named_ensembles({"sasrec-x2-g2rec-sids": ["sasrec-items", "sasrec-items-s1", "g2rec-sids-add"]}),
         },
         "provenance": "Beauty's GPU settings (dim 64, 2 layers, dropout 0.3, patience 15, last windows); "
                       "checkpoints and graph priors (default grid, 84 points) chosen on validation NDCG@10.",
