@@ -59,7 +59,8 @@ def train_command(
         with progress_bar(not json_out) as progress:
             summary = train(run_dir, model, name, resume, progress, graph_prior, head=head, profiles=profiles, item_input=item_input,
                             profile_weight=profile_weight, item_init=item_init, train_prior=train_prior,
-                            train_prior_history=train_prior_history, sid_weight=sid_weight, sid_mix=sid_mix, max_len=max_len, dim=dim, layers=layers, heads=heads,
+                            train_prior_history=train_prior_history, sid_weight=sid_weight, sid_mix=sid_mix,
+                            max_len=max_len, dim=dim, layers=layers, heads=heads,
                             dropout=dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay, beam=beam, seed=seed, threads=threads, windows=windows,
                             device=device)
