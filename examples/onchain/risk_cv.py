@@ -3,7 +3,9 @@
 Each feature set is scored by stratified k-fold cross-validation (seeded). Everything that sees
 labels is fitted inside the training folds only: the scaler and the classifier, and the decision
 threshold, which is the one maximizing F1 on out-of-fold predictions of an inner k-fold split of
-the training folds; the test fold is scored once with that threshold.
+the training folds; the test fold is scored once with that threshold. With ``groups`` (e.g. the
+accounts of one phishing campaign) both splits keep each group within one fold
+(``StratifiedGroupKFold``), so no campaign is in training and test at once.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, roc_auc_score, roc_curve
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -52,19 +54,23 @@ def best_threshold(y: np.ndarray, scores: np.ndarray) -> float:
     return float(candidates[int(np.argmax(f1))])
 
 
-def cross_validate(x: np.ndarray, y: np.ndarray, classifier: str, config: CVConfig) -> dict:
-    """ROC-AUC and F1 per test fold of ``x`` ``(N, F)`` against ``y`` ``(N,)`` in {0, 1}.
+def cross_validate(x: np.ndarray, y: np.ndarray, classifier: str, config: CVConfig,
+                   groups: np.ndarray | None = None) -> dict:
+    """ROC-AUC and F1 per test fold of ``x`` ``(N, F)`` against ``y`` ``(N,)`` in {0, 1};
+    ``groups`` ``(N,)``: group ids no fold boundary may cut (None = plain stratified folds).
 
     Returns ``auc``/``f1`` (mean), ``auc_std``/``f1_std``, per-fold lists, the thresholds and
     ``scores`` ``(N,)``: each account's score from the model that did not see it (for ROC plots).
     """
-    outer = StratifiedKFold(config.folds, shuffle=True, random_state=config.seed)
+    folds = StratifiedKFold if groups is None else StratifiedGroupKFold
+    outer = folds(config.folds, shuffle=True, random_state=config.seed)
     scores = np.zeros(len(y))
     aucs, f1s, thresholds = [], [], []
-    for train, test in outer.split(x, y):
-        inner = StratifiedKFold(config.inner_folds, shuffle=True, random_state=config.seed + 1)
+    for train, test in outer.split(x, y, groups):
+        inner = folds(config.inner_folds, shuffle=True, random_state=config.seed + 1)
         inner_scores = cross_val_predict(make_classifier(classifier, config.seed), x[train], y[train],
-                                         cv=inner, method="predict_proba")[:, 1]
+                                         groups=None if groups is None else groups[train], cv=inner,
+                                         method="predict_proba")[:, 1]
         threshold = best_threshold(y[train], inner_scores)
         model = make_classifier(classifier, config.seed).fit(x[train], y[train])
         scores[test] = model.predict_proba(x[test])[:, 1]

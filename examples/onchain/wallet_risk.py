@@ -25,6 +25,12 @@ The two classes are balanced by a seeded draw of as many phishing accounts as th
   row came from; how many crawled accounts are one and two hops away), never used in the others:
   they measure how much the crawl gives the label away.
 
+With ``--grouped`` the last classifier also scores three sets with folds grouped by campaign
+(:func:`campaign_groups`: accounts that pay each other or share a rarely touched counterparty,
+Louvain communities, no labels), so that no campaign is in training and test at once.
+``--received-max-rows N`` builds the ``received`` folder without receivers paid more than N
+times (hub receivers; :func:`g2rec.data.onchain.filter_by_activity`).
+
 Writes ``results.json``, ``roc.png`` and ``prototypes.png`` (phishing share per prototype).
 """
 
@@ -36,6 +42,7 @@ import sys
 import time
 from pathlib import Path
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -46,7 +53,7 @@ from risk_cv import CVConfig, cross_validate, plot_prototype_rates, plot_roc
 import g2rec
 from g2rec.data.address_activity import address_features, behaviour_features, read_transfers
 from g2rec.data.address_labels import read_address_labels
-from g2rec.data.onchain import incoming
+from g2rec.data.onchain import ActivityFilter, filter_by_activity, incoming
 from g2rec.data.prepare import PrepareConfig
 from g2rec.data.readers import ReadOptions, read_log
 from g2rec.embed.stage import embed
@@ -60,6 +67,7 @@ SETS = ("crawl-source", "crawl-neighbourhood", "hand", "hand+behaviour", "g2rec"
         "hand+behaviour+g2rec+lightgcn")
 CLASSIFIERS = ("logreg", "gboost")
 ALL_ACCOUNTS_SETS = ("hand", "g2rec+lightgcn", "hand+behaviour+g2rec+lightgcn")
+GROUPED_SETS = ALL_ACCOUNTS_SETS  # balanced again, folds that keep each campaign (campaign_groups) whole
 BOUNDED = ("_share", "_position", "_entropy", "_cv", "_std", "_is_in", "_is_out")  # columns log_scaled leaves as they are
 
 
@@ -75,6 +83,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--classifiers", default=",".join(CLASSIFIERS),
                    help="comma-separated, of logreg and gboost; the last one also scores all accounts and draws the ROC")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
+    p.add_argument("--grouped", action="store_true",
+                   help="also score three sets with folds grouped by campaign (about 5 more minutes on one core)")
+    p.add_argument("--received-max-rows", type=int, default=None,
+                   help="build the 'received' folder without receivers paid more than this many times (hubs; default: keep all)")
     args = p.parse_args()
     args.classifiers = [c.strip() for c in args.classifiers.split(",") if c.strip()]
     if not args.classifiers or set(args.classifiers) - set(CLASSIFIERS) or args.folds < 2:
@@ -103,11 +115,20 @@ def main() -> None:
           f"listed phishing addresses are not crawled accounts of this log)")
     features = {"hand": log_scaled(hand_all.reindex(accounts)), **crawl_features(raw, accounts)}
     features["hand+behaviour"] = np.hstack([features["hand"], log_scaled(behaviour_features(transfers, accounts))])
+    if args.grouped:
+        groups = campaign_groups(raw, accounts, args.seed)
+        print(f"campaign groups: {groups.max() + 1:,} (largest {np.bincount(groups).max()} accounts, "
+              f"{(np.bincount(groups) == 1).sum():,} accounts alone)")
     step("features")
 
     log = read_log(txs, ReadOptions(format="onchain"))
     runs = {}
-    for name, view in (("sent", log), ("received", incoming(log))):
+    received = incoming(log)
+    if args.received_max_rows is not None:
+        received = filter_by_activity(received, ActivityFilter(max_user_rows=args.received_max_rows))
+        print(f"'received' without hub receivers: {received.counts['hub_users_dropped']} receivers, "
+              f"{received.counts['hub_user_rows_dropped']:,} transactions dropped")
+    for name, view in (("sent", log), ("received", received)):
         runs[name] = run_g2rec(view, args.out / name, args)
         print(f"g2rec '{name}': {runs[name]['num_users']:,} users, {runs[name]['num_items']:,} items, "
               f"{runs[name]['num_edges']:,} edges, {runs[name]['num_prototypes']} prototypes "
@@ -131,9 +152,13 @@ def main() -> None:
     for name in ALL_ACCOUNTS_SETS:
         r = cross_validate(features[name], y, args.classifiers[-1], config)
         results["all"][f"{name}/{args.classifiers[-1]}"] = {k: v for k, v in r.items() if k != "scores"}
+    for name in GROUPED_SETS if args.grouped else ():
+        r = cross_validate(features[name][balanced], yb, args.classifiers[-1], config, groups[balanced])
+        results.setdefault("grouped", {})[f"{name}/{args.classifiers[-1]}"] = {k: v for k, v in r.items() if k != "scores"}
     step("cross_validation")
 
     trivial = {"balanced": 2 * 0.5 / 1.5, "all": 2 * y.mean() / (1 + y.mean())}
+    trivial["grouped"] = trivial["balanced"]
     print_table(results, trivial, len(yb), len(y), args.folds)
     rates = prototype_rates(args.out / "sent", accounts, y, labels)
     print("\nPrototypes of the 'sent' graph (receivers co-engaged by the same senders), by the phishing share of the "
@@ -199,6 +224,21 @@ def log_scaled(frame: pd.DataFrame) -> np.ndarray:
     return out
 
 
+def counterparties(raw: pd.DataFrame, accounts: np.ndarray) -> tuple[pd.DataFrame, sp.csr_matrix, np.ndarray]:
+    """The accounts' successful rows seen from each account (``a``: the account, ``b``: the other
+    end, ``src``: crawl folder), and the ``(N, M)`` 0/1 matrix of who touches which of the ``(M,)``
+    counterparties."""
+    ok = raw[raw["is_error"] == "0"]
+    ends = pd.DataFrame({"a": np.r_[ok["from_address"], ok["to_address"]], "b": np.r_[ok["to_address"], ok["from_address"]],
+                         "src": np.r_[ok["source_crawl"], ok["source_crawl"]]})
+    mine = ends[ends["a"].isin(accounts)]
+    rows = pd.Index(accounts).get_indexer(mine["a"])
+    others, cols = np.unique(mine["b"].to_numpy().astype(str), return_inverse=True)
+    touch = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(accounts), len(others)))
+    touch.data[:] = 1.0
+    return mine, touch, others
+
+
 def crawl_features(raw: pd.DataFrame, accounts: np.ndarray) -> dict[str, np.ndarray]:
     """The crawl's own structure per account (successful rows only).
 
@@ -206,16 +246,9 @@ def crawl_features(raw: pd.DataFrame, accounts: np.ndarray) -> dict[str, np.ndar
     ``crawl-neighbourhood`` ``(N, 4)``: log counts of counterparties, of those that are crawled
     accounts, of crawled accounts sharing a counterparty (two hops), and the crawled share.
     """
-    ok = raw[raw["is_error"] == "0"]
-    ends = pd.DataFrame({"a": np.r_[ok["from_address"], ok["to_address"]], "b": np.r_[ok["to_address"], ok["from_address"]],
-                         "src": np.r_[ok["source_crawl"], ok["source_crawl"]]})
-    mine = ends[ends["a"].isin(accounts)]
+    mine, touch, others = counterparties(raw, accounts)
     source = pd.crosstab(mine["a"], mine["src"]).reindex(index=accounts, columns=["A", "B", "AB"], fill_value=0)
     source = source.to_numpy(np.float64) / np.maximum(source.to_numpy().sum(1, keepdims=True), 1)
-    rows = pd.Index(accounts).get_indexer(mine["a"])
-    others, cols = np.unique(mine["b"].to_numpy().astype(str), return_inverse=True)
-    touch = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(accounts), len(others)))
-    touch.data[:] = 1.0
     crawled_other = np.isin(others, accounts)
     degree = np.asarray(touch.sum(1)).ravel()
     crawled_nb = np.asarray(touch[:, crawled_other].sum(1)).ravel()
@@ -225,6 +258,27 @@ def crawl_features(raw: pd.DataFrame, accounts: np.ndarray) -> dict[str, np.ndar
     shared = np.diff(two_hop.tocsr().indptr).astype(np.float64)
     neighbourhood = np.c_[np.log1p(degree), np.log1p(crawled_nb), np.log1p(shared), crawled_nb / np.maximum(degree, 1)]
     return {"crawl-source": source, "crawl-neighbourhood": neighbourhood}
+
+
+def campaign_groups(raw: pd.DataFrame, accounts: np.ndarray, seed: int, rare: int = 2) -> np.ndarray:
+    """``(N,)`` a group id per account, for folds that test on campaigns never seen in training:
+    Louvain communities (networkx, seeded) of the graph that links two accounts when they
+    transact with each other or share a counterparty that at most ``rare`` of the accounts touch
+    (a victim who paid both, a common cash-out address). No label is read."""
+    _, touch, others = counterparties(raw, accounts)
+    few = touch[:, np.asarray(touch.sum(0)).ravel() <= rare]
+    target = pd.Index(accounts).get_indexer(others)                 # the counterparty as an account, or -1
+    hit = np.flatnonzero(target >= 0)
+    direct = touch[:, hit] @ sp.csr_matrix((np.ones(len(hit)), (np.arange(len(hit)), target[hit])),
+                                           shape=(len(hit), len(accounts)))
+    link = (few @ few.T + direct + direct.T).tocoo()
+    graph = nx.Graph()
+    graph.add_nodes_from(range(len(accounts)))
+    graph.add_edges_from((i, j) for i, j in zip(link.row.tolist(), link.col.tolist()) if i < j)
+    groups = np.empty(len(accounts), dtype=np.int64)
+    for g, members in enumerate(nx.community.louvain_communities(graph, seed=seed)):
+        groups[list(members)] = g
+    return groups
 
 
 def run_g2rec(log, run: Path, args) -> dict:
@@ -304,7 +358,11 @@ def print_table(results: dict, trivial: dict, balanced: int, total: int, folds: 
     print(f"\nPhishing vs other crawled accounts, stratified {folds}-fold CV (mean ± std over folds; threshold "
           f"chosen inside the training folds):")
     for part, title in (("balanced", f"balanced, {balanced:,} accounts, all-phishing F1 {trivial['balanced']:.3f}"),
-                        ("all", f"all accounts, {total:,}, all-phishing F1 {trivial['all']:.3f}")):
+                        ("all", f"all accounts, {total:,}, all-phishing F1 {trivial['all']:.3f}"),
+                        ("grouped", f"balanced, folds grouped by campaign (no campaign in training and test), "
+                                    f"all-phishing F1 {trivial['grouped']:.3f}")):
+        if part not in results:
+            continue
         print(f"  {title}")
         print(f"    {'features/classifier':<32}{'ROC-AUC':>16}{'F1':>16}")
         for name, r in results[part].items():

@@ -85,9 +85,9 @@ def test_wallet_risk_flags_phishing_accounts_on_a_real_subset(shared_data, tmp_p
     data = risk_data_folder(tmp_path)
     out = tmp_path / "risk"
     done = run("wallet_risk.py", "--data", data, "--out", out, "--dim", 8, "--prototypes", 4, "--folds", 3,
-               "--classifiers", "logreg")
+               "--classifiers", "logreg", "--grouped")
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "ROC-AUC" in done.stdout and "hand+g2rec/logreg" in done.stdout
+    assert "ROC-AUC" in done.stdout and "hand+g2rec/logreg" in done.stdout and "grouped by campaign" in done.stdout
     results = json.loads((out / "results.json").read_text())
     # other crawled accounts of the draw can occur as counterparties: they are crawled, so they count
     assert results["population"]["phishing"] >= 120 and results["population"]["normal"] >= 120
@@ -97,6 +97,9 @@ def test_wallet_risk_flags_phishing_accounts_on_a_real_subset(shared_data, tmp_p
     assert balanced["crawl-source/logreg"]["auc"] > 0.95  # the crawl folder gives the label away: measured, not used
     assert balanced["hand/logreg"]["auc"] > 0.65 and balanced["hand+g2rec/logreg"]["auc"] > 0.7  # 0.70, 0.74 measured
     assert all(0 <= r["f1"] <= 1 and len(r["f1_folds"]) == 3 for r in balanced.values())
+    grouped = results["results"]["grouped"]  # folds that keep each campaign whole
+    assert set(grouped) == {f"{s}/logreg" for s in ("hand", "g2rec+lightgcn", "hand+behaviour+g2rec+lightgcn")}
+    assert all(0.5 < r["auc"] <= 1 and len(r["f1_folds"]) == 3 for r in grouped.values())
     assert results["trivial_f1"]["balanced"] == 2 / 3 and results["prototypes"]
     assert (out / "roc.png").stat().st_size > 0 and (out / "prototypes.png").stat().st_size > 0
 
@@ -105,3 +108,23 @@ def test_wallet_risk_flags_phishing_accounts_on_a_real_subset(shared_data, tmp_p
     (data / PHISHING.parent.name / "phishing-address.txt").unlink()
     missing = run("wallet_risk.py", "--data", data, "--out", tmp_path / "bad")
     assert missing.returncode == 1 and missing.stderr.strip().startswith("error:") and "phishing-address.txt" in missing.stderr
+
+
+def test_campaign_groups_link_accounts_through_rare_counterparties_and_direct_transfers():
+    sys.path.insert(0, str(ROOT / "examples" / "onchain"))
+    try:
+        from wallet_risk import campaign_groups
+    finally:
+        sys.path.pop(0)
+    rows = [("victim", "a"), ("victim", "b"),      # a and b share a counterparty only they touch
+            ("d", "e"),                            # d pays e directly
+            ("f", "hub"), ("g", "hub"), ("c", "hub"),  # three accounts touch the hub: no link through it
+            ("x", "c"), ("f", "y"), ("bad", "g")]
+    raw = pd.DataFrame(rows, columns=["from_address", "to_address"]).assign(is_error="0", source_crawl="A")
+    raw.loc[len(raw)] = ["f", "g", "1", "A"]      # a failed transfer links nothing
+    accounts = np.array(["a", "b", "c", "d", "e", "f", "g"])
+    groups = campaign_groups(raw, accounts, seed=0)
+    same = lambda u, v: groups[list(accounts).index(u)] == groups[list(accounts).index(v)]
+    assert same("a", "b") and same("d", "e")
+    assert not same("a", "d") and not same("f", "g") and not same("c", "f")
+    assert len(set(groups.tolist())) == 5
