@@ -84,7 +84,7 @@ def parse_args() -> argparse.Namespace:
                    help="comma-separated, of logreg and gboost; the last one also scores all accounts and draws the ROC")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--grouped", action="store_true",
-                   help="also score three sets with folds grouped by campaign (about 5 more minutes on one core)")
+                   help="also score three sets with folds grouped by campaign (about 4 more minutes on one core)")
     p.add_argument("--received-max-rows", type=int, default=None,
                    help="build the 'received' folder without receivers paid more than this many times (hubs; default: keep all)")
     args = p.parse_args()
