@@ -124,6 +124,9 @@ def test_g2rec_sids_and_tiger_heads(run):
     result = runner.invoke(app, ["tune-prior", str(path), "--model", "both", "--name", "both-prior", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["valid_ndcg10"] >= mixed["metrics"]["ndcg@10"] - 1e-6
+    rec = json.loads(runner.invoke(app, ["recommend", str(path), "--model", "both-prior", "--user", "1", "-k", "5",
+                                         "--json"]).stdout)
+    assert len(rec["items"]) == 5 and rec["scores"] == sorted(rec["scores"], reverse=True)
 
 
 def test_training_device(run):
