@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from g2rec.data.sequences import VALID
 from g2rec.eval.metrics import metrics_from_ranks, target_ranks
-from g2rec.eval.protocol import histories
+from g2rec.eval.protocol import histories, model_padding
 from g2rec.runfolder import RunFolder
 from g2rec.train.stage import load_trained
 
@@ -43,11 +43,8 @@ def mix_sweep(run: RunFolder, name: str, batch: int = 512) -> dict[float, float]
         raise SystemExit(f"{name}: head {net.config.head!r}, this sweep is for --head both")
     users, hist, targets, _ = histories(run.sequences(), VALID, net.config.max_len)
     ranks = {m: [] for m in MIXES}
-    pad = net.num_items
     for lo in range(0, len(users), batch):
-        items = torch.from_numpy(hist[lo:lo + batch])
-        items = torch.where(items < 0, pad, items)
-        items = items[:, -max(int((items != pad).sum(1).max()), 1):]
+        items = model_padding(torch.from_numpy(hist[lo:lo + batch]), net.num_items)
         target = torch.from_numpy(targets[lo:lo + batch])
         h = net.hidden(items)[:, -1]
         items_head = F.log_softmax(h @ net.item_vectors().T, dim=-1)

@@ -61,6 +61,13 @@ def histories(seq: Sequences, split: int, max_len: int) -> tuple[np.ndarray, np.
     return users, hist, seq.items[target_pos], target_pos
 
 
+def model_padding(hist: torch.Tensor, pad: int) -> torch.Tensor:
+    """``hist (B, T)`` left-padded with ``-1`` -> the same with the model's padding id ``pad`` and
+    no all-padding columns on the left (at least one column kept)."""
+    items = torch.where(hist < 0, pad, hist)
+    return items[:, -max(int((items != pad).sum(1).max()), 1):]
+
+
 def seen_before(seq: Sequences, users: np.ndarray, target_pos: np.ndarray) -> torch.Tensor:
     """``(B, I)`` bool: items the user interacted with before the target (whole history)."""
     counts = target_pos - seq.offsets[users]

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from ..data.sequences import VALID
 from ..errors import ConfigError, G2RecError, check_choice
 from ..eval.metrics import metrics_from_ranks, target_ranks
-from ..eval.protocol import histories, sampled_negatives
+from ..eval.protocol import histories, model_padding, sampled_negatives
 from ..model.graph_prior import GraphPrior
 from ..runfolder import RunFolder
 from ..runinfo import Stopwatch, file_sha256, write_json_atomic
@@ -90,11 +90,9 @@ def search_prior(net, graph, seq, grid: PriorGrid, batch: int = 512, progress=No
     # one preallocated array: per-batch rank tensors kept in lists pinned freed score buffers
     # between them and grew the heap to 23 GB on Beauty at 336 points
     ranks = torch.empty((len(slot), len(users)), dtype=torch.int64)
-    pad = net.num_items
     for lo in range(0, len(users), batch):
         h = torch.from_numpy(hist[lo:lo + batch])
-        items = torch.where(h < 0, pad, h)
-        items = items[:, -max(int((items != pad).sum(1).max()), 1):]
+        items = model_padding(h, net.num_items)
         target = torch.from_numpy(targets[lo:lo + batch])
         with torch.no_grad():
             base = F.log_softmax(net.item_logits(items), dim=-1)

@@ -28,7 +28,7 @@ import torch
 from ..data.sequences import TEST, VALID, window_users
 from ..errors import ConfigError, G2RecError, check_choice
 from ..eval.baselines import GraphKNNScorer, PopularityScorer
-from ..eval.protocol import TopK, evaluate_ranking
+from ..eval.protocol import TopK, evaluate_ranking, model_padding
 from ..graph.build import GraphConfig
 from ..model.beam import beam_search
 from ..model.ensemble import Ensemble
@@ -80,13 +80,9 @@ def make_scorer(model: Generator, trie: SIDTrie | None, beam: int = 20, trie_mas
     With ``trie_mask=False`` the beams decode freely; ``counts`` then tallies ``invalid``
     (codes that are no item) out of ``total`` generated.
     """
-    pad = model.num_items
-
     def trimmed(histories: torch.Tensor) -> torch.Tensor:
         """The model's padding for ``-1``, no all-padding columns on the left, on the model's device."""
-        h = histories[:, -model.config.max_len:]
-        h = torch.where(h < 0, pad, h)
-        return h[:, -max(int((h != pad).sum(1).max()), 1):].to(next(model.parameters()).device)
+        return model_padding(histories[:, -model.config.max_len:], model.num_items).to(next(model.parameters()).device)
 
     @torch.no_grad()
     def score(histories: torch.Tensor, users: np.ndarray):  # results on the CPU, as the protocol ranks there
