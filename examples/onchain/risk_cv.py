@@ -18,6 +18,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 import numpy as np
+from joblib import Parallel, delayed, parallel_config
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, roc_auc_score, roc_curve
@@ -81,6 +82,22 @@ def cross_validate(x: np.ndarray, y: np.ndarray, classifier: str, config: CVConf
             "f1_std": float(np.std(f1s)), "auc_folds": [round(float(a), 4) for a in aucs],
             "f1_folds": [round(float(f), 4) for f in f1s], "thresholds": [round(t, 4) for t in thresholds],
             "scores": scores}
+
+
+def cross_validate_all(tasks: list[tuple], config: CVConfig, jobs: int = 1) -> list[dict]:
+    """:func:`cross_validate` of each ``(x, y, classifier, groups)`` in ``tasks``, ``jobs`` of them
+    side by side in worker processes of one thread each (widest first, for an even load); the
+    results in the order of ``tasks``, the same for any ``jobs``."""
+    order = sorted(range(len(tasks)), key=lambda i: -tasks[i][0].size)
+    if jobs == 1:
+        done = [cross_validate(*tasks[i][:3], config, tasks[i][3]) for i in order]
+    else:
+        with parallel_config(backend="loky", inner_max_num_threads=1):
+            done = Parallel(n_jobs=jobs)(delayed(cross_validate)(*tasks[i][:3], config, tasks[i][3]) for i in order)
+    results = [None] * len(tasks)
+    for i, r in zip(order, done):
+        results[i] = r
+    return results
 
 
 def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray, float]], path: Path, title: str) -> None:

@@ -48,7 +48,7 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 from intents import memberships, prototype_names
-from risk_cv import CVConfig, cross_validate, plot_prototype_rates, plot_roc
+from risk_cv import CVConfig, cross_validate_all, plot_prototype_rates, plot_roc
 
 import g2rec
 from g2rec.data.address_activity import address_features, behaviour_features, read_transfers
@@ -83,14 +83,16 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--classifiers", default=",".join(CLASSIFIERS),
                    help="comma-separated, of logreg and gboost; the last one also scores all accounts and draws the ROC")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
+    p.add_argument("--jobs", type=int, default=2,
+                   help="cross-validations run side by side, one thread each (the same numbers for any value; 1 on a busy machine)")
     p.add_argument("--grouped", action="store_true",
                    help="also score three sets with folds grouped by campaign (about 4 more minutes on one core)")
     p.add_argument("--received-max-rows", type=int, default=None,
                    help="build the 'received' folder without receivers paid more than this many times (hubs; default: keep all)")
     args = p.parse_args()
     args.classifiers = [c.strip() for c in args.classifiers.split(",") if c.strip()]
-    if not args.classifiers or set(args.classifiers) - set(CLASSIFIERS) or args.folds < 2:
-        p.error(f"--classifiers must name some of {', '.join(CLASSIFIERS)} and --folds must be >= 2")
+    if not args.classifiers or set(args.classifiers) - set(CLASSIFIERS) or args.folds < 2 or args.jobs < 1:
+        p.error(f"--classifiers must name some of {', '.join(CLASSIFIERS)}, --folds must be >= 2 and --jobs >= 1")
     return args
 
 
@@ -141,20 +143,17 @@ def main() -> None:
 
     config = CVConfig(folds=args.folds, seed=args.seed)
     balanced = balance(y, args.seed)
-    yb = y[balanced]
+    yb, last = y[balanced], args.classifiers[-1]
+    tasks = [("balanced", name, clf, balanced, None) for name in SETS for clf in args.classifiers]
+    tasks += [("all", name, last, np.arange(len(y)), None) for name in ALL_ACCOUNTS_SETS]
+    tasks += [("grouped", name, last, balanced, groups[balanced]) for name in (GROUPED_SETS if args.grouped else ())]
+    scored = cross_validate_all([(features[name][rows], y[rows], clf, groups_) for _, name, clf, rows, groups_ in tasks],
+                                config, args.jobs)
     results, curves = {"balanced": {}, "all": {}}, {}
-    for name in SETS:
-        for clf in args.classifiers:
-            r = cross_validate(features[name][balanced], yb, clf, config)
-            if clf == args.classifiers[-1]:
-                curves[name] = (yb, r["scores"], r["auc"])
-            results["balanced"][f"{name}/{clf}"] = {k: v for k, v in r.items() if k != "scores"}
-    for name in ALL_ACCOUNTS_SETS:
-        r = cross_validate(features[name], y, args.classifiers[-1], config)
-        results["all"][f"{name}/{args.classifiers[-1]}"] = {k: v for k, v in r.items() if k != "scores"}
-    for name in GROUPED_SETS if args.grouped else ():
-        r = cross_validate(features[name][balanced], yb, args.classifiers[-1], config, groups[balanced])
-        results.setdefault("grouped", {})[f"{name}/{args.classifiers[-1]}"] = {k: v for k, v in r.items() if k != "scores"}
+    for (part, name, clf, _, _), r in zip(tasks, scored):
+        if part == "balanced" and clf == last:
+            curves[name] = (yb, r["scores"], r["auc"])
+        results.setdefault(part, {})[f"{name}/{clf}"] = {k: v for k, v in r.items() if k != "scores"}
     step("cross_validation")
 
     trivial = {"balanced": 2 * 0.5 / 1.5, "all": 2 * y.mean() / (1 + y.mean())}
@@ -359,8 +358,8 @@ def print_table(results: dict, trivial: dict, balanced: int, total: int, folds: 
           f"chosen inside the training folds):")
     for part, title in (("balanced", f"balanced, {balanced:,} accounts, all-phishing F1 {trivial['balanced']:.3f}"),
                         ("all", f"all accounts, {total:,}, all-phishing F1 {trivial['all']:.3f}"),
-                        ("grouped", f"balanced, folds grouped by campaign (no campaign in training and test), "
-                                    f"all-phishing F1 {trivial['grouped']:.3f}")):
+                        ("grouped", (f"balanced, folds grouped by campaign (no campaign in training and test), "
+                                     f"all-phishing F1 {trivial['grouped']:.3f}"))):
         if part not in results:
             continue
         print(f"  {title}")

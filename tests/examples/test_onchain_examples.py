@@ -128,3 +128,17 @@ def test_campaign_groups_link_accounts_through_rare_counterparties_and_direct_tr
     assert same("a", "b") and same("d", "e")
     assert not same("a", "d") and not same("f", "g") and not same("c", "f")
     assert len(set(groups.tolist())) == 5
+
+
+def test_cross_validations_side_by_side_give_the_numbers_of_one_at_a_time(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "examples" / "onchain"))  # the worker processes import risk_cv too
+    from risk_cv import CVConfig, cross_validate_all
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 6))
+    y = (x[:, 0] + rng.normal(size=120) > 0).astype(int)
+    tasks = [(x[:, :2], y, "logreg", None), (x, y, "logreg", None), (x, y, "logreg", np.arange(120) // 6)]
+    alone, side_by_side = (cross_validate_all(tasks, CVConfig(folds=3, inner_folds=2), jobs) for jobs in (1, 2))
+    assert [r["auc_folds"] for r in alone] == [r["auc_folds"] for r in side_by_side]
+    assert all(np.array_equal(a["scores"], b["scores"]) for a, b in zip(alone, side_by_side))
+    assert alone[1]["auc"] > alone[0]["auc"] - 0.2 and alone[1]["auc"] > 0.7  # x[:, 0] carries the label
