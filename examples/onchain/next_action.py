@@ -28,9 +28,11 @@ from g2rec.data.address_labels import read_address_labels
 from g2rec.data.onchain import ActivityFilter, filter_by_activity
 from g2rec.data.prepare import PrepareConfig
 from g2rec.data.readers import ReadOptions, read_log
-from g2rec.data.sequences import TEST
+from g2rec.data.sequences import TEST, VALID
 from g2rec.embed.stage import embed
 from g2rec.errors import G2RecError
+from g2rec.eval.metrics import metrics_from_ranks
+from g2rec.eval.protocol import repeat_targets
 from g2rec.recommend import recommend
 from g2rec.tokenize.stage import TokenizeConfig, tokenize
 from g2rec.train.stage import evaluate, train
@@ -74,7 +76,8 @@ def main() -> None:
     built = g2rec.build_graph(log, out, prepare=PrepareConfig(min_user_len=3), overwrite=True)
     print(f"data: {built['num_users']:,} wallets, {built['num_items']:,} items, {built['num_interactions']:,} "
           f"transactions, {built['num_edges']:,} graph edges ({log.counts})")
-    print(f"test actions that repeat an item of the wallet's own history: {repeat_share(out):.1%}")
+    repeats = repeat_targets(g2rec.load_sequences(out), TEST).mean()
+    print(f"test actions that repeat an item of the wallet's own history: {repeats:.1%}")
     step("build_graph")
     knn_check = embed(out, "spectral", dim=args.dim)
     step("embed")
@@ -87,6 +90,7 @@ def main() -> None:
     trained = {"sasrec-items": train(out, model="sasrec", **common), "g2rec-items": train(out, model="g2rec", **common)}
     step("train")
     metrics = {name: evaluate(out, model=name)["metrics"] for name in (*BASELINES, *trained)}
+    valid = {name: evaluate(out, model=name, split="valid")["metrics"] for name in (*BASELINES, *trained)}
     step("evaluate")
 
     print("\nNext-action prediction, test split, leave-one-out, full ranking over all items:")
@@ -96,6 +100,7 @@ def main() -> None:
     prior = trained["g2rec-items"].get("graph_prior")
     print(f"  (g2rec graph prior chosen on validation: {prior}; item-kNN on spectral vectors, "
           f"validation NDCG@10 {knn_check.get('knn_valid', {}).get('NDCG@10', float('nan')):.4f})")
+    repeats = repeat_breakdown(out, list(metrics))
 
     named = prototype_names(out, labels)
     print_prototypes(named)
@@ -107,6 +112,7 @@ def main() -> None:
     plot_prototypes(out, named, out / "prototypes.png", f"Interest prototypes, {title}")
     results = {"data": {k: built[k] for k in ("num_users", "num_items", "num_interactions", "num_edges")},
                "filter": log.counts, "tokenize": tok, "train": trained, "test": metrics,
+               "valid": valid, "repeats": repeats,
                "prototypes": [{k: p[k] for k in ("prototype", "name", "mass", "described")} for p in named],
                "seconds": seconds, "args": {k: str(v) for k, v in vars(args).items()}}
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
@@ -114,12 +120,31 @@ def main() -> None:
     print(f"wrote {out / 'results.json'}, {out / 'metrics.png'}, {out / 'prototypes.png'}")
 
 
-def repeat_share(out: Path) -> float:
-    """Share of test actions whose item the wallet already acted on before."""
+def repeat_breakdown(out: Path, models: list[str]) -> dict:
+    """NDCG@10 of each evaluated model on the validation and test queries whose target repeats an
+    item of the wallet's history and on those whose target is new to it (from the per-query
+    ranks ``evaluate`` wrote); printed, and returned with each part's share of the queries."""
     seq = g2rec.load_sequences(out)
-    code = seq.users * seq.num_items + seq.items
-    test = seq.split == TEST
-    return float(np.isin(code[test], code[~test]).mean())
+    table = {}
+    for split, split_id in (("valid", VALID), ("test", TEST)):
+        repeat = repeat_targets(seq, split_id)
+        table[split] = {"repeat_share": round(float(repeat.mean()), 4)}
+        for name in models:
+            ranks = np.load(out / "models" / name / f"ranks-{split}-full-ranking.npy")
+            table[split][name] = {part: round(metrics_from_ranks(ranks[mask])["NDCG@10"], 4) if mask.any() else None
+                                  for part, mask in (("repeat", repeat), ("new", ~repeat))}
+    print("\nNDCG@10 on actions that repeat an item of the wallet's history and on new ones:")
+    print(f"  {'model':<14}" + "".join(f"{f'{split} {part} ({share:.0%})':>22}" for split in table
+                                      for part, share in (("repeat", table[split]["repeat_share"]),
+                                                          ("new", 1 - table[split]["repeat_share"]))))
+    for name in models:
+        print(f"  {name:<14}" + "".join(f"{_or_nan(table[split][name][part]):>22.4f}" for split in table
+                                        for part in ("repeat", "new")))
+    return table
+
+
+def _or_nan(value: float | None) -> float:
+    return float("nan") if value is None else value
 
 
 def show_wallets(out: Path, labels, named: list[dict], count: int) -> None:

@@ -78,6 +78,15 @@ def seen_before(seq: Sequences, users: np.ndarray, target_pos: np.ndarray) -> to
     return mask
 
 
+def repeat_targets(seq: Sequences, split: int) -> np.ndarray:
+    """``(B,)`` bool, in the query order of :func:`histories`: the target is an item the user
+    already interacted with before it (a repeat, not a new item)."""
+    pair = seq.users.astype(np.int64) * seq.num_items + seq.items
+    _, first_index, inverse = np.unique(pair, return_index=True, return_inverse=True)
+    target_pos = np.flatnonzero(seq.split == split)
+    return first_index[inverse[target_pos]] < target_pos
+
+
 def sampled_negatives(seq: Sequences, users: np.ndarray, num: int, seed: int, chunk: int = 1024) -> np.ndarray:
     """``(B, num)`` items drawn uniformly (without replacement) from items user ``b`` never touched.
 

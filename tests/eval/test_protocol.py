@@ -8,7 +8,14 @@ from g2rec import build_graph
 from g2rec.data.sequences import TEST, TRAIN, VALID, Sequences
 from g2rec.errors import ConfigError
 from g2rec.eval.baselines import GraphKNNScorer, PopularityScorer
-from g2rec.eval.protocol import TopK, evaluate_ranking, histories, sampled_negatives, seen_before
+from g2rec.eval.protocol import (
+    TopK,
+    evaluate_ranking,
+    histories,
+    repeat_targets,
+    sampled_negatives,
+    seen_before,
+)
 from g2rec.runfolder import RunFolder
 from tests.conftest import MOVIELENS
 
@@ -64,6 +71,16 @@ def test_ranked_lists_and_missing_targets():
     assert m["Recall@20"] == 0.0 and m["MRR"] == 0.0
     with pytest.raises(ConfigError, match="needs item scores"):
         evaluate_ranking(lambda h, u: TopK(lists[u]), seq, VALID, sampled=1)
+
+
+def test_repeat_targets_are_items_the_user_had_before():
+    """u0 = 0 1 0 | 1 | 2, u1 = 3 | 4 | 4: u1's validation item recurs only after it (not a repeat)."""
+    items = np.array([0, 1, 0, 1, 2, 3, 4, 4])
+    split = np.array([TRAIN, TRAIN, TRAIN, VALID, TEST, TRAIN, VALID, TEST], dtype=np.int8)
+    seq = Sequences(np.array(["a", "b"], dtype=object), np.arange(5), np.array([0, 5, 8]), items, np.arange(8), split)
+    assert repeat_targets(seq, VALID).tolist() == [True, False]
+    assert repeat_targets(seq, TEST).tolist() == [False, True]
+    assert not repeat_targets(tiny(), TEST).any()
 
 
 def test_sampled_negatives_are_untouched_distinct_and_seeded():
