@@ -100,7 +100,7 @@ def main() -> None:
     prior = trained["g2rec-items"].get("graph_prior")
     print(f"  (g2rec graph prior chosen on validation: {prior}; item-kNN on spectral vectors, "
           f"validation NDCG@10 {knn_check.get('knn_valid', {}).get('NDCG@10', float('nan')):.4f})")
-    repeats = repeat_breakdown(out, list(metrics))
+    parts = query_breakdown(out, list(metrics), labels)
 
     named = prototype_names(out, labels)
     print_prototypes(named)
@@ -112,7 +112,7 @@ def main() -> None:
     plot_prototypes(out, named, out / "prototypes.png", f"Interest prototypes, {title}")
     results = {"data": {k: built[k] for k in ("num_users", "num_items", "num_interactions", "num_edges")},
                "filter": log.counts, "tokenize": tok, "train": trained, "test": metrics,
-               "valid": valid, "repeats": repeats,
+               "valid": valid, "parts": parts,
                "prototypes": [{k: p[k] for k in ("prototype", "name", "mass", "described")} for p in named],
                "seconds": seconds, "args": {k: str(v) for k, v in vars(args).items()}}
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
@@ -120,26 +120,29 @@ def main() -> None:
     print(f"wrote {out / 'results.json'}, {out / 'metrics.png'}, {out / 'prototypes.png'}")
 
 
-def repeat_breakdown(out: Path, models: list[str]) -> dict:
-    """NDCG@10 of each evaluated model on the validation and test queries whose target repeats an
-    item of the wallet's history and on those whose target is new to it (from the per-query
-    ranks ``evaluate`` wrote); printed, and returned with each part's share of the queries."""
+def query_breakdown(out: Path, models: list[str], labels) -> dict:
+    """NDCG@10 of each evaluated model on parts of the validation and test queries (from the
+    per-query ranks ``evaluate`` wrote): targets that repeat an item of the wallet's history vs new
+    ones, and the split's most frequent target vs the rest (one campaign can be a third of a split).
+    Printed, and returned with each part's share of the queries."""
     seq = g2rec.load_sequences(out)
     table = {}
     for split, split_id in (("valid", VALID), ("test", TEST)):
         repeat = repeat_targets(seq, split_id)
-        table[split] = {"repeat_share": round(float(repeat.mean()), 4)}
+        targets = seq.items[seq.split == split_id]
+        top = int(np.bincount(targets).argmax())
+        parts = {"repeat": repeat, "new": ~repeat, "top target": targets == top, "rest": targets != top}
+        table[split] = {"top_target": str(seq.item_ids[top]), "share": {k: round(float(m.mean()), 4) for k, m in parts.items()}}
         for name in models:
             ranks = np.load(out / "models" / name / f"ranks-{split}-full-ranking.npy")
-            table[split][name] = {part: round(metrics_from_ranks(ranks[mask])["NDCG@10"], 4) if mask.any() else None
-                                  for part, mask in (("repeat", repeat), ("new", ~repeat))}
-    print("\nNDCG@10 on actions that repeat an item of the wallet's history and on new ones:")
-    print(f"  {'model':<14}" + "".join(f"{f'{split} {part} ({share:.0%})':>22}" for split in table
-                                      for part, share in (("repeat", table[split]["repeat_share"]),
-                                                          ("new", 1 - table[split]["repeat_share"]))))
-    for name in models:
-        print(f"  {name:<14}" + "".join(f"{_or_nan(table[split][name][part]):>22.4f}" for split in table
-                                        for part in ("repeat", "new")))
+            table[split][name] = {k: round(metrics_from_ranks(ranks[m])["NDCG@10"], 4) if m.any() else None
+                                  for k, m in parts.items()}
+    print("\nNDCG@10 on parts of the queries (share of the split's queries in brackets):")
+    for split, part in table.items():
+        print(f"  {split}: top target {labels.describe([part['top_target']])[0]}")
+        print(f"    {'model':<14}" + "".join(f"{f'{k} ({v:.0%})':>18}" for k, v in part["share"].items()))
+        for name in models:
+            print(f"    {name:<14}" + "".join(f"{_or_nan(part[name][k]):>18.4f}" for k in part["share"]))
     return table
 
 

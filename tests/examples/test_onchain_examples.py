@@ -48,14 +48,16 @@ def test_next_action_and_dex_pools_run_end_to_end(shared_data, tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert set(results["test"]) == {"popularity", "knn", "sasrec-items", "g2rec-items"}
     assert all(0 <= m["ndcg@10"] <= m["recall@10"] <= 1 for m in results["test"].values())
-    # the repeat / new breakdown recomposes each model's NDCG@10 on both splits
-    assert "repeat an item of the wallet's history" in done.stdout
+    # each breakdown (repeat / new, the split's top target / the rest) recomposes NDCG@10 on both splits
+    assert "top target" in done.stdout
     for split in ("valid", "test"):
-        part = results["repeats"][split]
-        share = part["repeat_share"]
-        assert 0 < share < 1 and set(part) == {"repeat_share", *results["test"]}
-        for name, m in results[split].items():
-            assert abs(share * part[name]["repeat"] + (1 - share) * part[name]["new"] - m["ndcg@10"]) < 1e-3
+        part = results["parts"][split]
+        assert set(part) == {"top_target", "share", *results["test"]}
+        for a, b in (("repeat", "new"), ("top target", "rest")):
+            share = part["share"][a]
+            assert 0 < share < 1 and abs(share + part["share"][b] - 1) < 1e-3
+            for name, m in results[split].items():
+                assert abs(share * part[name][a] + (1 - share) * part[name][b] - m["ndcg@10"]) < 1e-3
     assert (out / "metrics.png").stat().st_size > 0 and (out / "prototypes.png").stat().st_size > 0
 
     dex = tmp_path / "dex"
