@@ -87,7 +87,10 @@ def main() -> None:
     step("tokenize")
     common = {"dim": args.dim, "epochs": args.epochs, "threads": args.threads, "patience": args.patience,
               "max_len": args.max_len}
-    trained = {"sasrec-items": train(out, model="sasrec", **common), "g2rec-items": train(out, model="g2rec", **common)}
+    # profiles added to the item vectors, not interleaved: better on validation in both settings
+    # (NDCG@10 0.7807 vs 0.7649 with receivers, 0.7636 vs 0.7528 with intents; examples/README.md)
+    trained = {"sasrec-items": train(out, model="sasrec", **common),
+               "g2rec-items": train(out, model="g2rec", profiles="add", **common)}
     step("train")
     metrics = {name: evaluate(out, model=name)["metrics"] for name in (*BASELINES, *trained)}
     valid = {name: evaluate(out, model=name, split="valid")["metrics"] for name in (*BASELINES, *trained)}

@@ -86,7 +86,7 @@ def cross_validate(x: np.ndarray, y: np.ndarray, classifier: str, config: CVConf
 
 def cross_validate_all(tasks: list[tuple], config: CVConfig, jobs: int = 1) -> list[dict]:
     """:func:`cross_validate` of each ``(x, y, classifier, groups)`` in ``tasks``, ``jobs`` of them
-    side by side in worker processes of one thread each (widest first, for an even load); the
+    side by side in worker processes of one thread each (largest ``x`` first, for an even load); the
     results in the order of ``tasks``, the same for any ``jobs``."""
     order = sorted(range(len(tasks)), key=lambda i: -tasks[i][0].size)
     if jobs == 1:
