@@ -86,7 +86,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--jobs", type=int, default=2,
                    help="cross-validations run side by side, one thread each (the same numbers for any value; 1 on a busy machine)")
     p.add_argument("--grouped", action="store_true",
-                   help="also score three sets with folds grouped by campaign (about 4 more minutes on one core)")
+                   help="also score three sets with folds grouped by campaign (about 2 more minutes with --jobs 2)")
     p.add_argument("--received-max-rows", type=int, default=None,
                    help="build the 'received' folder without receivers paid more than this many times (hubs; default: keep all)")
     args = p.parse_args()
