@@ -48,7 +48,7 @@ def test_training_lowers_the_loss(head):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    assert float(loss) < 0.5 * float(first)
+    assert loss.item() < 0.5 * first.item()
 
 
 def test_options_fail_fast():
