@@ -314,6 +314,14 @@ def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU, w
             "g2rec-items-lossonly-prior-tuned": {"tune_prior": "g2rec-items-lossonly"},
             # SASRec's network on the same hardware as these ablations
             "sasrec-items-cpu": {"train": {"model": "sasrec", **CPU, "epochs": epochs}},
+            # 2026-11-27 (session 14), CPU: SASRec's network with its item table smoothed over the
+            # co-engagement graph (E + beta A_hat E, --graph-smoothing), beta 0.5 and 1, against
+            # sasrec-items-cpu, each with its prior chosen on validation
+            **{f"g2rec-smooth{beta}": {"train": {**G2REC, "device": "cpu", "profiles": "none", "item_init": "none",
+                                                 "profile_weight": 0.0, "graph_smoothing": beta, "graph_prior": False}}
+               for beta in (0.5, 1.0)},
+            **{f"{name}-prior-tuned": {"tune_prior": name}
+               for name in ("sasrec-items-cpu", "g2rec-smooth0.5", "g2rec-smooth1.0")},
             # 2026-11-27, CPU: g2rec's two heads as one model (`g2rec ensemble` of its items network and
             # its SID network, every item scored by both), against two-network baselines: two SASRec
             # seeds, and SASRec with a TIGER-style SID head (TIGER retrained here: the GPU run's weights

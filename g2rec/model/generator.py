@@ -10,6 +10,11 @@ Input per history item ``i_t`` (``t = 1..T``, oldest first):
   ``profiles='interleave'``), added, ``[x_1 + y_1, ..., x_T + y_T]`` (``'add'``), or left out
   (``'none'``: SASRec / TIGER).
 
+With ``graph_smoothing = beta > 0`` the item table the network reads and scores is smoothed
+over the training co-engagement graph, ``E' = E + beta * D^{-1/2} A D^{-1/2} E`` (one
+LightGCN-style propagation step, recomputed from ``E`` at every step, so a rarely seen item
+borrows the vectors of the items it is co-engaged with); ``E`` stays the parameter.
+
 With ``item_init`` naming a ``g2rec embed`` method, the id embedding starts from those item
 vectors (G2Rec's generator starts from pretrained item vectors; here they may be the graph's),
 each row rescaled to the norm of the random initialization, and is trained from there.
@@ -41,6 +46,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -66,6 +73,7 @@ class GeneratorConfig:
     dropout: float = 0.3
     profile_weight: float = 1.0  # lambda of the profile loss (0 = off)
     item_init: str = "none"      # none | an embed method (lightgcn, spectral, sasrec...) whose vectors start E
+    graph_smoothing: float = 0.0  # beta of E' = E + beta * (normalized co-engagement graph) E, the id table (0 = off)
     graph_prior: float = 0.0     # alpha of the graph log-prior added to item scores at inference (0 = off)
     prior_history: int = 10      # the prior's H: most recent items that vote
     prior_decay: float = 0.7     # the prior's delta: weight ratio of consecutive history items
@@ -81,6 +89,8 @@ class GeneratorConfig:
         check_choice("item_input", self.item_input, ITEM_INPUTS)
         if self.item_init != "none" and self.item_input != "id":
             raise ConfigError(f"item_init={self.item_init!r} initializes id embeddings: it needs item_input='id'")
+        if self.graph_smoothing < 0 or (self.graph_smoothing > 0 and self.item_input != "id"):
+            raise ConfigError(f"graph_smoothing={self.graph_smoothing} must be >= 0, and > 0 only with item_input='id'")
         if self.graph_prior < 0 or (self.graph_prior > 0 and self.head == "sids"):
             raise ConfigError(f"graph_prior={self.graph_prior} must be >= 0, and > 0 only with head='items' or 'both'")
         if self.prior_history < 1 or not 0 < self.prior_decay <= 1 or self.prior_eps <= 0:
@@ -104,7 +114,8 @@ class InterestContext:
     num_prototypes: ``C``.
     codes: ``(I, L)`` long semantic-ID codes (unique per item); ``codebook_sizes``: ``(L,)`` K_l.
     item_vectors: ``(I, D)`` float vectors that initialize the id embedding (``item_init``).
-    graph: ``(I, I)`` training co-engagement graph (``graph_prior``).
+    graph: ``(I, I)`` co-engagement graph of the prior (``graph_prior``).
+    item_graph: ``(I, I)`` training co-engagement graph that smooths the item table (``graph_smoothing``).
     """
 
     profiles: torch.Tensor | None = None
@@ -115,6 +126,7 @@ class InterestContext:
     codebook_sizes: tuple[int, ...] = ()
     item_vectors: torch.Tensor | None = None
     graph: object = None
+    item_graph: object = None
 
 
 class CodeHead(nn.Module):
@@ -197,6 +209,8 @@ class Generator(PriorScoring, nn.Module):
                                                          config.heads, config.dropout))
         if config.item_init != "none":
             self._init_item_embedding(context.item_vectors)
+        if config.graph_smoothing > 0:
+            self.register_buffer("smoother", normalized_adjacency(context.item_graph, num_items), persistent=False)
         self.prior = None
         if config.graph_prior > 0:
             self.attach_graph(context.graph)
@@ -234,11 +248,19 @@ class Generator(PriorScoring, nn.Module):
     # ----------------------------------------------------------------------------- inputs
     def item_tokens(self, items: torch.Tensor) -> torch.Tensor:
         """``items (...)`` ids in ``0..I`` -> ``(..., D)``; padding gives a zero vector."""
+        if self.config.item_input == "id" and self.config.graph_smoothing > 0:
+            return F.embedding(items, self.smoothed_table(), padding_idx=self.num_items)
         if self.config.item_input == "id":
             return self.transformer.embed_items(items)
         codes = self.codes[items]                                                   # (..., L)
         merged = self.merge(torch.cat([emb(codes[..., l]) for l, emb in enumerate(self.code_in)], dim=-1))
         return merged * (items != self.num_items)[..., None]
+
+    def smoothed_table(self) -> torch.Tensor:
+        """``(I+1, D)``: ``E' = E + beta * A_hat E`` for the items, then the (zero) padding row."""
+        weight = self.transformer.item_emb.weight
+        spread = torch.sparse.mm(self.smoother, weight[:-1])
+        return torch.cat([weight[:-1] + self.config.graph_smoothing * spread, weight[-1:]])
 
     def hidden(self, items: torch.Tensor) -> torch.Tensor:
         """``items (B, T)`` left-padded histories -> ``(B, T, D)``: ``h_t`` has seen ``i_1..i_t``."""
@@ -258,6 +280,8 @@ class Generator(PriorScoring, nn.Module):
     # ----------------------------------------------------------------------------- heads
     def item_vectors(self) -> torch.Tensor:
         """``(I, D)`` the tied output embedding of every item."""
+        if self.config.item_input == "id" and self.config.graph_smoothing > 0:
+            return self.smoothed_table()[:-1]
         return self.item_tokens(torch.arange(self.num_items, device=self.transformer.pos_emb.weight.device))
 
     def item_logits(self, items: torch.Tensor, items_head_only: bool = False) -> torch.Tensor:
@@ -303,3 +327,18 @@ class Generator(PriorScoring, nn.Module):
         profile = -(self.member_val[targets] * log_p.gather(1, self.member_idx[targets])).sum(1).mean()
         parts["profile"] = float(profile.detach())
         return main + self.config.profile_weight * profile, parts
+
+
+def normalized_adjacency(graph, num_items: int) -> torch.Tensor:
+    """``D^{-1/2} A D^{-1/2}`` of the ``(I, I)`` co-engagement graph as a sparse float tensor
+    (isolated items: an empty row). ``ConfigError`` when there is no graph of that shape."""
+    if graph is None or graph.shape != (num_items, num_items):
+        raise ConfigError(f"graph_smoothing needs the ({num_items}, {num_items}) co-engagement graph, "
+                          f"got {None if graph is None else graph.shape}")
+    coo = sp.coo_matrix(graph, dtype=np.float64)
+    degree = np.asarray(coo.sum(axis=1)).ravel()
+    scale = 1.0 / np.sqrt(np.maximum(degree, 1e-12))
+    values = coo.data * scale[coo.row] * scale[coo.col]
+    index = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
+    return torch.sparse_coo_tensor(index, torch.from_numpy(values.astype(np.float32)), (num_items, num_items),
+                                   check_invariants=True).coalesce()

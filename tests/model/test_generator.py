@@ -126,3 +126,30 @@ def test_both_heads_share_one_trunk_and_mix_their_scores():
         GeneratorConfig(head="both", sid_mix=1.5)
     with pytest.raises(ConfigError, match="semantic IDs"):
         Generator(I, GeneratorConfig(head="both", profiles="none"), InterestContext())
+
+
+def test_graph_smoothing_mixes_each_item_with_its_graph_neighbours():
+    import numpy as np
+    import scipy.sparse as sp
+
+    rows = np.array([0, 1, 1, 2])  # a path 0 - 1 - 2; every other item isolated
+    graph = sp.coo_matrix((np.ones(4), (rows, np.array([1, 0, 2, 1]))), shape=(I, I)).tocsr()
+    ctx = context()
+    ctx.item_graph = graph
+    torch.manual_seed(0)
+    model = Generator(I, GeneratorConfig(dim=16, profiles="none", graph_smoothing=0.5), ctx)
+    E = model.transformer.item_emb.weight.detach()
+    table = model.item_vectors().detach()
+    inv = 1 / np.sqrt(2)  # degrees 1, 2, 1: A_hat[0, 1] = A_hat[1, 2] = 1 / sqrt(2)
+    assert torch.allclose(table[0], E[0] + 0.5 * inv * E[1], atol=1e-6)
+    assert torch.allclose(table[1], E[1] + 0.5 * inv * (E[0] + E[2]), atol=1e-6)
+    assert torch.equal(table[5], E[5])                                  # isolated: unchanged
+    tokens = model.item_tokens(torch.tensor([[I, 1]]))
+    assert torch.equal(tokens[0, 0], torch.zeros(16)) and torch.allclose(tokens[0, 1], table[1])
+    loss, _ = model.loss(torch.tensor([[0, 1]]), torch.tensor([[1, 2]]))
+    loss.backward()  # the neighbours' rows learn from an item's use
+    assert model.transformer.item_emb.weight.grad[0].abs().sum() > 0
+    with pytest.raises(ConfigError, match=r"needs the \(30, 30\) co-engagement graph"):
+        Generator(I, GeneratorConfig(graph_smoothing=0.5), context())
+    with pytest.raises(ConfigError, match="item_input='id'"):
+        GeneratorConfig(graph_smoothing=0.5, item_input="sid")
