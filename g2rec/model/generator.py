@@ -44,6 +44,7 @@ trained against that sum instead (``h_t E^T + alpha * log(g + eps)`` inside the 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -246,10 +247,11 @@ class Generator(PriorScoring, nn.Module):
         weight[:-1] = torch.where(norms > 0, vectors / norms.clamp_min(1e-12) * target, weight[:-1])
 
     # ----------------------------------------------------------------------------- inputs
-    def item_tokens(self, items: torch.Tensor) -> torch.Tensor:
-        """``items (...)`` ids in ``0..I`` -> ``(..., D)``; padding gives a zero vector."""
-        if self.config.item_input == "id" and self.config.graph_smoothing > 0:
-            return F.embedding(items, self.smoothed_table(), padding_idx=self.num_items)
+    def item_tokens(self, items: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+        """``items (...)`` ids in ``0..I`` -> ``(..., D)``; padding gives a zero vector. ``table``:
+        the smoothed id table when already computed for this step (``graph_smoothing``)."""
+        if self.config.graph_smoothing > 0:
+            return F.embedding(items, self.smoothed_table() if table is None else table, padding_idx=self.num_items)
         if self.config.item_input == "id":
             return self.transformer.embed_items(items)
         codes = self.codes[items]                                                   # (..., L)
@@ -262,11 +264,15 @@ class Generator(PriorScoring, nn.Module):
         spread = torch.sparse.mm(self.smoother, weight[:-1])
         return torch.cat([weight[:-1] + self.config.graph_smoothing * spread, weight[-1:]])
 
-    def hidden(self, items: torch.Tensor) -> torch.Tensor:
+    def step_table(self) -> torch.Tensor | None:
+        """The smoothed id table for one forward pass (read and scored with it), else None."""
+        return self.smoothed_table() if self.config.graph_smoothing > 0 else None
+
+    def hidden(self, items: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
         """``items (B, T)`` left-padded histories -> ``(B, T, D)``: ``h_t`` has seen ``i_1..i_t``."""
         B, T = items.shape
         pad = items == self.num_items
-        x = self.item_tokens(items)
+        x = self.item_tokens(items, table)
         if self.config.profiles == "none":
             return self.transformer(x, pad, torch.arange(self.config.max_len - T, self.config.max_len, device=items.device))
         y = self.profile_proj(self.profiles[items]) * (~pad)[..., None]
@@ -278,10 +284,10 @@ class Generator(PriorScoring, nn.Module):
         return h[:, 1::2]                                                           # states at y_t
 
     # ----------------------------------------------------------------------------- heads
-    def item_vectors(self) -> torch.Tensor:
+    def item_vectors(self, table: torch.Tensor | None = None) -> torch.Tensor:
         """``(I, D)`` the tied output embedding of every item."""
-        if self.config.item_input == "id" and self.config.graph_smoothing > 0:
-            return self.smoothed_table()[:-1]
+        if self.config.graph_smoothing > 0:
+            return (self.smoothed_table() if table is None else table)[:-1]
         return self.item_tokens(torch.arange(self.num_items, device=self.transformer.pos_emb.weight.device))
 
     def item_logits(self, items: torch.Tensor, items_head_only: bool = False) -> torch.Tensor:
@@ -289,8 +295,9 @@ class Generator(PriorScoring, nn.Module):
         or with ``head='both'`` the two heads' mixed log-probabilities (``items_head_only``: the
         items head's logits alone, e.g. a cheap validation while training). ``item_scores``, from
         :class:`~g2rec.model.graph_prior.PriorScoring`, adds the prior."""
-        h = self.hidden(items)[:, -1]
-        logits = h @ self.item_vectors().T
+        table = self.step_table()
+        h = self.hidden(items, table)[:, -1]
+        logits = h @ self.item_vectors(table).T
         if self.config.head == "items" or items_head_only:
             return logits
         mix = self.config.sid_mix
@@ -309,11 +316,12 @@ class Generator(PriorScoring, nn.Module):
         """Training loss on ``items (B, T)`` with next items ``targets (B, T)`` (``I`` = no target);
         ``log_prior (N, I)``: ``log(g + eps)`` at the N target positions (row-major), added to the
         items head's logits with weight ``train_prior``."""
-        h = self.hidden(items)
+        table = self.step_table()
+        h = self.hidden(items, table)
         keep = targets != self.num_items
         h, targets = h[keep], targets[keep]                                         # (N, D), (N,)
         if self.config.head != "sids":
-            logits = h @ self.item_vectors().T
+            logits = h @ self.item_vectors(table).T
             if log_prior is not None:
                 logits = logits + self.config.train_prior * log_prior
             main = F.cross_entropy(logits, targets)
@@ -330,7 +338,7 @@ class Generator(PriorScoring, nn.Module):
 
 
 def normalized_adjacency(graph, num_items: int) -> torch.Tensor:
-    """``D^{-1/2} A D^{-1/2}`` of the ``(I, I)`` co-engagement graph as a sparse float tensor
+    """``D^{-1/2} A D^{-1/2}`` of the ``(I, I)`` co-engagement graph as a sparse CSR float tensor
     (isolated items: an empty row). ``ConfigError`` when there is no graph of that shape."""
     if graph is None or graph.shape != (num_items, num_items):
         raise ConfigError(f"graph_smoothing needs the ({num_items}, {num_items}) co-engagement graph, "
@@ -340,5 +348,8 @@ def normalized_adjacency(graph, num_items: int) -> torch.Tensor:
     scale = 1.0 / np.sqrt(np.maximum(degree, 1e-12))
     values = coo.data * scale[coo.row] * scale[coo.col]
     index = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
-    return torch.sparse_coo_tensor(index, torch.from_numpy(values.astype(np.float32)), (num_items, num_items),
-                                   check_invariants=True).coalesce()
+    matrix = torch.sparse_coo_tensor(index, torch.from_numpy(values.astype(np.float32)), (num_items, num_items),
+                                     check_invariants=True).coalesce()
+    with warnings.catch_warnings():  # CSR is "beta" in torch; its product and gradient are a third faster than COO's
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return matrix.to_sparse_csr()

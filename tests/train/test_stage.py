@@ -276,3 +276,20 @@ def test_train_prior_trains_against_the_graph_and_scores_with_it(run):
     result = runner.invoke(app, ["train", str(path), "--model", "g2rec", "--head", "sids", "--profiles", "none",
                                  "--train-prior", "1"])
     assert result.exit_code == 2 and "train_prior=1.0 must be >= 0, and > 0 only with head='items'" in result.stderr
+
+
+def test_graph_smoothing_trains_and_reloads_with_the_runs_graph(run):
+    path, _ = run
+    result = runner.invoke(app, ["train", str(path), "--model", "g2rec", "--profiles", "none", "--profile-weight", "0",
+                                 "--epochs", "2", "--max-len", "20", "--dim", "32", "--threads", "1",
+                                 "--graph-smoothing", "0.5", "--no-graph-prior", "--name", "smoothed", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert json.loads((path / "models" / "smoothed" / "config.json").read_text())["generator"]["graph_smoothing"] == 0.5
+    net, _, _ = load_trained(RunFolder(path), "smoothed")  # the graph is not in the checkpoint: re-read from the run
+    assert net.smoother.shape == (net.num_items, net.num_items) and net.smoother.values().numel() > 0
+    valid = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", "smoothed", "--split", "valid",
+                                           "--json"]).stdout)["metrics"]
+    assert valid["ndcg@10"] == pytest.approx(summary["valid_ndcg10"], abs=1e-5)
+    result = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--graph-smoothing", "0.5"])
+    assert result.exit_code == 2 and "fixes graph_smoothing" in result.stderr
