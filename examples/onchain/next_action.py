@@ -33,7 +33,7 @@ from g2rec.data.readers import ReadOptions, read_log
 from g2rec.data.sequences import TEST, VALID
 from g2rec.embed.stage import embed
 from g2rec.errors import G2RecError
-from g2rec.eval.metrics import metrics_from_ranks
+from g2rec.eval.metrics import metrics_from_ranks, paired_difference
 from g2rec.eval.protocol import repeat_targets
 from g2rec.recommend import recommend
 from g2rec.tokenize.stage import TokenizeConfig, tokenize
@@ -59,6 +59,7 @@ def parse_args() -> argparse.Namespace:
     # 30, not 8: with intents SASRec's validation NDCG@10 peaks at epoch 2 (a campaign's repeats),
     # dips and passes that peak again at epoch 13; patience 8 stopped it in the dip (examples/README.md)
     p.add_argument("--patience", type=int, default=30, help="epochs without a better validation NDCG@10")
+    p.add_argument("--seed", type=int, default=0, help="the two models' training seed (data, graph and prototypes stay fixed)")
     p.add_argument("--jobs", type=int, default=2, help="models trained side by side (processes of --threads each)")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--show", type=int, default=5, help="wallets whose predicted next actions are printed")
@@ -91,10 +92,13 @@ def main() -> None:
           f"(Leiden {tok['leiden_modularity']:.3f}), semantic IDs of {tok['levels']} levels")
     step("tokenize")
     common = {"dim": args.dim, "epochs": args.epochs, "threads": args.threads, "patience": args.patience,
-              "max_len": args.max_len}
+              "max_len": args.max_len, "seed": args.seed}
     # profiles added to the item vectors, not interleaved: better on validation in both settings
-    # (NDCG@10 0.7807 vs 0.7649 with receivers, 0.7636 vs 0.7528 with intents; examples/README.md)
-    models = {"sasrec-items": {"model": "sasrec"}, "g2rec-items": {"model": "g2rec", "profiles": "add"}}
+    # (NDCG@10 0.7807 vs 0.7649 with receivers, 0.7636 vs 0.7528 with intents, patience 8); the
+    # item table smoothed over the co-engagement graph (beta 0.5): better on validation in both
+    # (0.7833 vs 0.7819, 0.7649 vs 0.7640, patience 30); examples/README.md
+    models = {"sasrec-items": {"model": "sasrec"},
+              "g2rec-items": {"model": "g2rec", "profiles": "add", "graph_smoothing": 0.5}}
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:  # one thread each
         running = {name: pool.submit(train, out, **options, **common) for name, options in models.items()}
         trained = {name: job.result() for name, job in running.items()}
@@ -111,6 +115,7 @@ def main() -> None:
     print(f"  (g2rec graph prior chosen on validation: {prior}; item-kNN on spectral vectors, "
           f"validation NDCG@10 {knn_check.get('knn_valid', {}).get('NDCG@10', float('nan')):.4f})")
     parts = query_breakdown(out, list(metrics), labels)
+    paired = paired_comparison(out, "g2rec-items", "sasrec-items")
 
     named = prototype_names(out, labels)
     print_prototypes(named)
@@ -122,7 +127,7 @@ def main() -> None:
     plot_prototypes(out, named, out / "prototypes.png", f"Interest prototypes, {title}")
     results = {"data": {k: built[k] for k in ("num_users", "num_items", "num_interactions", "num_edges")},
                "filter": log.counts, "tokenize": tok, "train": trained, "test": metrics,
-               "valid": valid, "parts": parts,
+               "valid": valid, "parts": parts, "paired": paired,
                "prototypes": [{k: p[k] for k in ("prototype", "name", "mass", "described")} for p in named],
                "seconds": seconds, "args": {k: str(v) for k, v in vars(args).items()}}
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
@@ -153,6 +158,19 @@ def query_breakdown(out: Path, models: list[str], labels) -> dict:
         print(f"    {'model':<14}" + "".join(f"{f'{k} ({v:.0%})':>18}" for k, v in part["share"].items()))
         for name in models:
             print(f"    {name:<14}" + "".join(f"{_or_nan(part[name][k]):>18.4f}" for k in part["share"]))
+    return table
+
+
+def paired_comparison(out: Path, a: str, b: str) -> dict:
+    """``a`` minus ``b`` in NDCG@10 on the same queries of each split, with the paired standard
+    error (``g2rec.eval.metrics.paired_difference``); printed and returned."""
+    print(f"\nNDCG@10 of {a} minus {b}, per query (paired standard error):")
+    table = {}
+    for split in ("valid", "test"):
+        ranks = [np.load(out / "models" / name / f"ranks-{split}-full-ranking.npy") for name in (a, b)]
+        table[split] = diff = paired_difference(*ranks)
+        print(f"  {split:<6}{diff['difference']:+.4f} +- {diff['standard_error']:.4f}  ({a} better on "
+              f"{diff['a_better']:,} queries, {b} on {diff['b_better']:,}, of {diff['queries']:,})")
     return table
 
 

@@ -6,7 +6,7 @@ import torch
 
 from g2rec.data.sequences import Sequences
 from g2rec.eval.knn import evaluate_item_knn
-from g2rec.eval.metrics import metrics_from_ranks, target_ranks
+from g2rec.eval.metrics import metrics_from_ranks, paired_difference, target_ranks
 
 
 def test_ranks_count_ties_against_the_target():
@@ -22,6 +22,19 @@ def test_metric_values():
     assert m["Recall@1"] == 0.25 and m["Recall@10"] == 0.75
     assert m["NDCG@10"] == pytest.approx((1 + 1 / np.log2(3) + 1 / np.log2(11)) / 4)
     assert m["MRR"] == pytest.approx((1 + 1 / 2 + 1 / 10 + 1 / 31) / 4)
+
+
+def test_paired_difference_of_two_models_on_the_same_queries():
+    a, b = [0, 1, 20, 0], [1, 1, 0, 50]               # per-query NDCG@10: a (1, .63, 0, 1), b (.63, .63, 1, 0)
+    d = np.array([1 - 1 / np.log2(3), 0, -1, 1])
+    out = paired_difference(a, b)
+    assert out["difference"] == pytest.approx(d.mean())
+    assert out["standard_error"] == pytest.approx(d.std(ddof=1) / 2)
+    assert (out["a_better"], out["b_better"], out["queries"]) == (2, 1, 4)
+    same = paired_difference(a, a)
+    assert same["difference"] == 0 and same["standard_error"] == 0
+    with pytest.raises(ValueError, match="same queries"):
+        paired_difference(a, b[:3])
 
 
 def _toy():
