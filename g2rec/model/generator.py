@@ -53,6 +53,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..embed.spectral import normalized_adjacency
 from ..errors import ConfigError, check_choice
 from .graph_prior import PriorScoring
 from .transformer import Transformer, TransformerConfig
@@ -211,7 +212,7 @@ class Generator(PriorScoring, nn.Module):
         if config.item_init != "none":
             self._init_item_embedding(context.item_vectors)
         if config.graph_smoothing > 0:
-            self.register_buffer("smoother", normalized_adjacency(context.item_graph, num_items), persistent=False)
+            self.register_buffer("smoother", smoothing_matrix(context.item_graph, num_items), persistent=False)
         self.prior = None
         if config.graph_prior > 0:
             self.attach_graph(context.graph)
@@ -337,19 +338,19 @@ class Generator(PriorScoring, nn.Module):
         return main + self.config.profile_weight * profile, parts
 
 
-def normalized_adjacency(graph, num_items: int) -> torch.Tensor:
-    """``D^{-1/2} A D^{-1/2}`` of the ``(I, I)`` co-engagement graph as a sparse CSR float tensor
-    (isolated items: an empty row). ``ConfigError`` when there is no graph of that shape."""
+def smoothing_matrix(graph, num_items: int) -> torch.Tensor:
+    """``D^{-1/2} A D^{-1/2}`` of the ``(I, I)`` co-engagement graph (the spectral embedding's
+    :func:`~g2rec.embed.spectral.normalized_adjacency`, isolated items given back as empty rows)
+    as a sparse CSR float tensor. ``ConfigError`` when there is no graph of that shape."""
     if graph is None or graph.shape != (num_items, num_items):
         raise ConfigError(f"graph_smoothing needs the ({num_items}, {num_items}) co-engagement graph, "
                           f"got {None if graph is None else graph.shape}")
-    coo = sp.coo_matrix(graph, dtype=np.float64)
-    degree = np.asarray(coo.sum(axis=1)).ravel()
-    scale = 1.0 / np.sqrt(np.maximum(degree, 1e-12))
-    values = coo.data * scale[coo.row] * scale[coo.col]
-    index = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
-    matrix = torch.sparse_coo_tensor(index, torch.from_numpy(values.astype(np.float32)), (num_items, num_items),
-                                     check_invariants=True).coalesce()
+    S, kept, _ = normalized_adjacency(graph)
+    lift = sp.csr_matrix((np.ones(len(kept), np.float32), (kept, np.arange(len(kept)))), shape=(num_items, len(kept)))
+    full = (lift @ S @ lift.T).tocsr()
+    full.sort_indices()
+    as_tensor = lambda a: torch.from_numpy(a.astype(np.int64))
     with warnings.catch_warnings():  # CSR is "beta" in torch; its product and gradient are a third faster than COO's
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return matrix.to_sparse_csr()
+        return torch.sparse_csr_tensor(as_tensor(full.indptr), as_tensor(full.indices), torch.from_numpy(full.data),
+                                       (num_items, num_items), check_invariants=True)
