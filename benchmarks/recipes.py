@@ -255,10 +255,13 @@ BEAUTY_UNSUPERVISED = {
 # Amazon 2014 Toys (19,412 users, 11,924 items) and 2018 Scientific (8,317 users, 4,344 items):
 # Beauty's settings unchanged (not searched on these sets), every model trained on the GPU.
 def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU, wide: dict = CPU,
-           wide_seeds: dict = GPU) -> dict:
-    """``wide``: where (and how long) the d128 networks train, ``wide_seeds``: their seeds 1-2."""
+           wide_seeds: dict = GPU, smooth: dict = CPU, smooth_seeds: dict = GPU) -> dict:
+    """``wide``: where (and how long) the d128 networks train, ``wide_seeds``: their seeds 1-2;
+    ``smooth``, ``smooth_seeds``: the same for the graph-smoothed networks."""
     sasrec_wide = {"model": "sasrec", "dim": 128, "dropout": 0.5}
     g2rec_wide = {"model": "g2rec", "profiles": "add", "dim": 128, "dropout": 0.5, "graph_prior": False}
+    # SASRec's network (no profiles, no LightGCN start, no profile loss) in the g2rec generator
+    sasrec_net = {**G2REC, "profiles": "none", "item_init": "none", "profile_weight": 0.0, "graph_prior": False}
     return {
         "source": source, "run": run, "build": {}, "embed": {"spectral": {}, "lightgcn": {"graph": "bipartite"}},
         "tokenize": {"embedding": "lightgcn"}, "sampled_99": False,
@@ -317,11 +320,16 @@ def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU, w
             # 2026-11-27 (session 14), CPU: SASRec's network with its item table smoothed over the
             # co-engagement graph (E + beta A_hat E, --graph-smoothing), beta 0.5 and 1, against
             # sasrec-items-cpu, each with its prior chosen on validation
-            **{f"g2rec-smooth{beta}": {"train": {**G2REC, "device": "cpu", "profiles": "none", "item_init": "none",
-                                                 "profile_weight": 0.0, "graph_smoothing": beta, "graph_prior": False}}
-               for beta in (0.5, 1.0)},
+            **{f"g2rec-smooth{beta}": {"train": {**sasrec_net, **smooth, "graph_smoothing": beta}} for beta in (0.5, 1.0)},
             **{f"{name}-prior-tuned": {"tune_prior": name}
                for name in ("sasrec-items-cpu", "g2rec-smooth0.5", "g2rec-smooth1.0")},
+            # 2026-11-27 (session 15), GPU: seeds 1-2 of beta 0.5, the members of a three-seed ensemble
+            # against sasrec-items-x3 (the same options but the smoothing), and g2rec's own network
+            # (profiles added, LightGCN start, profile loss) with the same smoothing
+            **seeds("g2rec-smooth0.5", {**sasrec_net, **smooth_seeds, "graph_smoothing": 0.5}, count=3),
+            **seed_ensemble("g2rec-smooth0.5", 3),
+            "g2rec-items-smooth0.5": {"train": {**G2REC, **smooth_seeds, "graph_smoothing": 0.5, "graph_prior": False}},
+            "g2rec-items-smooth0.5-prior-tuned": {"tune_prior": "g2rec-items-smooth0.5"},
             # 2026-11-27, CPU: g2rec's two heads as one model (`g2rec ensemble` of its items network and
             # its SID network, every item scored by both), against two-network baselines: two SASRec
             # seeds, and SASRec with a TIGER-style SID head (TIGER retrained here: the GPU run's weights
@@ -352,10 +360,22 @@ RECIPES = {"beauty": BEAUTY, "ml-100k": MOVIELENS_100K, "beauty-window": BEAUTY_
            # The d128 networks: on Scientific trained here (CPU), their seeds on the GPU, at most 130
            # epochs (the CPU runs stopped at 64 and 110); on Toys all on the GPU, 70 epochs each (what
            # the device time allowed, the same budget for both models)
+           # The smoothed networks on Toys: all on the GPU, with SASRec's budget there (99 epochs)
            "toys": amazon("amazon2014_toys/Toys_and_Games.txt.gz", "runs/toys", epochs=99,
-                          tiger_device=CPU, wide={**GPU, "epochs": 70}, wide_seeds={**GPU, "epochs": 70}),
+                          tiger_device=CPU, wide={**GPU, "epochs": 70}, wide_seeds={**GPU, "epochs": 70},
+                          smooth={**GPU, "epochs": 99}, smooth_seeds={**GPU, "epochs": 99}),
            "scientific": amazon("amazon2018_scientific/Scientific.inter.json.gz", "runs/scientific",
                                 wide_seeds={**GPU, "epochs": 130})}
+
+# Toys, 2026-11-27 (session 15), GPU: patience 15 stopped the smoothed networks early (seed 0 at
+# epoch 32, best 17; seeds 1-2 ran on to epochs 87-99), so both networks again with patience 30,
+# three seeds each, in one device call; 99 epochs at most, as before
+TOYS_P30 = {**GPU, "epochs": 99, "patience": 30}
+for _name, _options in (("sasrec-items-p30", {"model": "sasrec", **TOYS_P30}),
+                        ("g2rec-smooth0.5-p30", {**G2REC, **TOYS_P30, "profiles": "none", "item_init": "none",
+                                                 "profile_weight": 0.0, "graph_smoothing": 0.5, "graph_prior": False})):
+    RECIPES["toys"]["models"].update({_name: {"train": _options}, f"{_name}-prior-tuned": {"tune_prior": _name},
+                                      **seeds(_name, _options, count=3), **seed_ensemble(_name, 3)})
 
 # Scientific with finer interest prototypes (2026-11-27, CPU): at gamma 1 the ascent ends with 10
 # prototypes and 4,335 of 4,344 items in exactly one, so an item's profile is one of 19 vectors;

@@ -143,9 +143,10 @@ def test_training_device(run):
         result = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--device", "cuda"])
         assert result.exit_code == 2 and "sees no CUDA GPU" in result.stderr
         return
-    for model, head in (("sasrec", "items"),):
-        name = f"{model}-{head}-cuda"
-        result = runner.invoke(app, ["train", str(path), "--model", model, "--epochs", "2", "--max-len", "20",
+    # SASRec, and g2rec's item table smoothed over the graph (a sparse CSR product on the GPU)
+    smoothed = ["g2rec", "--profiles", "none", "--profile-weight", "0", "--graph-smoothing", "0.5"]
+    for name, model in (("sasrec-items-cuda", ["sasrec"]), ("smoothed-cuda", smoothed)):
+        result = runner.invoke(app, ["train", str(path), "--model", *model, "--epochs", "2", "--max-len", "20",
                                      "--dim", "32", "--device", "cuda", "--name", name, "--no-graph-prior", "--json"])
         assert result.exit_code == 0, result.output
         summary = json.loads(result.stdout)
