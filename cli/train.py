@@ -28,6 +28,8 @@ def train_command(
     item_init: str | None = typer.Option(None, help="g2rec: start item embeddings from `g2rec embed` vectors of this method (e.g. lightgcn; default none)."),
     graph_smoothing: float | None = typer.Option(None, help="g2rec: beta of the item table smoothed over the co-engagement "
                                                             "graph, E + beta * A_hat E (default 0 = off)."),
+    graph_targets: float | None = typer.Option(None, help="g2rec: share of the next item's target spread over its 10 heaviest "
+                                                          "co-engagement neighbours, 0..1 (default 0 = off)."),
     train_prior: float | None = typer.Option(None, help="g2rec items head: weight of the graph log-prior inside the training "
                                                         "loss, from graphs without the user's own interactions (default 0 = off)."),
     train_prior_history: int | None = typer.Option(None, help="Most recent items whose graph edges vote in the training prior (default 1)."),
@@ -60,7 +62,8 @@ def train_command(
     with user_errors():
         with progress_bar(not json_out) as progress:
             summary = train(run_dir, model, name, resume, progress, graph_prior, head=head, profiles=profiles, item_input=item_input,
-                            profile_weight=profile_weight, item_init=item_init, graph_smoothing=graph_smoothing, train_prior=train_prior,
+                            profile_weight=profile_weight, item_init=item_init, graph_smoothing=graph_smoothing, graph_targets=graph_targets,
+                            train_prior=train_prior,
                             train_prior_history=train_prior_history, sid_weight=sid_weight, sid_mix=sid_mix,
                             max_len=max_len, dim=dim, layers=layers, heads=heads,
                             dropout=dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,

@@ -33,6 +33,9 @@ The hidden state ``h_t`` that has seen ``i_1..i_t`` (at ``y_t`` when interleaved
 
 Loss: ``L = CE(next item or its codes) + lambda * CE(p_{i_{t+1}}, softmax(W_p h_t))``, the
 profile loss being the soft-label cross-entropy of the next item's prototype memberships.
+With ``graph_targets = eps > 0`` the items head's target is soft: ``1 - eps`` on the next item
+``j`` and ``eps`` spread over its ``TARGET_NEIGHBOURS`` strongest co-engagement neighbours in
+proportion to the edge weights ``A_jk`` (label smoothing along the graph, not uniformly).
 
 With ``graph_prior = alpha > 0`` the ``items`` head's scores at inference are
 ``log_softmax(h_t E^T) + alpha * log(g + eps)``, ``g`` the co-engagement graph's vote from the
@@ -59,6 +62,7 @@ from .graph_prior import PriorScoring
 from .transformer import Transformer, TransformerConfig
 
 HEADS = ("items", "sids", "both")
+TARGET_NEIGHBOURS = 10  # graph_targets: neighbours of the next item that share its target mass
 PROFILES = ("interleave", "add", "none")
 ITEM_INPUTS = ("id", "sid")
 
@@ -76,6 +80,7 @@ class GeneratorConfig:
     profile_weight: float = 1.0  # lambda of the profile loss (0 = off)
     item_init: str = "none"      # none | an embed method (lightgcn, spectral, sasrec...) whose vectors start E
     graph_smoothing: float = 0.0  # beta of E' = E + beta * (normalized co-engagement graph) E, the id table (0 = off)
+    graph_targets: float = 0.0   # eps of the items head's target mass spread over its graph neighbours (0 = off)
     graph_prior: float = 0.0     # alpha of the graph log-prior added to item scores at inference (0 = off)
     prior_history: int = 10      # the prior's H: most recent items that vote
     prior_decay: float = 0.7     # the prior's delta: weight ratio of consecutive history items
@@ -93,6 +98,8 @@ class GeneratorConfig:
             raise ConfigError(f"item_init={self.item_init!r} initializes id embeddings: it needs item_input='id'")
         if self.graph_smoothing < 0 or (self.graph_smoothing > 0 and self.item_input != "id"):
             raise ConfigError(f"graph_smoothing={self.graph_smoothing} must be >= 0, and > 0 only with item_input='id'")
+        if not 0 <= self.graph_targets < 1 or (self.graph_targets > 0 and self.head == "sids"):
+            raise ConfigError(f"graph_targets={self.graph_targets} must be in [0, 1), and > 0 only with head='items' or 'both'")
         if self.graph_prior < 0 or (self.graph_prior > 0 and self.head == "sids"):
             raise ConfigError(f"graph_prior={self.graph_prior} must be >= 0, and > 0 only with head='items' or 'both'")
         if self.prior_history < 1 or not 0 < self.prior_decay <= 1 or self.prior_eps <= 0:
@@ -117,7 +124,8 @@ class InterestContext:
     codes: ``(I, L)`` long semantic-ID codes (unique per item); ``codebook_sizes``: ``(L,)`` K_l.
     item_vectors: ``(I, D)`` float vectors that initialize the id embedding (``item_init``).
     graph: ``(I, I)`` co-engagement graph of the prior (``graph_prior``).
-    item_graph: ``(I, I)`` training co-engagement graph that smooths the item table (``graph_smoothing``).
+    item_graph: ``(I, I)`` training co-engagement graph that smooths the item table (``graph_smoothing``)
+    and spreads the soft targets (``graph_targets``).
     """
 
     profiles: torch.Tensor | None = None
@@ -213,6 +221,10 @@ class Generator(PriorScoring, nn.Module):
             self._init_item_embedding(context.item_vectors)
         if config.graph_smoothing > 0:
             self.register_buffer("smoother", smoothing_matrix(context.item_graph, num_items), persistent=False)
+        if config.graph_targets > 0:
+            idx, val = graph_neighbours(context.item_graph, num_items, TARGET_NEIGHBOURS)
+            self.register_buffer("neighbour_idx", idx, persistent=False)
+            self.register_buffer("neighbour_val", val, persistent=False)
         self.prior = None
         if config.graph_prior > 0:
             self.attach_graph(context.graph)
@@ -326,6 +338,10 @@ class Generator(PriorScoring, nn.Module):
             if log_prior is not None:
                 logits = logits + self.config.train_prior * log_prior
             main = F.cross_entropy(logits, targets)
+            if self.config.graph_targets > 0:
+                eps, log_p = self.config.graph_targets, F.log_softmax(logits, dim=-1)
+                spread = -(self.neighbour_val[targets] * log_p.gather(1, self.neighbour_idx[targets])).sum(1).mean()
+                main = (1 - eps) * main + eps * spread
         if self.config.head != "items":
             code_loss = self.code_head.loss(h, self.codes[targets])
             main = code_loss if self.config.head == "sids" else main + self.config.sid_weight * code_loss
@@ -354,3 +370,28 @@ def smoothing_matrix(graph, num_items: int) -> torch.Tensor:
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
         return torch.sparse_csr_tensor(as_tensor(full.indptr), as_tensor(full.indices), torch.from_numpy(full.data),
                                        (num_items, num_items), check_invariants=True)
+
+
+def graph_neighbours(graph, num_items: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each item's ``k`` heaviest co-engagement neighbours: ``(I, k)`` long indices and ``(I, k)``
+    float weights ``A_jk / sum of the kept A_jk`` (rows sum to 1). Rows with fewer neighbours are
+    padded with the item itself at weight 0; an isolated item keeps all its weight on itself.
+    ``ConfigError`` when there is no graph of that shape."""
+    if graph is None or graph.shape != (num_items, num_items):
+        raise ConfigError(f"graph_targets needs the ({num_items}, {num_items}) co-engagement graph, "
+                          f"got {None if graph is None else graph.shape}")
+    A = sp.csr_matrix(graph, dtype=np.float64)
+    A.setdiag(0)
+    A.eliminate_zeros()
+    rows = np.repeat(np.arange(num_items), np.diff(A.indptr))
+    order = np.lexsort((A.indices, -A.data, rows))                  # by row, heaviest first, ties by index
+    rank = np.arange(len(order)) - A.indptr[rows[order]]
+    keep = order[rank < k]
+    idx = np.repeat(np.arange(num_items)[:, None], k, axis=1)
+    val = np.zeros((num_items, k))
+    slot = rank[rank < k]
+    idx[rows[keep], slot], val[rows[keep], slot] = A.indices[keep], A.data[keep]
+    total = val.sum(1, keepdims=True)
+    val = np.where(total > 0, val / np.where(total > 0, total, 1), 0.0)
+    val[total[:, 0] == 0, 0] = 1.0
+    return torch.from_numpy(idx).long(), torch.from_numpy(val).float()

@@ -45,9 +45,11 @@ from .prior import choose_graph_prior, prior_graph
 MODELS = ("g2rec", "sasrec", "tiger")
 BASELINES = ("popularity", "knn")
 PRESETS = {"sasrec": {"head": "items", "profiles": "none", "item_input": "id", "profile_weight": 0.0, "item_init": "none",
-                      "graph_prior": 0.0, "train_prior": 0.0, "graph_smoothing": 0.0},
+                      "graph_prior": 0.0, "train_prior": 0.0, "graph_smoothing": 0.0,
+                      "graph_targets": 0.0},
            "tiger": {"head": "sids", "profiles": "none", "item_input": "sid", "profile_weight": 0.0, "item_init": "none",
-                     "graph_prior": 0.0, "train_prior": 0.0, "graph_smoothing": 0.0}}
+                     "graph_prior": 0.0, "train_prior": 0.0, "graph_smoothing": 0.0,
+                     "graph_targets": 0.0}}
 INFERENCE_PRIOR = ("graph_prior", "prior_history", "prior_decay", "prior_eps")  # set after training (tune-prior)
 
 
@@ -67,7 +69,7 @@ def build_model(run: RunFolder, kind: str, config: GeneratorConfig, folder: Path
                            item_init=config.item_init, fresh_codes=fresh)
     if config.graph_prior > 0:
         context.graph = prior_graph(run, folder)
-    if config.graph_smoothing > 0:
+    if config.graph_smoothing > 0 or config.graph_targets > 0:
         context.item_graph = run.graph()
     model = Generator(seq_items, config, context)
     trie = SIDTrie.build(context.codes.numpy(), context.codebook_sizes) if config.head == "sids" else None

@@ -153,3 +153,43 @@ def test_graph_smoothing_mixes_each_item_with_its_graph_neighbours():
         Generator(I, GeneratorConfig(graph_smoothing=0.5), context())
     with pytest.raises(ConfigError, match="item_input='id'"):
         GeneratorConfig(graph_smoothing=0.5, item_input="sid")
+
+
+def test_graph_targets_spread_the_target_over_its_heaviest_neighbours():
+    import numpy as np
+    import scipy.sparse as sp
+    import torch.nn.functional as F
+
+    from g2rec.model.generator import TARGET_NEIGHBOURS, graph_neighbours
+
+    # item 0: neighbours 1 (weight 3) and 2 (1); 12 neighbours of item 3, weights 1..12; 5: isolated
+    heavy = np.arange(10, 22)
+    rows = np.r_[0, 0, 1, 2, [3] * 12, heavy]
+    cols = np.r_[1, 2, 0, 0, heavy, [3] * 12]
+    w = np.r_[3.0, 1, 3, 1, np.arange(1, 13), np.arange(1, 13)]
+    graph = sp.coo_matrix((w, (rows, cols)), shape=(I, I)).tocsr()
+    idx, val = graph_neighbours(graph, I, TARGET_NEIGHBOURS)
+    assert idx.shape == val.shape == (I, TARGET_NEIGHBOURS) and torch.allclose(val.sum(1), torch.ones(I))
+    assert idx[0, :2].tolist() == [1, 2] and val[0, :2].tolist() == pytest.approx([0.75, 0.25])
+    assert (idx[0, 2:] == 0).all() and (val[0, 2:] == 0).all()            # padding: itself at weight 0
+    assert idx[3].tolist() == list(range(21, 11, -1))                       # the 10 heaviest, heaviest first
+    assert val[3].tolist() == pytest.approx((np.arange(12, 2, -1) / np.arange(3, 13).sum()).tolist())
+    assert idx[5, 0] == 5 and val[5, 0] == 1                                # isolated: all on itself
+    ctx = context()
+    ctx.item_graph = graph
+    torch.manual_seed(0)
+    model = Generator(I, GeneratorConfig(dim=16, profiles="none", profile_weight=0.0, dropout=0.0,
+                                         graph_targets=0.2), ctx).eval()
+    items, targets = torch.tensor([[4, 0], [6, 3]]), torch.tensor([[0, 5], [3, 0]])
+    loss, _ = model.loss(items, targets)
+    log_p = F.log_softmax(model.hidden(items) @ model.item_vectors().T, dim=-1).reshape(4, I)
+    soft = torch.zeros(4, I)
+    for n, t in enumerate(targets.reshape(-1).tolist()):                    # the soft targets, written out
+        soft[n, t] += 0.8
+        soft[n].index_add_(0, idx[t], 0.2 * val[t])
+    assert loss.item() == pytest.approx(-(soft * log_p).sum(1).mean().item(), rel=1e-5)
+    with pytest.raises(ConfigError, match=r"needs the \(30, 30\) co-engagement graph"):
+        Generator(I, GeneratorConfig(graph_targets=0.2), context())
+    for bad in ({"graph_targets": 1.0}, {"graph_targets": -0.1}, {"graph_targets": 0.2, "head": "sids"}):
+        with pytest.raises(ConfigError, match="graph_targets"):
+            GeneratorConfig(**bad)

@@ -294,3 +294,22 @@ def test_graph_smoothing_trains_and_reloads_with_the_runs_graph(run):
     assert valid["ndcg@10"] == pytest.approx(summary["valid_ndcg10"], abs=1e-5)
     result = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--graph-smoothing", "0.5"])
     assert result.exit_code == 2 and "fixes graph_smoothing" in result.stderr
+
+
+def test_graph_targets_train_from_the_runs_graph(run):
+    """--graph-targets: the soft targets come from the run's training graph; the trained model
+    scores like any other (evaluate reproduces its validation); SASRec refuses the option."""
+    path, _ = run
+    result = runner.invoke(app, ["train", str(path), "--model", "g2rec", "--profiles", "none", "--profile-weight", "0",
+                                 "--epochs", "2", "--max-len", "20", "--dim", "32", "--threads", "1",
+                                 "--graph-targets", "0.2", "--no-graph-prior", "--name", "soft", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert json.loads((path / "models" / "soft" / "config.json").read_text())["generator"]["graph_targets"] == 0.2
+    net, _, _ = load_trained(RunFolder(path), "soft")
+    assert net.neighbour_idx.shape == (net.num_items, 10)
+    valid = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", "soft", "--split", "valid",
+                                           "--json"]).stdout)["metrics"]
+    assert valid["ndcg@10"] == pytest.approx(summary["valid_ndcg10"], abs=1e-5)
+    result = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--graph-targets", "0.2"])
+    assert result.exit_code == 2 and "fixes graph_targets" in result.stderr
