@@ -330,6 +330,15 @@ def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU, w
             **seed_ensemble("g2rec-smooth0.5", 3),
             "g2rec-items-smooth0.5": {"train": {**G2REC, **smooth_seeds, "graph_smoothing": 0.5, "graph_prior": False}},
             "g2rec-items-smooth0.5-prior-tuned": {"tune_prior": "g2rec-items-smooth0.5"},
+            # 2026-11-27 (session 15), CPU: SASRec's network with soft targets along the graph
+            # (--graph-targets: eps of the next item's mass on its 10 heaviest neighbours), against sasrec-items-cpu
+            **{f"g2rec-soft{eps}": {"train": {**sasrec_net, **CPU, "graph_targets": eps}} for eps in (0.1, 0.3)},
+            **{f"g2rec-soft{eps}-prior-tuned": {"tune_prior": f"g2rec-soft{eps}"} for eps in (0.1, 0.3)},
+            # eps 0.1 (validation's choice of the two) and SASRec, seeds 1-2 of both on the CPU: three-seed ensembles
+            **seeds("g2rec-soft0.1", {**sasrec_net, **CPU, "graph_targets": 0.1}, count=3),
+            **seeds("sasrec-items-cpu", {"model": "sasrec", **CPU, "epochs": epochs}, count=3),
+            **seed_ensemble("g2rec-soft0.1", 3),
+            **seed_ensemble("sasrec-items-cpu", 3),
             # 2026-11-27, CPU: g2rec's two heads as one model (`g2rec ensemble` of its items network and
             # its SID network, every item scored by both), against two-network baselines: two SASRec
             # seeds, and SASRec with a TIGER-style SID head (TIGER retrained here: the GPU run's weights
