@@ -22,13 +22,14 @@ of unit vectors ``v``, measured here and not taken from the solver.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import eigh
 from scipy.sparse.linalg import LinearOperator, eigsh, lobpcg
+
+from ..sparse import torch_csr
 
 
 @dataclass
@@ -122,10 +123,7 @@ def sparse_product(S: sp.csr_matrix):
     import torch
 
     indptr, indices = S.indptr, S.indices.astype(S.indptr.dtype, copy=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "sparse CSR support is in beta"
-        St = torch.sparse_csr_tensor(torch.from_numpy(indptr), torch.from_numpy(indices),
-                                     torch.from_numpy(S.data), size=S.shape)
+    St = torch_csr(torch.from_numpy(indptr), torch.from_numpy(indices), torch.from_numpy(S.data), S.shape)
 
     def product(X: np.ndarray) -> np.ndarray:
         return (St @ torch.from_numpy(np.ascontiguousarray(X))).numpy()

@@ -17,12 +17,13 @@ parameters give the same output on both backends.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from ..sparse import torch_csr
 
 BACKENDS = ("pyg", "dgl")
 
@@ -98,10 +99,7 @@ class _SpMM(torch.autograd.Function):
 
 
 def _torch_csr(adj: Adjacency) -> Tensor:
-    n = adj.num_nodes
-    with warnings.catch_warnings():  # torch notes once per process that sparse CSR is "beta"
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return torch.sparse_csr_tensor(adj.indptr, adj.indices, adj.weight, size=(n, n), check_invariants=False)
+    return torch_csr(adj.indptr, adj.indices, adj.weight, (adj.num_nodes, adj.num_nodes))
 
 
 def pyg_adjacency(adj: Adjacency, symmetric: bool) -> Tensor:

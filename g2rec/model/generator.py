@@ -47,7 +47,6 @@ trained against that sum instead (``h_t E^T + alpha * log(g + eps)`` inside the 
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +57,7 @@ from torch import nn
 
 from ..embed.spectral import normalized_adjacency
 from ..errors import ConfigError, check_choice
+from ..sparse import torch_csr
 from .graph_prior import PriorScoring
 from .transformer import Transformer, TransformerConfig
 
@@ -365,11 +365,9 @@ def smoothing_matrix(graph, num_items: int) -> torch.Tensor:
     lift = sp.csr_matrix((np.ones(len(kept), np.float32), (kept, np.arange(len(kept)))), shape=(num_items, len(kept)))
     full = (lift @ S @ lift.T).tocsr()
     full.sort_indices()
-    as_tensor = lambda a: torch.from_numpy(a.astype(np.int64))
-    with warnings.catch_warnings():  # CSR is "beta" in torch; its product and gradient are a third faster than COO's
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return torch.sparse_csr_tensor(as_tensor(full.indptr), as_tensor(full.indices), torch.from_numpy(full.data),
-                                       (num_items, num_items), check_invariants=True)
+    as_tensor = lambda a: torch.from_numpy(a.astype(np.int64))  # CSR: product and gradient a third faster than COO's
+    return torch_csr(as_tensor(full.indptr), as_tensor(full.indices), torch.from_numpy(full.data),
+                     (num_items, num_items), check=True)
 
 
 def graph_neighbours(graph, num_items: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
