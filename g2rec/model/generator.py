@@ -62,9 +62,9 @@ from .graph_prior import PriorScoring
 from .transformer import Transformer, TransformerConfig
 
 HEADS = ("items", "sids", "both")
-TARGET_NEIGHBOURS = 10  # graph_targets: neighbours of the next item that share its target mass
 PROFILES = ("interleave", "add", "none")
 ITEM_INPUTS = ("id", "sid")
+TARGET_NEIGHBOURS = 10  # graph_targets: neighbours of the next item that share its target mass
 
 
 @dataclass
@@ -378,7 +378,7 @@ def graph_neighbours(graph, num_items: int, k: int) -> tuple[torch.Tensor, torch
     if graph is None or graph.shape != (num_items, num_items):
         raise ConfigError(f"graph_targets needs the ({num_items}, {num_items}) co-engagement graph, "
                           f"got {None if graph is None else graph.shape}")
-    A = sp.csr_matrix(graph, dtype=np.float64)
+    A = sp.csr_matrix(graph, dtype=np.float64, copy=True)  # the caller's graph stays as it is
     A.setdiag(0)
     A.eliminate_zeros()
     rows = np.repeat(np.arange(num_items), np.diff(A.indptr))
