@@ -12,6 +12,11 @@ Usage (the device machine: 16 CPUs, one H100; then here, with its runs/ copied t
 
     python benchmarks/train_parallel.py --datasets beauty toys scientific --limit 420
     python benchmarks/train_parallel.py --datasets beauty toys scientific --adopt THERE
+
+``--pack DIR`` (there, after training) writes the models' folders without their optimizer
+checkpoints, and their runs' manifests, as one gzipped tar in parts of at most 15 MiB
+(``DIR/models.tgz.00``, ...: the device machine sends back files of at most 16 MiB);
+``--adopt DIR`` (here) reads such parts as it reads a copy of that machine's repo root.
 """
 
 from __future__ import annotations
@@ -24,9 +29,12 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]  # benc
 
 import argparse
 import importlib.util
+import io
 import json
 import shutil
 import subprocess
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -128,6 +136,57 @@ def adopt(source: Path, jobs: list[dict]) -> None:
         print(f"{run_rel}/{job['name']}: {', '.join(k for _, k, e in entries if e is not None) or 'files only'}")
 
 
+PART_BYTES = 15 * 2**20
+
+
+class _Parts:
+    """A write-only file that spills into ``stem.00``, ``stem.01``, ... of at most ``size`` bytes each."""
+
+    def __init__(self, stem: Path, size: int):
+        self.stem, self.size, self.paths, self.file = stem, size, [], None
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        while view:
+            if self.file is None or self.file.tell() == self.size:
+                self.close()
+                self.paths.append(self.stem.with_name(f"{self.stem.name}.{len(self.paths):02d}"))
+                self.file = open(self.paths[-1], "wb")
+            room = self.size - self.file.tell()
+            self.file.write(view[:room])
+            view = view[room:]
+        return len(data)
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+def pack(jobs: list[dict], out: Path, part_bytes: int = PART_BYTES, root: Path = ROOT) -> list[Path]:
+    """Each job's model folder (without ``checkpoint.safetensors``, the optimizer state) and its
+    run's ``manifest.json``, paths relative to ``root``, as ``out/models.tgz.NN`` parts."""
+    out.mkdir(parents=True, exist_ok=True)
+    parts = _Parts(out / "models.tgz", part_bytes)
+    with tarfile.open(fileobj=parts, mode="w|gz") as tar:
+        for run in dict.fromkeys(job["run"] for job in jobs):
+            tar.add(run / "manifest.json", arcname=str((run / "manifest.json").relative_to(root)))
+        for job in jobs:
+            folder = job["run"] / "models" / job["name"]
+            for f in sorted(folder.glob("*")) if folder.is_dir() else []:
+                if f.is_file() and f.name != "checkpoint.safetensors":
+                    tar.add(f, arcname=str(f.relative_to(root)))
+    parts.close()
+    return parts.paths
+
+
+def unpack(folder: Path, into: Path) -> Path:
+    """``folder``'s ``models.tgz.NN`` parts extracted under ``into``; returns ``into``."""
+    data = b"".join(p.read_bytes() for p in sorted(folder.glob("models.tgz.[0-9][0-9]")))
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
 def main(argv=None) -> None:
     quality = quality_module()
     recipes = quality.load_recipes()
@@ -138,14 +197,19 @@ def main(argv=None) -> None:
     parser.add_argument("--parallel", type=int, default=os.cpu_count(), help="processes at once")
     parser.add_argument("--limit", type=float, default=420, help="seconds after which training stops")
     parser.add_argument("--eval-limit", type=float, default=240, help="seconds for the evaluations")
-    parser.add_argument("--adopt", type=Path, help="bring the models of this folder (that machine's repo root) "
-                                                   "here instead of training")
+    parser.add_argument("--adopt", type=Path, help="bring the models of this folder (that machine's repo root, or "
+                                                   "the parts --pack wrote) here instead of training")
+    parser.add_argument("--pack", type=Path, help="after training and evaluation, write the models as parts into this folder")
     args = parser.parse_args(argv)
     bad = sorted(set(args.datasets) - set(recipes))
     if bad:
         parser.error(f"unknown datasets {bad}; valid: {', '.join(recipes)}")
     if args.adopt:
-        return adopt(args.adopt, planned(quality, recipes, args.datasets, args.device, args.models))
+        jobs = planned(quality, recipes, args.datasets, args.device, args.models)
+        if not (args.adopt / "models.tgz.00").exists():
+            return adopt(args.adopt, jobs)
+        with tempfile.TemporaryDirectory() as tmp:
+            return adopt(unpack(args.adopt, Path(tmp)), jobs)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
     jobs = [j for j in planned(quality, recipes, args.datasets, args.device, args.models) if not finished(j)]
@@ -162,6 +226,9 @@ def main(argv=None) -> None:
                   + (["--sampled", str(sampled)] if sampled else []),
                   j["run"] / "models" / j["name"] / f"evaluate{'-sampled' if sampled else ''}.out") for j in todo],
                 args.eval_limit, args.parallel)
+    if args.pack:
+        for path in pack(planned(quality, recipes, args.datasets, args.device, args.models), args.pack):
+            print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")
 
 if __name__ == "__main__":
     main()
