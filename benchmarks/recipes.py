@@ -338,6 +338,9 @@ def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU, w
             **seeds("g2rec-soft0.1", {**sasrec_net, **CPU, "graph_targets": 0.1}, count=3),
             **seeds("sasrec-items-cpu", {"model": "sasrec", **CPU, "epochs": epochs}, count=3),
             **seed_ensemble("g2rec-soft0.1", 3),
+            # both graph doors of the network at once: smoothing (beta 0.5) and soft targets (eps 0.1)
+            "g2rec-smooth0.5-soft0.1": {"train": {**sasrec_net, **CPU, "graph_smoothing": 0.5, "graph_targets": 0.1}},
+            "g2rec-smooth0.5-soft0.1-prior-tuned": {"tune_prior": "g2rec-smooth0.5-soft0.1"},
             **seed_ensemble("sasrec-items-cpu", 3),
             # 2026-11-27, CPU: g2rec's two heads as one model (`g2rec ensemble` of its items network and
             # its SID network, every item scored by both), against two-network baselines: two SASRec
