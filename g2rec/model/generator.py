@@ -354,13 +354,18 @@ class Generator(PriorScoring, nn.Module):
         return main + self.config.profile_weight * profile, parts
 
 
+def require_graph(graph, num_items: int, option: str) -> None:
+    """``ConfigError`` naming ``option`` unless ``graph`` is the ``(I, I)`` co-engagement graph."""
+    if graph is None or graph.shape != (num_items, num_items):
+        raise ConfigError(f"{option} needs the ({num_items}, {num_items}) co-engagement graph, "
+                          f"got {None if graph is None else graph.shape}")
+
+
 def smoothing_matrix(graph, num_items: int) -> torch.Tensor:
     """``D^{-1/2} A D^{-1/2}`` of the ``(I, I)`` co-engagement graph (the spectral embedding's
     :func:`~g2rec.embed.spectral.normalized_adjacency`, isolated items given back as empty rows)
     as a sparse CSR float tensor. ``ConfigError`` when there is no graph of that shape."""
-    if graph is None or graph.shape != (num_items, num_items):
-        raise ConfigError(f"graph_smoothing needs the ({num_items}, {num_items}) co-engagement graph, "
-                          f"got {None if graph is None else graph.shape}")
+    require_graph(graph, num_items, "graph_smoothing")
     S, kept, _ = normalized_adjacency(graph)
     lift = sp.csr_matrix((np.ones(len(kept), np.float32), (kept, np.arange(len(kept)))), shape=(num_items, len(kept)))
     full = (lift @ S @ lift.T).tocsr()
@@ -375,9 +380,7 @@ def graph_neighbours(graph, num_items: int, k: int) -> tuple[torch.Tensor, torch
     float weights ``A_jk / sum of the kept A_jk`` (rows sum to 1). Rows with fewer neighbours are
     padded with the item itself at weight 0; an isolated item keeps all its weight on itself.
     ``ConfigError`` when there is no graph of that shape."""
-    if graph is None or graph.shape != (num_items, num_items):
-        raise ConfigError(f"graph_targets needs the ({num_items}, {num_items}) co-engagement graph, "
-                          f"got {None if graph is None else graph.shape}")
+    require_graph(graph, num_items, "graph_targets")
     A = sp.csr_matrix(graph, dtype=np.float64, copy=True)  # the caller's graph stays as it is
     A.setdiag(0)
     A.eliminate_zeros()

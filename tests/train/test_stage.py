@@ -279,37 +279,26 @@ def test_train_prior_trains_against_the_graph_and_scores_with_it(run):
     assert result.exit_code == 2 and "train_prior=1.0 must be >= 0, and > 0 only with head='items'" in result.stderr
 
 
-def test_graph_smoothing_trains_and_reloads_with_the_runs_graph(run):
+@pytest.mark.parametrize("option, value, field", [("--graph-smoothing", "0.5", "graph_smoothing"),
+                                                   ("--graph-targets", "0.2", "graph_targets")])
+def test_graph_options_train_and_reload_with_the_runs_graph(run, option, value, field):
+    """--graph-smoothing / --graph-targets: the graph is not in the checkpoint, loading reads the
+    run's again; the trained model evaluates to its validation score; SASRec refuses the option."""
     path, _ = run
+    name = field.replace("_", "-")
     result = runner.invoke(app, ["train", str(path), "--model", "g2rec", "--profiles", "none", "--profile-weight", "0",
                                  "--epochs", "2", "--max-len", "20", "--dim", "32", "--threads", "1",
-                                 "--graph-smoothing", "0.5", "--no-graph-prior", "--name", "smoothed", "--json"])
+                                 option, value, "--no-graph-prior", "--name", name, "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert json.loads((path / "models" / "smoothed" / "config.json").read_text())["generator"]["graph_smoothing"] == 0.5
-    net, _, _ = load_trained(RunFolder(path), "smoothed")  # the graph is not in the checkpoint: re-read from the run
-    assert net.smoother.shape == (net.num_items, net.num_items) and net.smoother.values().numel() > 0
-    valid = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", "smoothed", "--split", "valid",
+    assert json.loads((path / "models" / name / "config.json").read_text())["generator"][field] == float(value)
+    net, _, _ = load_trained(RunFolder(path), name)
+    if field == "graph_smoothing":
+        assert net.smoother.shape == (net.num_items, net.num_items) and net.smoother.values().numel() > 0
+    else:
+        assert net.neighbour_idx.shape == (net.num_items, 10) and (net.neighbour_val.sum(1) - 1).abs().max() < 1e-5
+    valid = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", name, "--split", "valid",
                                            "--json"]).stdout)["metrics"]
     assert valid["ndcg@10"] == pytest.approx(summary["valid_ndcg10"], abs=1e-5)
-    result = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--graph-smoothing", "0.5"])
-    assert result.exit_code == 2 and "fixes graph_smoothing" in result.stderr
-
-
-def test_graph_targets_train_from_the_runs_graph(run):
-    """--graph-targets: the soft targets come from the run's training graph; the trained model
-    scores like any other (evaluate reproduces its validation); SASRec refuses the option."""
-    path, _ = run
-    result = runner.invoke(app, ["train", str(path), "--model", "g2rec", "--profiles", "none", "--profile-weight", "0",
-                                 "--epochs", "2", "--max-len", "20", "--dim", "32", "--threads", "1",
-                                 "--graph-targets", "0.2", "--no-graph-prior", "--name", "soft", "--json"])
-    assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout)
-    assert json.loads((path / "models" / "soft" / "config.json").read_text())["generator"]["graph_targets"] == 0.2
-    net, _, _ = load_trained(RunFolder(path), "soft")
-    assert net.neighbour_idx.shape == (net.num_items, 10)
-    valid = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", "soft", "--split", "valid",
-                                           "--json"]).stdout)["metrics"]
-    assert valid["ndcg@10"] == pytest.approx(summary["valid_ndcg10"], abs=1e-5)
-    result = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--graph-targets", "0.2"])
-    assert result.exit_code == 2 and "fixes graph_targets" in result.stderr
+    result = runner.invoke(app, ["train", str(path), "--model", "sasrec", option, value])
+    assert result.exit_code == 2 and f"fixes {field}" in result.stderr
