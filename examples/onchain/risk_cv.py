@@ -19,7 +19,7 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 import numpy as np
 from joblib import Parallel, delayed, parallel_config
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, roc_auc_score, roc_curve
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross_val_predict
@@ -37,15 +37,26 @@ class CVConfig:
     seed: int = 0
 
 
+CLASSIFIERS = ("logreg", "gboost", "gboost-slow", "forest")
+
+
 def make_classifier(name: str, seed: int):
-    """A fresh unfitted classifier: ``logreg`` (standardized, L2, C=0.1) or ``gboost``
-    (histogram gradient boosting, 300 trees of at most 15 leaves, learning rate 0.05)."""
+    """A fresh unfitted classifier: ``logreg`` (standardized, L2, C=0.1), ``gboost`` (histogram
+    gradient boosting, 300 trees of at most 15 leaves, learning rate 0.05), ``gboost-slow`` (600
+    trees at learning rate 0.025, each split drawn from 30% of the features, leaves of >= 10
+    accounts) or ``forest`` (random forest, 500 trees, leaves of >= 2 accounts)."""
     if name == "logreg":
         return make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=1000))
     if name == "gboost":
         return HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, max_leaf_nodes=15,
                                               l2_regularization=1.0, random_state=seed)
-    raise ValueError(f"unknown classifier {name!r}")
+    if name == "gboost-slow":
+        return HistGradientBoostingClassifier(max_iter=600, learning_rate=0.025, max_leaf_nodes=15,
+                                              l2_regularization=1.0, min_samples_leaf=10, max_features=0.3,
+                                              random_state=seed)
+    if name == "forest":
+        return RandomForestClassifier(n_estimators=500, min_samples_leaf=2, n_jobs=1, random_state=seed)
+    raise ValueError(f"unknown classifier {name!r}; choose one of {', '.join(CLASSIFIERS)}")
 
 
 def best_threshold(y: np.ndarray, scores: np.ndarray) -> float:

@@ -48,7 +48,7 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 from intents import memberships, prototype_names
-from risk_cv import CVConfig, cross_validate_all, plot_prototype_rates, plot_roc
+from risk_cv import CLASSIFIERS, CVConfig, cross_validate_all, plot_prototype_rates, plot_roc
 
 import g2rec
 from g2rec.data.address_activity import address_features, behaviour_features, read_transfers
@@ -65,7 +65,6 @@ DATA = ROOT.parent / "shared" / "data"
 CRAWL_COLS = ("from_address", "to_address", "is_error", "source_crawl", "from_is_crawled_account", "to_is_crawled_account")
 SETS = ("crawl-source", "crawl-neighbourhood", "hand", "hand+behaviour", "g2rec", "g2rec+lightgcn", "hand+g2rec",
         "hand+behaviour+g2rec+lightgcn")
-CLASSIFIERS = ("logreg", "gboost")
 ALL_ACCOUNTS_SETS = ("hand", "g2rec+lightgcn", "hand+behaviour+g2rec+lightgcn")
 GROUPED_SETS = ALL_ACCOUNTS_SETS  # balanced again, folds that keep each campaign (campaign_groups) whole
 BOUNDED = ("_share", "_position", "_entropy", "_cv", "_std", "_is_in", "_is_out")  # columns log_scaled leaves as they are
@@ -80,8 +79,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--prototypes", type=int, default=32, help="interest prototypes at the start")
     p.add_argument("--folds", type=int, default=5, help="outer cross-validation folds")
     p.add_argument("--seed", type=int, default=0, help="folds, balancing draw, classifiers, g2rec stages")
-    p.add_argument("--classifiers", default=",".join(CLASSIFIERS),
-                   help="comma-separated, of logreg and gboost; the last one also scores all accounts and draws the ROC")
+    p.add_argument("--classifiers", default="logreg,gboost",
+                   help=f"comma-separated, of {', '.join(CLASSIFIERS)}; the last one also scores all accounts "
+                        "(and campaign folds with --grouped) and draws the ROC")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--jobs", type=int, default=2,
                    help="cross-validations run side by side, one thread each (the same numbers for any value; 1 on a busy machine)")
@@ -362,11 +362,12 @@ def print_table(results: dict, trivial: dict, balanced: int, total: int, folds: 
                                      f"all-phishing F1 {trivial['grouped']:.3f}"))):
         if part not in results:
             continue
+        width = max(len(name) for name in results[part]) + 2
         print(f"  {title}")
-        print(f"    {'features/classifier':<32}{'ROC-AUC':>16}{'F1':>16}")
+        print(f"    {'features/classifier':<{width}}{'ROC-AUC':>16}{'F1':>16}")
         for name, r in results[part].items():
             note = "   (crawl leak, not a method)" if name.startswith("crawl") else ""
-            print(f"    {name:<32}{r['auc']:>9.3f} ± {r['auc_std']:.3f}{r['f1']:>9.3f} ± {r['f1_std']:.3f}{note}")
+            print(f"    {name:<{width}}{r['auc']:>9.3f} ± {r['auc_std']:.3f}{r['f1']:>9.3f} ± {r['f1_std']:.3f}{note}")
 
 
 if __name__ == "__main__":

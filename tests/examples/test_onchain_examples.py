@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tests.conftest import PHISHING, SHARED
 
@@ -114,7 +115,7 @@ def test_wallet_risk_flags_phishing_accounts_on_a_real_subset(shared_data, tmp_p
     assert (out / "roc.png").stat().st_size > 0 and (out / "prototypes.png").stat().st_size > 0
 
     bad = run("wallet_risk.py", "--data", data, "--out", tmp_path / "bad", "--classifiers", "svm")
-    assert bad.returncode == 2 and "--classifiers" in bad.stderr
+    assert bad.returncode == 2 and "--classifiers" in bad.stderr and "forest" in bad.stderr
     (data / PHISHING.parent.name / "phishing-address.txt").unlink()
     missing = run("wallet_risk.py", "--data", data, "--out", tmp_path / "bad")
     assert missing.returncode == 1 and missing.stderr.strip().startswith("error:") and "phishing-address.txt" in missing.stderr
@@ -152,3 +153,16 @@ def test_cross_validations_side_by_side_give_the_numbers_of_one_at_a_time(monkey
     assert [r["auc_folds"] for r in alone] == [r["auc_folds"] for r in side_by_side]
     assert all(np.array_equal(a["scores"], b["scores"]) for a, b in zip(alone, side_by_side))
     assert alone[1]["auc"] > alone[0]["auc"] - 0.2 and alone[1]["auc"] > 0.7  # x[:, 0] carries the label
+
+
+def test_every_named_classifier_learns_a_plain_signal_and_a_wrong_name_lists_the_choices(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "examples" / "onchain"))
+    from risk_cv import CLASSIFIERS, CVConfig, cross_validate, make_classifier
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 5))
+    y = (x[:, 0] + 0.5 * rng.normal(size=200) > 0).astype(int)
+    for name in CLASSIFIERS:
+        assert cross_validate(x, y, name, CVConfig(folds=3, inner_folds=2))["auc"] > 0.8, name
+    with pytest.raises(ValueError, match="gboost-slow, forest"):
+        make_classifier("svm", 0)
