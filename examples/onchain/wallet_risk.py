@@ -67,6 +67,7 @@ SETS = ("crawl-source", "crawl-neighbourhood", "hand", "hand+behaviour", "g2rec"
         "hand+behaviour+g2rec+lightgcn")
 ALL_ACCOUNTS_SETS = ("hand", "g2rec+lightgcn", "hand+behaviour+g2rec+lightgcn")
 GROUPED_SETS = ALL_ACCOUNTS_SETS  # balanced again, folds that keep each campaign (campaign_groups) whole
+MATCHED_SETS = ("crawl-neighbourhood", "hand", "hand+behaviour", "g2rec", "g2rec+lightgcn", "hand+behaviour+g2rec+lightgcn")
 BOUNDED = ("_share", "_position", "_entropy", "_cv", "_std", "_is_in", "_is_out")  # columns log_scaled leaves as they are
 
 
@@ -87,12 +88,17 @@ def parse_args() -> argparse.Namespace:
                    help="cross-validations run side by side, one thread each (the same numbers for any value; 1 on a busy machine)")
     p.add_argument("--grouped", action="store_true",
                    help="also score three sets with folds grouped by campaign (about 2 more minutes with --jobs 2)")
+    p.add_argument("--min-transactions", type=int, default=5,
+                   help="the activity-matched setting: balanced among accounts of both classes with at least this many "
+                        "successful transactions (the listed phishing accounts' floor in this crawl); 0: not scored")
     p.add_argument("--received-max-rows", type=int, default=None,
                    help="build the 'received' folder without receivers paid more than this many times (hubs; default: keep all)")
     args = p.parse_args()
     args.classifiers = [c.strip() for c in args.classifiers.split(",") if c.strip()]
-    if not args.classifiers or set(args.classifiers) - set(CLASSIFIERS) or args.folds < 2 or args.jobs < 1:
-        p.error(f"--classifiers must name some of {', '.join(CLASSIFIERS)}, --folds must be >= 2 and --jobs >= 1")
+    if not args.classifiers or set(args.classifiers) - set(CLASSIFIERS) or args.folds < 2 or args.jobs < 1 \
+            or args.min_transactions < 0:
+        p.error(f"--classifiers must name some of {', '.join(CLASSIFIERS)}, --folds must be >= 2, --jobs >= 1 "
+                "and --min-transactions >= 0")
     return args
 
 
@@ -116,6 +122,13 @@ def main() -> None:
           f"{population['crawled_without_tx']} of them without a successful one; {population['phishing_not_crawled']} "
           f"listed phishing addresses are not crawled accounts of this log)")
     features = {"hand": log_scaled(hand_all.reindex(accounts)), **crawl_features(raw, accounts)}
+    activity = hand_all.reindex(accounts)[["tx_out", "tx_in"]].sum(axis=1).to_numpy()
+    if args.min_transactions:
+        population["activity"] = activity_floor(activity, y, args.min_transactions)
+        f = population["activity"]
+        print(f"activity: {f['phishing_below']:,} phishing and {f['normal_below']:,} other accounts have fewer than "
+              f"{f['floor']} successful transactions; accounts with 1..{f['floor']}: phishing "
+              f"{f['accounts_with_1_to_floor']['phishing']}, other {f['accounts_with_1_to_floor']['normal']}")
     features["hand+behaviour"] = np.hstack([features["hand"], log_scaled(behaviour_features(transfers, accounts))])
     if args.grouped:
         groups = campaign_groups(raw, accounts, args.seed)
@@ -147,6 +160,12 @@ def main() -> None:
     tasks = [("balanced", name, clf, balanced, None) for name in SETS for clf in args.classifiers]
     tasks += [("all", name, last, np.arange(len(y)), None) for name in ALL_ACCOUNTS_SETS]
     tasks += [("grouped", name, last, balanced, groups[balanced]) for name in (GROUPED_SETS if args.grouped else ())]
+    if args.min_transactions:
+        active = np.flatnonzero(activity >= args.min_transactions)
+        matched = active[balance(y[active], args.seed)]
+        population["activity"]["balanced_accounts"] = len(matched)
+        tasks += [("matched", name, last, matched, None) for name in MATCHED_SETS]
+        tasks += [("matched-grouped", name, last, matched, groups[matched]) for name in (GROUPED_SETS if args.grouped else ())]
     scored = cross_validate_all([(features[name][rows], y[rows], clf, groups_) for _, name, clf, rows, groups_ in tasks],
                                 config, args.jobs)
     results, curves = {"balanced": {}, "all": {}}, {}
@@ -157,8 +176,8 @@ def main() -> None:
     step("cross_validation")
 
     trivial = {"balanced": 2 * 0.5 / 1.5, "all": 2 * y.mean() / (1 + y.mean())}
-    trivial["grouped"] = trivial["balanced"]
-    print_table(results, trivial, len(yb), len(y), args.folds)
+    trivial.update({part: trivial["balanced"] for part in ("grouped", "matched", "matched-grouped")})
+    print_table(results, trivial, len(yb), len(y), args.folds, population.get("activity"))
     rates = prototype_rates(args.out / "sent", accounts, y, labels)
     print("\nPrototypes of the 'sent' graph (receivers co-engaged by the same senders), by the phishing share of the "
           "crawled accounts' membership (accounts as receivers):")
@@ -353,17 +372,34 @@ def prototype_rates(run: Path, accounts: np.ndarray, y: np.ndarray, labels) -> l
             for c in range(member.shape[1]) if mass[c] > 0]
 
 
-def print_table(results: dict, trivial: dict, balanced: int, total: int, folds: int) -> None:
+def activity_floor(activity: np.ndarray, y: np.ndarray, floor: int) -> dict:
+    """How the two classes sit against an activity ``floor`` (``activity`` ``(N,)``: successful
+    transactions, ``y`` ``(N,)``): per class, how many accounts fall below it and how many have
+    exactly 1, 2, ..., ``floor`` transactions (a cliff at ``floor`` says the list was selected by
+    activity)."""
+    if not (activity >= floor)[y == 0].any() or not (activity >= floor)[y == 1].any():
+        raise DataError(f"--min-transactions {floor} leaves no account of one class")
+    counts = {name: [int(((activity == k) & (y == c)).sum()) for k in range(1, floor + 1)]
+              for name, c in (("phishing", 1), ("normal", 0))}
+    return {"floor": floor, "phishing_below": int((activity[y == 1] < floor).sum()),
+            "normal_below": int((activity[y == 0] < floor).sum()), "accounts_with_1_to_floor": counts}
+
+
+def print_table(results: dict, trivial: dict, balanced: int, total: int, folds: int, activity: dict | None) -> None:
     print(f"\nPhishing vs other crawled accounts, stratified {folds}-fold CV (mean ± std over folds; threshold "
           f"chosen inside the training folds):")
-    for part, title in (("balanced", f"balanced, {balanced:,} accounts, all-phishing F1 {trivial['balanced']:.3f}"),
-                        ("all", f"all accounts, {total:,}, all-phishing F1 {trivial['all']:.3f}"),
-                        ("grouped", (f"balanced, folds grouped by campaign (no campaign in training and test), "
-                                     f"all-phishing F1 {trivial['grouped']:.3f}"))):
+    titles = {"balanced": f"balanced, {balanced:,} accounts",
+              "all": f"all accounts, {total:,}",
+              "grouped": "balanced, folds grouped by campaign (no campaign in training and test)"}
+    if activity:
+        titles["matched"] = (f"activity-matched: balanced, {activity['balanced_accounts']:,} accounts with at least "
+                             f"{activity['floor']} successful transactions")
+        titles["matched-grouped"] = f"{titles['matched']}, folds grouped by campaign"
+    for part, title in titles.items():
         if part not in results:
             continue
         width = max(len(name) for name in results[part]) + 2
-        print(f"  {title}")
+        print(f"  {title}, all-phishing F1 {trivial[part]:.3f}")
         print(f"    {'features/classifier':<{width}}{'ROC-AUC':>16}{'F1':>16}")
         for name, r in results[part].items():
             note = "   (crawl leak, not a method)" if name.startswith("crawl") else ""

@@ -112,10 +112,23 @@ def test_wallet_risk_flags_phishing_accounts_on_a_real_subset(shared_data, tmp_p
     assert set(grouped) == {f"{s}/logreg" for s in ("hand", "g2rec+lightgcn", "hand+behaviour+g2rec+lightgcn")}
     assert all(0.5 < r["auc"] <= 1 and len(r["f1_folds"]) == 3 for r in grouped.values())
     assert results["trivial_f1"]["balanced"] == 2 / 3 and results["prototypes"]
+    # activity-matched: both classes at >= 5 successful transactions, balanced again
+    activity = results["population"]["activity"]
+    assert activity["floor"] == 5 and activity["normal_below"] > activity["phishing_below"]
+    assert sum(activity["accounts_with_1_to_floor"]["normal"][:4]) == activity["normal_below"]
+    assert activity["balanced_accounts"] < results["balanced_accounts"]
+    matched = results["results"]["matched"]
+    assert set(matched) == {f"{s}/logreg" for s in ("crawl-neighbourhood", "hand", "hand+behaviour", "g2rec",
+                                                    "g2rec+lightgcn", "hand+behaviour+g2rec+lightgcn")}
+    assert set(results["results"]["matched-grouped"]) == set(grouped)
+    assert all(0 <= r["f1"] <= 1 and len(r["f1_folds"]) == 3 for r in matched.values())
+    assert "activity-matched" in done.stdout
     assert (out / "roc.png").stat().st_size > 0 and (out / "prototypes.png").stat().st_size > 0
 
     bad = run("wallet_risk.py", "--data", data, "--out", tmp_path / "bad", "--classifiers", "svm")
     assert bad.returncode == 2 and "--classifiers" in bad.stderr and "forest" in bad.stderr
+    floor = run("wallet_risk.py", "--data", data, "--out", tmp_path / "bad", "--min-transactions", -1)
+    assert floor.returncode == 2 and "--min-transactions" in floor.stderr
     (data / PHISHING.parent.name / "phishing-address.txt").unlink()
     missing = run("wallet_risk.py", "--data", data, "--out", tmp_path / "bad")
     assert missing.returncode == 1 and missing.stderr.strip().startswith("error:") and "phishing-address.txt" in missing.stderr
