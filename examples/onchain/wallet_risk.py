@@ -121,11 +121,14 @@ def main() -> None:
           f"at least one successful transaction ({population['crawled']:,} crawled accounts occur in the log, "
           f"{population['crawled_without_tx']} of them without a successful one; {population['phishing_not_crawled']} "
           f"listed phishing addresses are not crawled accounts of this log)")
-    features = {"hand": log_scaled(hand_all.reindex(accounts)), **crawl_features(raw, accounts)}
-    activity = hand_all.reindex(accounts)[["tx_out", "tx_in"]].sum(axis=1).to_numpy()
-    if args.min_transactions:
-        population["activity"] = activity_floor(activity, y, args.min_transactions)
-        f = population["activity"]
+    hand = hand_all.reindex(accounts)
+    features = {"hand": log_scaled(hand), **crawl_features(raw, accounts)}
+    if args.min_transactions:  # the activity-matched draw: both classes above the same floor, balanced
+        activity = hand[["tx_out", "tx_in"]].sum(axis=1).to_numpy()
+        population["activity"] = f = activity_floor(activity, y, args.min_transactions)  # fails if a class is gone
+        active = np.flatnonzero(activity >= args.min_transactions)
+        matched = active[balance(y[active], args.seed)]
+        f["balanced_accounts"] = len(matched)
         print(f"activity: {f['phishing_below']:,} phishing and {f['normal_below']:,} other accounts have fewer than "
               f"{f['floor']} successful transactions; accounts with 1..{f['floor']}: phishing "
               f"{f['accounts_with_1_to_floor']['phishing']}, other {f['accounts_with_1_to_floor']['normal']}")
@@ -161,9 +164,6 @@ def main() -> None:
     tasks += [("all", name, last, np.arange(len(y)), None) for name in ALL_ACCOUNTS_SETS]
     tasks += [("grouped", name, last, balanced, groups[balanced]) for name in (GROUPED_SETS if args.grouped else ())]
     if args.min_transactions:
-        active = np.flatnonzero(activity >= args.min_transactions)
-        matched = active[balance(y[active], args.seed)]
-        population["activity"]["balanced_accounts"] = len(matched)
         tasks += [("matched", name, last, matched, None) for name in MATCHED_SETS]
         tasks += [("matched-grouped", name, last, matched, groups[matched]) for name in (GROUPED_SETS if args.grouped else ())]
     scored = cross_validate_all([(features[name][rows], y[rows], clf, groups_) for _, name, clf, rows, groups_ in tasks],
@@ -377,7 +377,7 @@ def activity_floor(activity: np.ndarray, y: np.ndarray, floor: int) -> dict:
     transactions, ``y`` ``(N,)``): per class, how many accounts fall below it and how many have
     exactly 1, 2, ..., ``floor`` transactions (a cliff at ``floor`` says the list was selected by
     activity)."""
-    if not (activity >= floor)[y == 0].any() or not (activity >= floor)[y == 1].any():
+    if len(np.unique(y[activity >= floor])) < 2:
         raise DataError(f"--min-transactions {floor} leaves no account of one class")
     counts = {name: [int(((activity == k) & (y == c)).sum()) for k in range(1, floor + 1)]
               for name, c in (("phishing", 1), ("normal", 0))}
