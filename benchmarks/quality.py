@@ -270,6 +270,67 @@ def validation_pick(rows: dict, metric: str) -> str | None:
     return max(scored, key=scored.get) if scored else None
 
 
+def model_family(models: dict, name: str) -> dict | None:
+    """Which network a recipe entry scores with, and whether the graph prior was searched for it:
+    ``{"network": "sasrec" | "g2rec" | "tiger" | "mixed", "prior": bool}`` (an ensemble of
+    different networks is ``mixed``); None for a baseline or a name the recipe lacks."""
+    entry = models.get(name)
+    if not entry:
+        return None
+    if "train" in entry:
+        network = entry["train"].get("model", "g2rec")   # g2rec train searches the prior unless told not to
+        return {"network": network, "prior": network == "g2rec" and entry["train"].get("graph_prior", True) is not False}
+    if "tune_prior" in entry:
+        source = model_family(models, entry["tune_prior"])
+        return source and {"network": source["network"], "prior": True}
+    networks = {(model_family(models, member) or {}).get("network") for member in entry["ensemble"]}
+    return {"network": networks.pop() if len(networks) == 1 else "mixed", "prior": False}
+
+
+def head_to_head(data: dict) -> list[str]:
+    """Lines for a target of the form "g2rec ahead of these networks" (``data["ahead_of"]``): on each
+    side the configuration validation picks (full ranking, the metric itself), its test score and
+    the distance on both splits; met when g2rec is ahead on both, level when they disagree. A
+    baseline network is taken alone (as published) and, where the recipe searched it, with g2rec's
+    graph prior added to its scores; mixed ensembles count on neither side."""
+    want, families = data.get("ahead_of"), data.get("families", {})
+    rows = {m: r for m, r in data["rows"].items() if "full-ranking" in r and families.get(m)}
+    if not want or not rows:
+        return []
+    metric, key = want["metric"], VALID_KEYS[want["metric"]]
+
+    def pick(test) -> tuple[str, int] | None:
+        side = {m: r for m, r in rows.items() if test(families[m])}
+        top = validation_pick(side, metric)
+        return top and (top, len(side))
+
+    def describe(label: str, chosen: tuple[str, int]) -> str:
+        model, count = chosen
+        among = f"the pick of {count} configurations" if count > 1 else "its only configuration"
+        return f"{label}: {model} (validation {rows[model]['training'][key]:.4f}, {among}): test {rows[model]['full-ranking'][metric]:.4f}"
+
+    ours = pick(lambda f: f["network"] == "g2rec")
+    if ours is None:
+        return []
+    mine = rows[ours[0]]
+    title = (f"- target: g2rec ahead of {', '.join(want['networks'])} on test {metric}, each side's "
+             f"configuration chosen on validation {metric}:")
+    lines = [title, "  - " + describe("g2rec", ours)]
+    for network in want["networks"]:
+        for label, prior in ((network, False), (f"{network} + g2rec's graph prior", True)):
+            theirs = pick(lambda f, n=network, p=prior: f["network"] == n and f["prior"] == p)
+            if theirs is None:
+                continue
+            other = rows[theirs[0]]
+            test = mine["full-ranking"][metric] - other["full-ranking"][metric]
+            valid = mine["training"][key] - other["training"][key]
+            verdict = ("met" if test > 0 and valid > 0 else "**not met**" if test <= 0 and valid <= 0
+                       else "**level: the splits disagree**")
+            lines.append("  - " + describe(label, theirs) + f"; g2rec {test:+.4f} on test, {valid:+.4f} on validation: {verdict}")
+    mixed = sum(families[m]["network"] == "mixed" for m in rows)
+    return lines + ([f"  - ({mixed} ensembles of different networks count on neither side)"] if mixed else []) + [""]
+
+
 def markdown(results: dict) -> str:
     lines = []
     for name, data in results.items():
@@ -309,6 +370,8 @@ def markdown(results: dict) -> str:
                              f"test {got:.4f}, {verdict(got, target)}")
                 lines.append(line)
             lines += [""] if data.get("targets", {}).get(protocol) else []
+            if protocol == "full-ranking":
+                lines += head_to_head(data)
     return "\n".join(lines)
 
 
@@ -399,9 +462,13 @@ def main(argv=None) -> None:
 
 def refreshed(results: dict, recipes: dict) -> dict:
     """Each row's training summary read again from its run folder, where that folder is here
-    (validation scores and priors recorded after the row was first written)."""
+    (validation scores and priors recorded after the row was first written), and the recipe's
+    head-to-head target with each row's network (``model_family``)."""
     for name, data in results.items():
         run = ROOT / recipes[name]["run"] if name in recipes else None
+        if name in recipes:
+            data["ahead_of"] = recipes[name].get("ahead_of")
+            data["families"] = {m: model_family(recipes[name]["models"], m) for m in data["rows"]}
         for model, row in data["rows"].items():
             if run is not None and (run / "models" / model / "config.json").exists():
                 row["training"] = training_summary(run, model)
