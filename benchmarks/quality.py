@@ -287,16 +287,17 @@ def model_family(models: dict, name: str) -> dict | None:
     return {"network": networks.pop() if len(networks) == 1 else "mixed", "prior": False}
 
 
-def head_to_head(data: dict) -> list[str]:
-    """Lines for a target of the form "g2rec ahead of these networks" (``data["ahead_of"]``): on each
+def head_to_head(data: dict, recipe: dict | None) -> list[str]:
+    """Lines for a target of the form "g2rec ahead of these networks" (``recipe["ahead_of"]``): on each
     side the configuration validation picks (full ranking, the metric itself), its test score and
     the distance on both splits; met when g2rec is ahead on both, level when they disagree. A
     baseline network is taken alone (as published) and, where the recipe searched it, with g2rec's
     graph prior added to its scores; mixed ensembles count on neither side."""
-    want, families = data.get("ahead_of"), data.get("families", {})
-    rows = {m: r for m, r in data["rows"].items() if "full-ranking" in r and families.get(m)}
-    if not want or not rows:
+    want = (recipe or {}).get("ahead_of")
+    if not want:
         return []
+    families = {m: model_family(recipe["models"], m) for m in data["rows"]}
+    rows = {m: r for m, r in data["rows"].items() if "full-ranking" in r and families[m]}
     metric, key = want["metric"], VALID_KEYS[want["metric"]]
 
     def pick(test) -> tuple[str, int] | None:
@@ -331,7 +332,7 @@ def head_to_head(data: dict) -> list[str]:
     return lines + ([f"  - ({mixed} ensembles of different networks count on neither side)"] if mixed else []) + [""]
 
 
-def markdown(results: dict) -> str:
+def markdown(results: dict, recipes: dict) -> str:
     lines = []
     for name, data in results.items():
         lines += [f"### {name}", "", "Run folder made by: " + "; ".join(f"`{c}`" for c in data["setup"]), "",
@@ -371,7 +372,7 @@ def markdown(results: dict) -> str:
                 lines.append(line)
             lines += [""] if data.get("targets", {}).get(protocol) else []
             if protocol == "full-ranking":
-                lines += head_to_head(data)
+                lines += head_to_head(data, recipes.get(name))
     return "\n".join(lines)
 
 
@@ -412,10 +413,10 @@ def plot(name: str, data: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def write_outputs(results: dict) -> None:
+def write_outputs(results: dict, recipes: dict) -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "quality.json").write_text(json.dumps(results, indent=1) + "\n")
-    table = markdown(results)
+    table = markdown(results, recipes)
     (RESULTS / "quality.md").write_text("# Quality benchmark (benchmarks/quality.py)\n\n" + table + "\n")
     for name, data in results.items():
         plot(name, data, RESULTS / f"quality_{name}.png")
@@ -456,19 +457,15 @@ def main(argv=None) -> None:
             results = saved()
             kept = results.get(name, {}).get("rows", {})
             results[name] = {**done, "rows": {**kept, **done["rows"]}}
-            write_outputs(results)
-    write_outputs(refreshed(saved(), recipes))
+            write_outputs(results, recipes)
+    write_outputs(refreshed(saved(), recipes), recipes)
 
 
 def refreshed(results: dict, recipes: dict) -> dict:
     """Each row's training summary read again from its run folder, where that folder is here
-    (validation scores and priors recorded after the row was first written), and the recipe's
-    head-to-head target with each row's network (``model_family``)."""
+    (validation scores and priors recorded after the row was first written)."""
     for name, data in results.items():
         run = ROOT / recipes[name]["run"] if name in recipes else None
-        if name in recipes:
-            data["ahead_of"] = recipes[name].get("ahead_of")
-            data["families"] = {m: model_family(recipes[name]["models"], m) for m in data["rows"]}
         for model, row in data["rows"].items():
             if run is not None and (run / "models" / model / "config.json").exists():
                 row["training"] = training_summary(run, model)

@@ -1,18 +1,5 @@
 """benchmarks/quality.py: each recipe row's network, and the head-to-head target lines."""
 
-import importlib.util
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load():
-    spec = importlib.util.spec_from_file_location("quality", ROOT / "benchmarks" / "quality.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 MODELS = {
     "knn": None,
     "sasrec-a": {"train": {"model": "sasrec"}},
@@ -26,8 +13,8 @@ MODELS = {
 }
 
 
-def test_model_family_follows_tune_prior_and_ensembles():
-    q = load()
+def test_model_family_follows_tune_prior_and_ensembles(load_benchmark):
+    q = load_benchmark("quality")
     family = {m: q.model_family(MODELS, m) for m in MODELS}
     assert family["knn"] is None and q.model_family(MODELS, "not-in-recipe") is None
     assert family["sasrec-a"] == {"network": "sasrec", "prior": False}
@@ -38,8 +25,8 @@ def test_model_family_follows_tune_prior_and_ensembles():
     assert family["both"]["network"] == "mixed"
 
 
-def test_every_row_of_the_issue_datasets_has_a_network():
-    q = load()
+def test_every_row_of_the_issue_datasets_has_a_network(load_benchmark):
+    q = load_benchmark("quality")
     for name in ("toys", "scientific", "ml-100k"):
         recipe = q.load_recipes()[name]
         assert recipe["ahead_of"] == {"metric": "ndcg@10", "networks": ["sasrec", "tiger"]}
@@ -56,8 +43,8 @@ def row(valid: float, test: float) -> dict:
     return {"training": {"valid_ndcg10": valid}, "full-ranking": {"ndcg@10": test}}
 
 
-def test_head_to_head_picks_on_validation_and_needs_both_splits():
-    q = load()
+def test_head_to_head_picks_on_validation_and_needs_both_splits(load_benchmark):
+    q = load_benchmark("quality")
     rows = {"knn": {"training": None, "full-ranking": {"ndcg@10": 0.9}},
             "g2rec-a": row(0.050, 0.080),          # best g2rec on test, not on validation
             "g2rec-b": row(0.060, 0.045),          # validation's pick
@@ -65,9 +52,8 @@ def test_head_to_head_picks_on_validation_and_needs_both_splits():
             "sasrec-a-prior": row(0.061, 0.044),   # behind g2rec on test, ahead on validation
             "tiger": row(0.070, 0.050),            # ahead of g2rec on both
             "both": row(0.099, 0.099)}
-    data = {"ahead_of": {"metric": "ndcg@10", "networks": ["sasrec", "tiger"]}, "rows": rows,
-            "families": {m: q.model_family(MODELS, m) for m in rows}}
-    lines = q.head_to_head(data)
+    data, recipe = {"rows": rows}, {"ahead_of": {"metric": "ndcg@10", "networks": ["sasrec", "tiger"]}, "models": MODELS}
+    lines = q.head_to_head(data, recipe)
     assert lines[1] == "  - g2rec: g2rec-b (validation 0.0600, the pick of 2 configurations): test 0.0450"
     plain, prior, tiger = lines[2:5]
     assert plain.startswith("  - sasrec: sasrec-x2 (validation 0.0450, the pick of 3 configurations): test 0.0420")
@@ -77,4 +63,4 @@ def test_head_to_head_picks_on_validation_and_needs_both_splits():
     assert tiger.endswith("-0.0050 on test, -0.0100 on validation: **not met**")
     assert lines[5] == "  - (1 ensembles of different networks count on neither side)" and lines[6] == ""
     assert "0.9" not in "".join(lines) and "0.099" not in "".join(lines)   # baselines and mixed rows never picked
-    assert q.head_to_head({**data, "ahead_of": None}) == []
+    assert q.head_to_head(data, {"models": MODELS}) == [] and q.head_to_head(data, None) == []

@@ -1,22 +1,10 @@
 """benchmarks/train_parallel.py: the device machine's models packed in parts under the size it sends back."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def load():
-    spec = importlib.util.spec_from_file_location("train_parallel", ROOT / "benchmarks" / "train_parallel.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_pack_splits_the_models_into_parts_and_unpack_restores_them(tmp_path):
-    tp = load()
+def test_pack_splits_the_models_into_parts_and_unpack_restores_them(tmp_path, load_benchmark):
+    tp = load_benchmark("train_parallel")
     root, rng = tmp_path / "repo", np.random.default_rng(0)
     run = root / "runs" / "toys"
     model = run / "models" / "sasrec-items"
