@@ -13,7 +13,7 @@ memory cap (``--mem-limit-gb``, RLIMIT_AS) so that one method cannot take the sh
 
 * ``g2rec randomized``: ``fit_spectral(..., solver="randomized")`` (thick-restart block
   Lanczos from a random block), to max residual ``--tol``.
-* ``g2rec arpack``: scipy ``eigsh`` on ``S`` (the issue's reference), up to ``--arpack-max-items``.
+* ``g2rec arpack``: scipy ``eigsh`` on ``S`` (the reference point below), up to ``--arpack-max-items``.
 * ``sklearn arpack`` / ``sklearn lobpcg``: ``SpectralEmbedding(n_components=d,
   affinity="precomputed", eigen_solver=..., random_state=0).fit(A)`` with ``A`` in float64
   (sklearn keeps float32 input in float32 for LOBPCG, whose default tolerance then grows with
@@ -41,20 +41,13 @@ Usage::
     python benchmarks/embed.py --sizes 100000 1000000 --dim 32 --threads 1
 
 d = 32 (the library default is 64): the 1M-item target is for this run, and 32 keeps every
-method's 1M run inside the session; ``--dim 64`` runs the default. CPU seconds (user + sys of
+method's 1M run within minutes; ``--dim 64`` runs the default. CPU seconds (user + sys of
 the worker) are reported beside wall seconds because the machine is shared.
 
 Results: ``benchmarks/results/embed.json`` and ``.md``.
 """
 
 from __future__ import annotations
-
-import sys
-
-# Run as a script, this folder is sys.path[0], and a sibling benchmark named like a standard
-# module (benchmarks/tokenize.py) would shadow it for everything imported after this line.
-if sys.path and sys.path[0] == __import__("os").path.dirname(__import__("os").path.abspath(__file__)):
-    sys.path.pop(0)
 
 import argparse
 import datetime as _dt
@@ -64,6 +57,7 @@ import platform
 import resource
 import shlex
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -73,7 +67,7 @@ REPO = HERE.parent
 RESULTS = HERE / "results"
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 METHODS = ("g2rec_randomized", "g2rec_arpack", "sklearn_lobpcg", "sklearn_lobpcg_tol", "sklearn_arpack")
-ISSUE_REFERENCE = ("50k items, 5.5M non-zeros: scipy eigsh 5.2 s, sklearn lobpcg 11.1 s, "
+REFERENCE = ("50k items, 5.5M non-zeros: scipy eigsh 5.2 s, sklearn lobpcg 11.1 s, "
                    "sklearn default (arpack) not finished in 7 min")
 
 
@@ -152,7 +146,7 @@ def worker_method(args) -> None:
         from g2rec.embed.spectral import SpectralConfig, fit_spectral
 
         config = SpectralConfig(dim=args.dim, solver=args.worker.split("_")[1], tol=args.tol, seed=args.seed)
-        result = fit_spectral(EmbedInputs(A, None, Path(".")), config)
+        result = fit_spectral(EmbedInputs(A, None), config)
         vectors = result.vectors
         info = {k: result.summary[k] for k in ("max_residual", "matvecs", "iterations", "num_components")}
     else:
@@ -245,7 +239,7 @@ def markdown(result: dict) -> str:
         f"{result['mem_limit_gb']:g} GB address space; one fresh subprocess per method and size.",
         "- Residual: max over the d vectors of ||S v - (v'Sv) v|| for unit v, S = D^-1/2 A D^-1/2, "
         "computed by the benchmark in float64 for every method (sklearn's vectors scaled back by D^1/2).",
-        f"- Issue's reference point: {ISSUE_REFERENCE}.",
+        f"- Reference point: {REFERENCE}.",
         "",
         "| items | nnz | method | seconds | CPU seconds | peak MB | max residual | median residual | residual <= tol |",
         "|---:|---:|---|---:|---:|---:|---:|---:|---|",
@@ -362,7 +356,7 @@ def main(argv=None) -> int:
               "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
               "machine": _machine(), "versions": _versions(), "dim": args.dim, "tol": args.tol,
               "threads": args.threads, "seed": args.seed, "timeout_s": args.timeout,
-              "mem_limit_gb": args.mem_limit_gb, "issue_reference": ISSUE_REFERENCE, "sizes": []}
+              "mem_limit_gb": args.mem_limit_gb, "reference": REFERENCE, "sizes": []}
     print(f"machine: {result['machine']}\nversions: {result['versions']}", flush=True)
     given_up: dict = {}  # method -> why it stopped (not run at larger sizes)
     seen: dict = {}  # method -> (seconds, nnz) at the last size it finished

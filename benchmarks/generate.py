@@ -8,8 +8,8 @@ the README), in one process and one run:
 * decoding users/s of the sids head at beam 20, constrained to the trie and unconstrained,
   and their time ratio (target: constrained <= 1.3x unconstrained; >= 500 users/s).
 
-The reference is cornac 3.0.1's TIGER on the same data, measured by the issue's author on
-this machine kind (not re-run here): 3.6 s per 256-sample step (71 samples/s) and 48.6 ms
+The reference is cornac 3.0.1's TIGER on the same data, measured on this machine kind
+(not re-run here): 3.6 s per 256-sample step (71 samples/s) and 48.6 ms
 per user of beam search (20.6 users/s); cornac SASRec 110 s per epoch.
 
 Usage::
@@ -18,14 +18,6 @@ Usage::
 """
 
 from __future__ import annotations
-
-import os
-import sys
-
-# Python puts this script's folder first on sys.path, where benchmarks/tokenize.py would
-# shadow the standard library's tokenize module (which inspect, and so torch, imports).
-if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    sys.path.pop(0)
 
 import argparse
 import datetime as dt
@@ -40,12 +32,12 @@ from g2rec.data.sequences import TEST
 from g2rec.eval.protocol import histories
 from g2rec.model.beam import beam_search
 from g2rec.model.generator import GeneratorConfig
-from g2rec.runfolder import RunFolder
+from g2rec.pipeline.models import PRESETS, build_model, load_trained
+from g2rec.pipeline.runfolder import RunFolder
 from g2rec.train.loop import length_bucketed_batches, training_windows
-from g2rec.train.stage import PRESETS, build_model, load_trained
 
 CORNAC_TIGER = {"samples_per_second": 256 / 3.6, "users_per_second": 1 / 0.0486,
-                "source": "issue 5, cornac 3.0.1 TIGER (GRID recipe) on Beauty, this machine kind"}
+                "source": "cornac 3.0.1 TIGER (GRID recipe) on Beauty, this machine kind, not re-run here"}
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

@@ -22,22 +22,17 @@ Usage::
 
 from __future__ import annotations
 
-import os
-import sys
-
-# this folder holds benchmarks/tokenize.py, which would shadow the standard library's tokenize
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
-
 import argparse
 import datetime as _dt
 import importlib.util
 import json
+import os
 import platform
 import shlex
 from collections import Counter
 from pathlib import Path
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = Path(HERE).parent
 RESULTS = Path(HERE) / "results"
 METRICS = ["recall@5", "recall@10", "recall@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr"]
@@ -85,8 +80,8 @@ def prepare_run(name: str, recipe: dict, models: list[str], shared: Path) -> tup
     """The run folder (made when missing) and the commands that make it: the recipe's
     embeddings and those the chosen ``models`` need besides (``"embed"`` in their entry)."""
     from g2rec import build_graph
-    from g2rec.embed.stage import embed
-    from g2rec.tokenize.stage import tokenize
+    from g2rec.pipeline.embed import embed
+    from g2rec.pipeline.tokenize import tokenize
 
     run = ROOT / recipe["run"]
     source = shared / recipe["source"]
@@ -109,38 +104,56 @@ def prepare_run(name: str, recipe: dict, models: list[str], shared: Path) -> tup
     return run, commands
 
 
-def ensure_model(run: Path, recipe_run: str, name: str, entry: dict | None, retrain: bool) -> str:
-    """Train (or tune the prior of) ``name`` unless it is there with the same options; returns
-    the command that makes it."""
-    from g2rec.train.prior import PriorGrid, choose_graph_prior
-    from g2rec.train.stage import train
-
-    folder = run / "models" / name
-    if entry is None:  # a baseline: nothing to train
+def entry_command(recipe_run: str, name: str, entry: dict | None) -> str:
+    """The command that makes recipe entry ``name`` (a baseline: its evaluation)."""
+    if entry is None:
         return cli("evaluate", recipe_run, {"model": name})
     if "ensemble" in entry:
-        from g2rec.train.ensemble import make_ensemble
+        return cli("ensemble", recipe_run, {"members": entry["ensemble"], "name": name})
+    if "tune_prior" in entry:
+        flags = {"grid" if k == "alpha" else k: list(v) for k, v in entry.get("grid", {}).items()}
+        choice = {k: entry[k] for k in ("sampled", "metric", "graph_from") if entry.get(k)}
+        return cli("tune-prior", recipe_run, {"model": entry["tune_prior"], "name": name, **flags, **choice})
+    options = dict(entry["train"])
+    return cli("train", recipe_run, {"model": options.pop("model"), **options, "name": name})
 
-        command = cli("ensemble", recipe_run, {"members": entry["ensemble"], "name": name})
+
+def row_command(recipe: dict, name: str) -> str:
+    """The commands that reproduce a row: a tuned prior's after those of the model it tunes."""
+    entry = recipe["models"][name]
+    command = entry_command(recipe["run"], name, entry)
+    source = (entry or {}).get("tune_prior")
+    return f"{row_command(recipe, source)}; {command}" if source in recipe["models"] else command
+
+
+def ensure_model(run: Path, recipe_run: str, name: str, entry: dict | None, retrain: bool) -> None:
+    """Train (or tune the prior of, or ensemble) ``name`` unless it is there with the same options."""
+    from g2rec.eval.prior_search import PriorGrid
+    from g2rec.pipeline.ensemble import make_ensemble
+    from g2rec.pipeline.train import train
+    from g2rec.pipeline.tune_prior import choose_graph_prior
+
+    folder = run / "models" / name
+    command = entry_command(recipe_run, name, entry)
+    if entry is None:  # a baseline: nothing to train
+        return
+    if "ensemble" in entry:
         if retrain or not (folder / "config.json").exists():
             print(f"[{run.name}] {command}", flush=True)
             make_ensemble(run, entry["ensemble"], name)
-        return command
+        return
     if "tune_prior" in entry:
         grid = entry.get("grid", {})
-        flags = {"grid" if k == "alpha" else k: list(v) for k, v in grid.items()}
         # protocol, metric and graph of the choice (graph_from: another recipe's run folder, same log)
         choice = {k: entry[k] for k in ("sampled", "metric", "graph_from") if entry.get(k)}
-        command = cli("tune-prior", recipe_run, {"model": entry["tune_prior"], "name": name, **flags, **choice})
         if retrain or not (folder / "config.json").exists():
             print(f"[{run.name}] {command}", flush=True)
             where = {"graph_from": ROOT / choice["graph_from"]} if "graph_from" in choice else {}
             choose_graph_prior(run, entry["tune_prior"], name=name, grid=PriorGrid(**{k: tuple(v) for k, v in grid.items()}),
                                **{**choice, **where})
-        return command
+        return
     options = dict(entry["train"])
     model = options.pop("model")
-    command = cli("train", recipe_run, {"model": model, **options, "name": name})
     trained = json.loads((run / "manifest.json").read_text()).get("stages", {}).get("train", {})
     complete = name in trained or (folder / "metrics.json").exists()
     resume = not retrain and not complete and (folder / "checkpoint.safetensors").exists()
@@ -154,10 +167,9 @@ def ensure_model(run: Path, recipe_run: str, name: str, entry: dict | None, retr
             raise SystemExit(f"{folder}: trained with other options than the recipe ({differ}: have, recipe); "
                              f"use --retrain to replace it")
         if complete:
-            return command
+            return
     print(f"[{run.name}] {command}{' --resume' if resume else ''}", flush=True)
     train(run, model, name, resume=resume, **options)
-    return command
 
 
 def metrics_key(sampled: int | None) -> str:
@@ -174,7 +186,7 @@ def fresh_metrics(run: Path, name: str, sampled: int | None) -> dict | None:
 
 
 def evaluate_row(run: Path, name: str, sampled: int | None) -> dict | None:
-    from g2rec.train.stage import evaluate
+    from g2rec.pipeline.evaluate import evaluate
 
     done = fresh_metrics(run, name, sampled)
     if done is not None:
@@ -196,9 +208,9 @@ def training_summary(run: Path, name: str) -> dict | None:
     if not config.exists():
         return None
     record = json.loads(config.read_text())
-    gen = record["generator"]
-    summary = {"graph_prior": gen.get("graph_prior", 0.0),
-               **{k: gen[k] for k in ("prior_history", "prior_decay", "prior_eps") if k in gen}}
+    prior = record.get("prior", {})
+    summary = {"graph_prior": prior.get("weight", 0.0),
+               **{f"prior_{k}": prior[k] for k in ("history", "decay", "eps") if k in prior}}
     search = record.get("graph_prior_search", {})
     if record["model"] == "ensemble":
         parts = [training_summary(run, member) or {} for member in record["members"]]
@@ -240,12 +252,9 @@ def run_dataset(name: str, recipe: dict, models: list[str] | None, shared: Path,
     run, setup = prepare_run(name, recipe, models, shared)
     rows = {}
     for model in models:
-        command = ensure_model(run, recipe["run"], model, recipe["models"][model], retrain)
-        source = (recipe["models"][model] or {}).get("tune_prior")
-        if source in rows:
-            command = f"{rows[source]['command']}; {command}"
+        ensure_model(run, recipe["run"], model, recipe["models"][model], retrain)
         training = training_summary(run, model)
-        row = {"command": command, "training": training, "hardware": where_made(training),
+        row = {"command": row_command(recipe, model), "training": training, "hardware": where_made(training),
                "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
         for sampled in ([None, 99] if recipe["sampled_99"] else [None]):
             metrics = evaluate_row(run, model, sampled)
@@ -462,10 +471,20 @@ def main(argv=None) -> None:
 
 
 def refreshed(results: dict, recipes: dict) -> dict:
-    """Each row's training summary read again from its run folder, where that folder is here
+    """What the saved results derive from the recipes, made again: each row's command and its
+    dataset's provenance, rows whose entry the recipe no longer has dropped (named on stdout); and
+    each row's training summary read again from its run folder, where that folder is here
     (validation scores and priors recorded after the row was first written)."""
     for name, data in results.items():
-        run = ROOT / recipes[name]["run"] if name in recipes else None
+        recipe = recipes.get(name)
+        if recipe is not None:
+            gone = [model for model in data["rows"] if model not in recipe["models"]]
+            if gone:
+                print(f"[{name}] rows without a recipe entry, dropped: {', '.join(gone)}", flush=True)
+            data["rows"] = {m: {**row, "command": row_command(recipe, m)} for m, row in data["rows"].items()
+                            if m in recipe["models"]}
+            data["provenance"] = recipe["provenance"]
+        run = ROOT / recipe["run"] if recipe is not None else None
         for model, row in data["rows"].items():
             if run is not None and (run / "models" / model / "config.json").exists():
                 row["training"] = training_summary(run, model)

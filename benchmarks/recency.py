@@ -18,14 +18,6 @@ Usage::
 
 from __future__ import annotations
 
-import os
-import sys
-
-# Python puts this script's folder first on sys.path, where benchmarks/tokenize.py would
-# shadow the standard library's tokenize module (which inspect, and so torch, imports).
-if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    sys.path.pop(0)
-
 import argparse
 import json
 
@@ -34,8 +26,9 @@ import torch
 
 from g2rec.data.sequences import TEST, VALID, Sequences
 from g2rec.eval.protocol import evaluate_ranking
-from g2rec.runfolder import RunFolder
-from g2rec.train.stage import load_trained, make_scorer
+from g2rec.eval.scorers import make_scorer
+from g2rec.pipeline.models import load_trained
+from g2rec.pipeline.runfolder import RunFolder
 
 
 def without_item_before(seq: Sequences, split: int) -> Sequences:

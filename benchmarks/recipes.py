@@ -20,28 +20,28 @@ from __future__ import annotations
 
 BASELINES = {"popularity": None, "knn": None}
 
-# Trained on the device machine (one H100, 16 CPUs) by benchmarks/train_parallel.py, one
+# Trained on the device machine (one H100 or H200, 16 CPUs) by benchmarks/train_parallel.py, one
 # process per model; patience 15 because an epoch costs a second there, not a minute.
 GPU = {"device": "cuda", "threads": 1, "windows": "last", "epochs": 200, "patience": 15}
 CPU = {**GPU, "device": "cpu"}
 # g2rec's Beauty setting (the CPU row g2rec-items): profiles added, LightGCN vectors as X
 G2REC = {"model": "g2rec", "profiles": "add", "item_init": "lightgcn", **GPU}
 
-# The graph prior's knobs searched on validation (4 x 4 x 3 x 7 = 336 points, one network pass):
-# session 5's first Beauty search (alpha 0-4 x history 3-20 x decay .3-1 x eps 1e-4-1e-2) put
-# the best point at the grid's short-history / fast-decay / small-eps edge (alpha 3, H 3,
-# decay .3, eps 1e-4: valid N@10 .0576 against .0527 for the defaults H 10, decay .7, eps 1e-3);
-# this grid is centred there.
+# The graph prior's knobs searched on validation (4 x 4 x 3 x 7 = 336 points, one network pass).
+# A wider Beauty search (alpha 0-4 x history 3-20 x decay .3-1 x eps 1e-4-1e-2) puts the best
+# point at its short-history / fast-decay / small-eps edge (alpha 3, H 3, decay .3, eps 1e-4:
+# valid N@10 .0576 against .0527 for the model's own knobs H 10, decay .7, eps 1e-3); this grid
+# is centred there.
 PRIOR_GRID = {"alpha": [0, 1, 2, 2.5, 3, 3.5, 4], "history": [1, 2, 3, 5], "decay": [0.1, 0.2, 0.3, 0.5],
               "eps": [1e-5, 1e-4, 1e-3]}
 
 # PRIOR_GRID widened to contain the library's default grid too (alpha .25/.5, history 10, decay
-# .7): MovieLens-100K's default search chose alpha .5, which PRIOR_GRID lacked (session 6):
+# .7): MovieLens-100K's default search chooses alpha .5, which PRIOR_GRID lacks:
 # 9 x 5 x 5 x 3 = 675 points.
 PRIOR_GRID_WIDE = {"alpha": [0, 0.25, 0.5, 1, 2, 2.5, 3, 3.5, 4], "history": [1, 2, 3, 5, 10],
                    "decay": [0.1, 0.2, 0.3, 0.5, 0.7], "eps": [1e-5, 1e-4, 1e-3]}
 
-# issue 6 on Toys, Scientific and MovieLens-100K: g2rec ahead of our tuned SASRec and TIGER on
+# The relative target on Toys, Scientific and MovieLens-100K: g2rec ahead of SASRec and TIGER on
 # test NDCG@10, each side's configuration chosen on validation (quality.py's head_to_head)
 AHEAD_OF = {"metric": "ndcg@10", "networks": ["sasrec", "tiger"]}
 
@@ -76,8 +76,8 @@ def seed_ensemble(name: str, count: int, grid: dict | None = None, recall: bool 
     return entries
 
 
-# Amazon 2014 Beauty: the run folder of benchmarks/README.md ("Next-item generation on
-# Beauty"), every model trained there; the options are those recorded in each config.json.
+# Amazon 2014 Beauty: the run folder of benchmarks/README.md ("Quality benchmark"), every
+# model trained there; the options are those recorded in each config.json.
 BEAUTY = {
     "source": "amazon2014_beauty/Beauty.txt.gz",
     "run": "runs/beauty",
@@ -85,7 +85,7 @@ BEAUTY = {
     "embed": {"spectral": {}, "lightgcn": {"graph": "bipartite"}},
     "tokenize": {"embedding": "lightgcn"},
     "sampled_99": True,
-    # issue 6: above every published full-ranking anchor (best R@10 .0809, N@10 .0464) and the
+    # targets: above every published full-ranking anchor (best R@10 .0809, N@10 .0464) and the
     # G2Rec paper's sampled-99 N@10 .3334
     "targets": {"full-ranking": {"recall@10": 0.085, "ndcg@10": 0.047}, "sampled-99": {"ndcg@10": 0.345}},
     "models": {
@@ -94,16 +94,16 @@ BEAUTY = {
         "sasrec-items-prior": {"tune_prior": "sasrec-items"},
         "sasrec-items-prior-tuned": {"tune_prior": "sasrec-items", "grid": PRIOR_GRID},
         "tiger-sids": {"train": {"model": "tiger", **GPU}, "embed": {"sasrec": {}}},
-        # 2026-11-27, GPU: 60 epochs, what the device time allowed (a 2026-11-26 run stopped by the
-        # limit before its weights came back had validation N@10 .0255 at epoch 60, .0282 at 115)
+        # GPU, a budget of 60 epochs (a longer run, whose weights were not kept, had validation
+        # N@10 .0255 at epoch 60 and .0282 at 115)
         "g2rec-sids": {"train": {**G2REC, "head": "sids", "profiles": "interleave", "epochs": 60}},
         "g2rec-items-add": {"train": {"model": "g2rec", "profiles": "add", "windows": "last", "epochs": 40,
                                       "patience": 6, "threads": 1}},
         "g2rec-items-add-prior-tuned": {"tune_prior": "g2rec-items-add", "grid": PRIOR_GRID},
         "g2rec-items": {"train": {"model": "g2rec", "profiles": "add", "item_init": "lightgcn", "windows": "last",
                                   "epochs": 40, "patience": 6, "threads": 1}},
-        # ablation of the prior's knobs: the pre-2026-11-26 default (last 10 items, decay .7, eps 1e-3),
-        # weight still chosen on validation; trades full-ranking NDCG for sampled-99
+        # ablation of the prior's knobs: the model's own (last 10 items, decay .7, eps 1e-3), weight
+        # still chosen on validation; trades full-ranking NDCG for sampled-99
         "g2rec-items-prior-h10": {"tune_prior": "g2rec-items", "grid": {"history": [10], "decay": [0.7], "eps": [1e-3]}},
         # the prior (default grid) chosen on the sampled-99 validation protocol, for the sampled-99 row
         "g2rec-items-prior-s99": {"tune_prior": "g2rec-items", "sampled": 99},
@@ -111,8 +111,8 @@ BEAUTY = {
         # the prior chosen by validation Recall@10 (the target not met by the NDCG@10 choice)
         "sasrec-items-prior-recall": {"tune_prior": "sasrec-items", "grid": PRIOR_GRID, "metric": "recall10"},
         "g2rec-items-d128-prior-recall": {"tune_prior": "g2rec-items-d128", "metric": "recall10"},
-        # 2026-11-26, GPU: wider networks for Recall@10 (the one target not met), chosen on validation
-        # stopped by the device time limit after 111 epochs (7 after its best): that is its epochs
+        # GPU: wider networks (dim 128/256, dropout 0.5), for Recall@10; checkpoints chosen on validation.
+        # sasrec-items-d128 is a run of 111 epochs (the GPU run's time limit, 7 epochs after its best)
         "sasrec-items-d128": {"train": {"model": "sasrec", "dim": 128, "dropout": 0.5, **GPU, "epochs": 111}},
         "sasrec-items-d128-prior-tuned": {"tune_prior": "sasrec-items-d128"},
         "sasrec-items-d256": {"train": {"model": "sasrec", "dim": 256, "dropout": 0.5, **GPU}},
@@ -135,8 +135,8 @@ BEAUTY = {
         "g2rec-items-lambda-0.3": {"train": {**G2REC, "profile_weight": 0.3, "graph_prior": False}},
         "g2rec-items-lambda-3": {"train": {**G2REC, "profile_weight": 3.0, "graph_prior": False}},
         "g2rec-items-interleave": {"train": {**G2REC, "profiles": "interleave", "graph_prior": False}},
-        # 2026-11-26, GPU: seeds 1-4 of two networks, the members of five-seed ensembles
-        # (2026-11-27: SASRec's seeds 5-9 too, for a ten-seed ensemble with the window graph's prior)
+        # GPU: seeds 1-4 of two networks, the members of five-seed ensembles (SASRec's seeds 5-9
+        # too, for a ten-seed ensemble with the window graph's prior)
         **seeds("sasrec-items-gpu", {"model": "sasrec", **GPU}, count=10),
         **seeds("g2rec-items-d128", {"model": "g2rec", "profiles": "add", "dim": 128, "dropout": 0.5, **GPU,
                                      "graph_prior": False}),
@@ -146,26 +146,25 @@ BEAUTY = {
         "sasrec-g2rec-x10-prior-tuned": {"tune_prior": "sasrec-g2rec-x10", "grid": PRIOR_GRID},
         "sasrec-g2rec-x10-prior-recall": {"tune_prior": "sasrec-g2rec-x10", "grid": PRIOR_GRID, "metric": "recall10"},
         "sasrec-items-gpu-x10": {"ensemble": seed_members("sasrec-items-gpu", 10)},
-        # 2026-11-27: the window graph's prior (`tune-prior --graph-from`, runs/beauty-window: the same
-        # sequences file) on the ensembles with g2rec members, whose profiles tie them to this run folder;
-        # the window graph gave SASRec x5 the best validation Recall@10 of both folders (session 8)
+        # the window graph's prior (`tune-prior --graph-from`, runs/beauty-window: the same sequences
+        # file) on the ensembles with g2rec members, whose profiles tie them to this run folder (on
+        # SASRec x5 the window graph's prior gave the best validation Recall@10 of both folders)
         **{f"{ens}-window-prior-{kind}": {"tune_prior": ens, "grid": PRIOR_GRID, "graph_from": "runs/beauty-window",
                                           **({"metric": "recall10"} if kind == "recall" else {})}
            for ens in ("sasrec-g2rec-x10", "g2rec-items-d128-x5", "sasrec-items-gpu-x10") for kind in ("tuned", "recall")},
-        # 2026-11-27 (session 10, after the rows above): every trained member of both networks as one
-        # ensemble (SASRec x10 + g2rec d128 x5), the window graph's prior; chosen over them only if
-        # validation says so
+        # every trained member of both networks as one ensemble (SASRec x10 + g2rec d128 x5), the window
+        # graph's prior; chosen over the others only if validation says so
         "sasrec-g2rec-x15": {"ensemble": seed_members("sasrec-items-gpu", 10) + seed_members("g2rec-items-d128", 5)},
         **{f"sasrec-g2rec-x15-window-prior-{kind}": {"tune_prior": "sasrec-g2rec-x15", "grid": PRIOR_GRID,
                                                     "graph_from": "runs/beauty-window",
                                                     **({"metric": "recall10"} if kind == "recall" else {})}
            for kind in ("tuned", "recall")},
     },
-    "provenance": "session 3-4 runs (2026-11-23): defaults of GeneratorConfig (dim 64, 2 layers, 2 heads, "
-                  "dropout 0.3, AdamW 1e-3, batch 256); profiles=add because interleave learned more slowly "
-                  "in session 3 (validation curves); checkpoints by validation NDCG@10; the graph prior of "
-                  "trained rows from the grid of their training (in config.json), of *-prior-tuned rows from "
-                  "PRIOR_GRID (336 points), both on validation NDCG@10.",
+    "provenance": "defaults of GeneratorConfig (dim 64, 2 layers, 2 heads, dropout 0.3, AdamW 1e-3, batch 256) "
+                  "unless the row's command says otherwise; profiles=add because interleave learned more slowly "
+                  "(validation curves); checkpoints by validation NDCG@10; the graph prior of trained rows from "
+                  "the grid of their training (in config.json), of *-prior-tuned rows from PRIOR_GRID (336 "
+                  "points), both on validation NDCG@10.",
 }
 
 # MovieLens-100K (943 users, 1,682 items, long histories: mean 106 ratings): the same
@@ -194,9 +193,9 @@ MOVIELENS_100K = {
         "g2rec-items-spectral": {"train": {"model": "g2rec", "profiles": "add", "item_init": "spectral", "epochs": 200,
                                            "patience": 20, "threads": 1}},
         "g2rec-sids": {"train": {"model": "g2rec", "head": "sids", "epochs": 200, "patience": 20, "threads": 1}},
-        # 2026-11-27: the SID head with profiles added, not interleaved: interleaved, its prediction
-        # state sits on the newest item's profile token, which holds the item only through attention
-        # (benchmarks/recency.py: g2rec-sids lost 2% of validation N@10 without the newest item, TIGER 14%)
+        # the SID head with profiles added, not interleaved: interleaved, its prediction state sits on
+        # the newest item's profile token, which holds the item only through attention
+        # (benchmarks/recency.py: g2rec-sids loses 2% of validation N@10 without the newest item, TIGER 14%)
         "g2rec-sids-add": {"train": {"model": "g2rec", "head": "sids", "profiles": "add", "epochs": 200, "patience": 20,
                                      "threads": 1}},
         # and with no profile tokens at all (the profile loss kept): is it the layout or the profiles?
@@ -205,25 +204,21 @@ MOVIELENS_100K = {
         "g2rec-items-interleave": {"train": {"model": "g2rec", "epochs": 200, "patience": 20, "threads": 1}},
         "g2rec-items-nolambda": {"train": {"model": "g2rec", "profiles": "add", "profile_weight": 0.0, "epochs": 200,
                                            "patience": 20, "threads": 1}},
-        # 2026-11-26: three-seed ensembles of the two rows the comparison is about (same budget)
+        # three-seed ensembles of the two rows the comparison is about (same budget)
         **seeds("sasrec-items", {"model": "sasrec", "epochs": 200, "patience": 20, "threads": 1}, count=3),
         **seeds("g2rec-items-lightgcn", {"model": "g2rec", "profiles": "add", "item_init": "lightgcn", "epochs": 200,
                                          "patience": 20, "threads": 1}, count=3),
         **seed_ensemble("sasrec-items", 3, PRIOR_GRID_WIDE),
         **seed_ensemble("g2rec-items-lightgcn", 3, PRIOR_GRID_WIDE),
-        # 2026-11-27: g2rec's two heads as one model and the two-network baselines (as in amazon())
+        # g2rec's two heads as one model and the two-network baselines (as in amazon())
         **named_ensembles({"g2rec-items-sids": ["g2rec-items-lightgcn", "g2rec-sids-add"],
                                  "sasrec-items-x2": ["sasrec-items", "sasrec-items-s1"],
                                  "sasrec-tiger": ["sasrec-items", "tiger-sids"],
                                  "sasrec-g2rec-sids": ["sasrec-items", "g2rec-sids-add"]}, PRIOR_GRID_WIDE),
-        # 2026-11-27, CPU: the two heads on one trunk, SASRec's network (--head both, scores mixed half and half)
-        "g2rec-both-noprofiles": {"train": {"model": "g2rec", "head": "both", "profiles": "none", "profile_weight": 0.0,
-                                            "epochs": 200, "patience": 20, "threads": 1}},
-        "g2rec-both-noprofiles-prior-tuned": {"tune_prior": "g2rec-both-noprofiles", "grid": PRIOR_GRID_WIDE},
-        # 2026-11-27, CPU: three networks, g2rec's SID head in place of SASRec's third seed (against sasrec-items-x3)
+        # CPU: three networks, g2rec's SID head in place of SASRec's third seed (against sasrec-items-x3)
         **named_ensembles({"sasrec-x2-g2rec-sids": ["sasrec-items", "sasrec-items-s1", "g2rec-sids-add"]}, PRIOR_GRID_WIDE),
     },
-    "provenance": "library defaults (not searched), patience 20, every training transition a target; "
+    "provenance": "library defaults (not searched), patience 20, every training transition a target, CPU; "
                   "checkpoints and graph priors chosen on validation NDCG@10 (*-prior-tuned: PRIOR_GRID_WIDE). "
                   "943 test users: one user's hit moves NDCG@10 by up to 0.001.",
 }
@@ -245,7 +240,7 @@ BEAUTY_WINDOW = {
     "provenance": "ablation of Beauty's g2rec-items-gpu: only the graph builder differs (prototypes, profiles, prior). "
                   "sasrec-items: Beauty's checkpoint, copied (the sequences are the same file, md5-checked, and a CPU "
                   "training with the same seed is the same run), to put the window graph's prior on it; the "
-                  "same for the GPU seed members sasrec-items-gpu(-s1..s4) (2026-11-26), whose ensemble (-x5: "
+                  "same for the GPU seed members sasrec-items-gpu(-s1..s4), whose ensemble (-x5: "
                   "all five seeds, none chosen) gets the window graph's prior from PRIOR_GRID on validation "
                   "NDCG@10 and Recall@10. g2rec's networks read the run's interest profiles, which differ "
                   "here: they cannot be copied.",
@@ -259,15 +254,12 @@ BEAUTY_UNSUPERVISED = {
 }
 
 # Amazon 2014 Toys (19,412 users, 11,924 items) and 2018 Scientific (8,317 users, 4,344 items):
-# Beauty's settings unchanged (not searched on these sets), every model trained on the GPU.
+# Beauty's settings unchanged (not searched on these sets); trained on the GPU unless the entry says cpu.
 def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU, wide: dict = CPU,
-           wide_seeds: dict = GPU, smooth: dict = CPU, smooth_seeds: dict = GPU) -> dict:
-    """``wide``: where (and how long) the d128 networks train, ``wide_seeds``: their seeds 1-2;
-    ``smooth``, ``smooth_seeds``: the same for the graph-smoothed networks."""
+           wide_seeds: dict = GPU) -> dict:
+    """``wide``: where (and how long) the d128 networks train, ``wide_seeds``: their seeds 1-2."""
     sasrec_wide = {"model": "sasrec", "dim": 128, "dropout": 0.5}
     g2rec_wide = {"model": "g2rec", "profiles": "add", "dim": 128, "dropout": 0.5, "graph_prior": False}
-    # SASRec's network (no profiles, no LightGCN start, no profile loss) in the g2rec generator
-    sasrec_net = {**G2REC, "profiles": "none", "item_init": "none", "profile_weight": 0.0, "graph_prior": False}
     return {
         "source": source, "run": run, "build": {}, "embed": {"spectral": {}, "lightgcn": {"graph": "bipartite"}},
         "tokenize": {"embedding": "lightgcn"}, "sampled_99": False, "ahead_of": AHEAD_OF,
@@ -289,30 +281,21 @@ def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU, w
             **seeds("g2rec-items", {**G2REC, "graph_prior": False}, count=3),
             **seed_ensemble("sasrec-items", 3),
             **seed_ensemble("g2rec-items", 3),
-            # 2026-11-27, GPU: seeds 1-2 of both d128 networks. g2rec d128 starts from no item
-            # vectors, so its seeds differ more than the LightGCN-started d64 ones (whose x3 gained little)
+            # GPU: seeds 1-2 of both d128 networks. g2rec d128 starts from no item vectors, so its
+            # seeds differ more than the LightGCN-started d64 ones (whose x3 gains little)
             **seeds("sasrec-items-d128", {**sasrec_wide, **wide_seeds}, count=3),
             **seeds("g2rec-items-d128", {**g2rec_wide, **wide_seeds}, count=3),
             **seed_ensemble("sasrec-items-d128", 3),
             **seed_ensemble("g2rec-items-d128", 3),
-            # 2026-11-27, CPU: g2rec trained against the graph prior (cross-fitted graphs, the last
-            # item votes), alpha 1 and 2; the checkpoint and then the prior chosen on validation
-            **{f"g2rec-items-tp{a}": {"train": {**G2REC, "device": "cpu", "train_prior": float(a), "graph_prior": False}}
-               for a in (1, 2)},
-            **{f"g2rec-items-tp{a}-prior-tuned": {"tune_prior": f"g2rec-items-tp{a}"} for a in (1, 2)},
-            # the same with SASRec's network (no profiles, no LightGCN start): the training prior alone
-            "g2rec-noprofiles-tp1": {"train": {**G2REC, "device": "cpu", "profiles": "none", "profile_weight": 0.0,
-                                               "item_init": "none", "train_prior": 1.0, "graph_prior": False}},
-            "g2rec-noprofiles-tp1-prior-tuned": {"tune_prior": "g2rec-noprofiles-tp1"},
-            # 2026-11-27, CPU: the SID head with profiles interleaved (Beauty's g2rec-sids) and added
+            # CPU: the SID head with profiles interleaved (Beauty's g2rec-sids) and added
             # (MovieLens' g2rec-sids-add), the same budget (at most 100 epochs)
             **{name: {"train": {**G2REC, "device": "cpu", "head": "sids", "profiles": profiles, "epochs": 100}}
                for name, profiles in (("g2rec-sids", "interleave"), ("g2rec-sids-add", "add"))},
             # its best epoch was the 99th of 100: given 200 (CPU, from scratch) it stopped at 114 with
-            # the same best epoch and score, so 100 were enough
+            # the same best epoch and score, so 100 are enough
             "g2rec-sids-add-e200": {"train": {**G2REC, "device": "cpu", "head": "sids", "profiles": "add", "epochs": 200}},
-            # 2026-11-27, CPU: which of g2rec's d64 differences from SASRec costs it on validation
-            # (0.069 against 0.074 on Scientific, every seed): the LightGCN start or the profile loss
+            # CPU: which of g2rec's d64 differences from SASRec costs it on validation (0.069 against
+            # 0.074 on Scientific, every seed): the LightGCN start or the profile loss
             "g2rec-items-noinit": {"train": {**G2REC, "device": "cpu", "item_init": "none", "graph_prior": False}},
             "g2rec-items-nolambda": {"train": {**G2REC, "device": "cpu", "profile_weight": 0.0, "graph_prior": False}},
             # the profile loss alone (no profile input, no LightGCN start) and the profile input alone
@@ -321,50 +304,22 @@ def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU, w
             "g2rec-items-inputonly": {"train": {**G2REC, "device": "cpu", "item_init": "none", "profile_weight": 0.0,
                                                 "graph_prior": False}},
             "g2rec-items-lossonly-prior-tuned": {"tune_prior": "g2rec-items-lossonly"},
-            # SASRec's network on the same hardware as these ablations
+            # SASRec's network on the same hardware as these ablations (CPU), with its prior chosen on
+            # validation, and its seeds 1-2 (CPU): a three-seed ensemble
             "sasrec-items-cpu": {"train": {"model": "sasrec", **CPU, "epochs": epochs}},
-            # 2026-11-27 (session 14), CPU: SASRec's network with its item table smoothed over the
-            # co-engagement graph (E + beta A_hat E, --graph-smoothing), beta 0.5 and 1, against
-            # sasrec-items-cpu, each with its prior chosen on validation
-            **{f"g2rec-smooth{beta}": {"train": {**sasrec_net, **smooth, "graph_smoothing": beta}} for beta in (0.5, 1.0)},
-            **{f"{name}-prior-tuned": {"tune_prior": name}
-               for name in ("sasrec-items-cpu", "g2rec-smooth0.5", "g2rec-smooth1.0")},
-            # 2026-11-27 (session 15), GPU: seeds 1-2 of beta 0.5, the members of a three-seed ensemble
-            # against sasrec-items-x3 (the same options but the smoothing), and g2rec's own network
-            # (profiles added, LightGCN start, profile loss) with the same smoothing
-            **seeds("g2rec-smooth0.5", {**sasrec_net, **smooth_seeds, "graph_smoothing": 0.5}, count=3),
-            **seed_ensemble("g2rec-smooth0.5", 3),
-            "g2rec-items-smooth0.5": {"train": {**G2REC, **smooth_seeds, "graph_smoothing": 0.5, "graph_prior": False}},
-            "g2rec-items-smooth0.5-prior-tuned": {"tune_prior": "g2rec-items-smooth0.5"},
-            # 2026-11-27 (session 15), CPU: SASRec's network with soft targets along the graph
-            # (--graph-targets: eps of the next item's mass on its 10 heaviest neighbours), against sasrec-items-cpu
-            **{f"g2rec-soft{eps}": {"train": {**sasrec_net, **CPU, "graph_targets": eps}} for eps in (0.1, 0.3)},
-            **{f"g2rec-soft{eps}-prior-tuned": {"tune_prior": f"g2rec-soft{eps}"} for eps in (0.1, 0.3)},
-            # eps 0.1 (validation's choice of the two) and SASRec, seeds 1-2 of both on the CPU: three-seed ensembles
-            **seeds("g2rec-soft0.1", {**sasrec_net, **CPU, "graph_targets": 0.1}, count=3),
+            "sasrec-items-cpu-prior-tuned": {"tune_prior": "sasrec-items-cpu"},
             **seeds("sasrec-items-cpu", {"model": "sasrec", **CPU, "epochs": epochs}, count=3),
-            **seed_ensemble("g2rec-soft0.1", 3),
-            # both graph doors of the network at once: smoothing (beta 0.5) and soft targets (eps 0.1)
-            "g2rec-smooth0.5-soft0.1": {"train": {**sasrec_net, **CPU, "graph_smoothing": 0.5, "graph_targets": 0.1}},
-            "g2rec-smooth0.5-soft0.1-prior-tuned": {"tune_prior": "g2rec-smooth0.5-soft0.1"},
             **seed_ensemble("sasrec-items-cpu", 3),
-            # 2026-11-27, CPU: g2rec's two heads as one model (`g2rec ensemble` of its items network and
-            # its SID network, every item scored by both), against two-network baselines: two SASRec
-            # seeds, and SASRec with a TIGER-style SID head (TIGER retrained here: the GPU run's weights
-            # did not come back); and SASRec's items network with g2rec's SID head
+            # CPU: g2rec's two heads as one model (`g2rec ensemble` of its items network and its SID
+            # network, every item scored by both), against two-network baselines: two SASRec seeds, and
+            # SASRec with a TIGER-style SID head (TIGER trained on the CPU, as tiger-sids-cpu); and
+            # SASRec's items network with g2rec's SID head
             "tiger-sids-cpu": {"train": {"model": "tiger", **CPU}, "embed": {"sasrec": {}}},
             **named_ensembles({"g2rec-items-sids": ["g2rec-items", "g2rec-sids-add"],
                                      "sasrec-items-x2": ["sasrec-items", "sasrec-items-s1"],
                                      "sasrec-tiger": ["sasrec-items", "tiger-sids-cpu"],
                                      "sasrec-g2rec-sids": ["sasrec-items", "g2rec-sids-add"]}),
-            # 2026-11-27, CPU: the two heads on one trunk (--head both: items loss + code loss, scores
-            # mixed half and half; checkpoint chosen on the items head's validation NDCG@10), on
-            # SASRec's network (no profiles, no LightGCN start, no profile loss) and on g2rec's
-            "g2rec-both-noprofiles": {"train": {**G2REC, "device": "cpu", "head": "both", "profiles": "none",
-                                                "item_init": "none", "profile_weight": 0.0, "graph_prior": False}},
-            "g2rec-both": {"train": {**G2REC, "device": "cpu", "head": "both", "graph_prior": False}},
-            **{f"{name}-prior-tuned": {"tune_prior": name} for name in ("g2rec-both-noprofiles", "g2rec-both")},
-            # 2026-11-27, CPU: three networks, g2rec's SID head in place of SASRec's third seed (against sasrec-items-x3)
+            # CPU: three networks, g2rec's SID head in place of SASRec's third seed (against sasrec-items-x3)
             **named_ensembles({"sasrec-x2-g2rec-sids": ["sasrec-items", "sasrec-items-s1", "g2rec-sids-add"]}),
         },
         "provenance": "Beauty's GPU settings (dim 64, 2 layers, dropout 0.3, patience 15, last windows); "
@@ -373,29 +328,17 @@ def amazon(source: str, run: str, epochs: int = 200, tiger_device: dict = GPU, w
 
 
 RECIPES = {"beauty": BEAUTY, "ml-100k": MOVIELENS_100K, "beauty-window": BEAUTY_WINDOW, "beauty-unsup": BEAUTY_UNSUPERVISED,
-           # Toys: the GPU runs' time limit stopped SASRec after 99 epochs (13 after its best) and
-           # TIGER before its weights came back: TIGER trained here, on the CPU, with the same options
-           # The d128 networks: on Scientific trained here (CPU), their seeds on the GPU, at most 130
-           # epochs (the CPU runs stopped at 64 and 110); on Toys all on the GPU, 70 epochs each (what
-           # the device time allowed, the same budget for both models)
-           # The smoothed networks on Toys: all on the GPU, with SASRec's budget there (99 epochs)
+           # Toys: SASRec is a run of 99 epochs (the GPU run's time limit, 13 epochs after its best);
+           # TIGER trained on the CPU, with the same options.
+           # The d128 networks: on Scientific trained on the CPU, their seeds on the GPU, at most 130
+           # epochs (the CPU runs stopped at 64 and 110); on Toys all on the GPU, 70 epochs each (the
+           # GPU budget, the same for both models)
            "toys": amazon("amazon2014_toys/Toys_and_Games.txt.gz", "runs/toys", epochs=99,
-                          tiger_device=CPU, wide={**GPU, "epochs": 70}, wide_seeds={**GPU, "epochs": 70},
-                          smooth={**GPU, "epochs": 99}, smooth_seeds={**GPU, "epochs": 99}),
+                          tiger_device=CPU, wide={**GPU, "epochs": 70}, wide_seeds={**GPU, "epochs": 70}),
            "scientific": amazon("amazon2018_scientific/Scientific.inter.json.gz", "runs/scientific",
                                 wide_seeds={**GPU, "epochs": 130})}
 
-# Toys, 2026-11-27 (session 15), GPU: patience 15 stopped the smoothed networks early (seed 0 at
-# epoch 32, best 17; seeds 1-2 ran on to epochs 87-99), so both networks again with patience 30,
-# three seeds each, in one device call; 99 epochs at most, as before
-TOYS_P30 = {**GPU, "epochs": 99, "patience": 30}
-for _name, _options in (("sasrec-items-p30", {"model": "sasrec", **TOYS_P30}),
-                        ("g2rec-smooth0.5-p30", {**G2REC, **TOYS_P30, "profiles": "none", "item_init": "none",
-                                                 "profile_weight": 0.0, "graph_smoothing": 0.5, "graph_prior": False})):
-    RECIPES["toys"]["models"].update({_name: {"train": _options}, f"{_name}-prior-tuned": {"tune_prior": _name},
-                                      **seeds(_name, _options, count=3), **seed_ensemble(_name, 3)})
-
-# Scientific with finer interest prototypes (2026-11-27, CPU): at gamma 1 the ascent ends with 10
+# Scientific with finer interest prototypes (CPU): at gamma 1 the ascent ends with 10
 # prototypes and 4,335 of 4,344 items in exactly one, so an item's profile is one of 19 vectors;
 # gamma 4 gives 63 prototypes. The same graph, embeddings and splits; only the profiles differ.
 SCIENTIFIC = RECIPES["scientific"]
@@ -415,3 +358,17 @@ RECIPES["ml-100k-fine"] = {
                "g2rec-items-lightgcn-prior-tuned": {"tune_prior": "g2rec-items-lightgcn", "grid": PRIOR_GRID_WIDE}},
     "provenance": "ablation of MovieLens-100K's g2rec-items-lightgcn: prototypes at gamma 4.",
 }
+
+# Every row above was trained with the network and budget defaults of its day (width 64, dropout
+# 0.3, g2rec's profiles interleaved, at most 100 epochs, patience 10), which an entry left
+# unsaid. They are written into each entry here, so that its printed command trains that same
+# network whatever `g2rec train`'s defaults are now (g2rec's are the measured best: width 128,
+# dropout 0.5, profiles added, 200 epochs, patience 15).
+TRAINED_WITH = {"epochs": 100, "patience": 10}
+G2REC_TRAINED_WITH = {"dim": 64, "dropout": 0.3, "profiles": "interleave"}  # sasrec's and tiger's are unchanged
+for _recipe in RECIPES.values():
+    for _entry in _recipe["models"].values():
+        if _entry and "train" in _entry:
+            _said = _entry["train"]
+            _then = {**TRAINED_WITH, **(G2REC_TRAINED_WITH if _said.get("model", "g2rec") == "g2rec" else {})}
+            _entry["train"] = {**_said, **{k: v for k, v in _then.items() if k not in _said}}

@@ -12,13 +12,6 @@ Usage::
 
 from __future__ import annotations
 
-import os
-import sys
-
-# this folder holds benchmarks/tokenize.py, which would shadow the standard library's tokenize
-if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    sys.path.pop(0)
-
 import argparse
 import json
 import shlex
@@ -43,12 +36,11 @@ def train_command(run: Path, name: str, config: dict, defaults: dict) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-
 def prior_grid_flags(search: dict) -> str:
     """The ``tune-prior`` flags of a recorded search: only knobs whose grid is not the default."""
     from dataclasses import asdict
 
-    from g2rec.train.prior import PriorGrid
+    from g2rec.eval.prior_search import PriorGrid
 
     if "grid" not in search:  # written before the other knobs: only weights searched, at the knobs of then
         tried = [float(a) for a in search["valid_ndcg10"]]

@@ -21,23 +21,20 @@ checkpoints, and their runs' manifests, as one gzipped tar in parts of at most 1
 
 from __future__ import annotations
 
-import os
-import sys
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]  # benchmarks/tokenize.py shadows tokenize
-
 import argparse
 import importlib.util
 import io
 import json
+import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
 from pathlib import Path
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = Path(HERE).parent
 G2REC = [sys.executable, "-c", "from g2rec_cli.main import app; app(prog_name='g2rec')"]
 
@@ -105,7 +102,7 @@ def adopt(source: Path, jobs: list[dict]) -> None:
     files it sent back) into the local run folders: each job's model files and its manifest
     entries (training, evaluations). A model whose training stopped at the time limit after
     exactly the recipe's ``epochs`` gets the training entry ``g2rec train`` would have written."""
-    from g2rec.runfolder import RunFolder
+    from g2rec.pipeline.runfolder import RunFolder
 
     for job in jobs:
         run_rel = job["run"].relative_to(ROOT)

@@ -6,10 +6,7 @@ from pathlib import Path
 
 import typer
 
-from g2rec import build_graph
-from g2rec.data.prepare import PrepareConfig
-from g2rec.data.readers import ReadOptions
-from g2rec.graph.build import GraphConfig
+from g2rec.pipeline import GraphConfig, PrepareConfig, ReadOptions, build_graph
 
 from .ui import JsonOption, progress_bar, show_summary, user_errors
 

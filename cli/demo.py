@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from g2rec.data.synthetic import SyntheticConfig
-from g2rec.demo import run_demo
+from g2rec.pipeline import SyntheticConfig, run_demo
 
 from .build_graph import SUMMARY_KEYS
 from .ui import JsonOption, progress_bar, show_summary, user_errors

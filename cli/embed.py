@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from g2rec.embed.stage import embed
+from g2rec.pipeline import embed
 
 from .ui import JsonOption, progress_bar, show_summary, user_errors
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import typer
 
-from g2rec.report import ReportConfig, write_report
-from g2rec.train.stage import evaluate
+from g2rec.pipeline import ReportConfig, evaluate, write_report
 
 from .ui import JsonOption, progress_bar, show_summary, user_errors
 

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from g2rec.data.synthetic import SyntheticConfig, generate_log
-from g2rec.demo import write_log
+from g2rec.pipeline import SyntheticConfig, generate_log, write_log
 
 from .ui import JsonOption, show_summary, user_errors
 

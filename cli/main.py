@@ -2,7 +2,7 @@
 
 import typer
 
-import g2rec
+from g2rec.pipeline import __version__
 
 from .build_graph import build_graph_command
 from .demo import demo_command
@@ -21,7 +21,7 @@ app = typer.Typer(help="g2rec: graph-centric generative recommendation.", no_arg
 def main(version: bool = typer.Option(False, "--version", help="Print the g2rec version and exit.")):
     """g2rec: interaction logs -> co-engagement graph -> embeddings -> semantic IDs -> generator."""
     if version:
-        typer.echo(g2rec.__version__)
+        typer.echo(__version__)
         raise typer.Exit()
 
 

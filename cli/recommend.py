@@ -10,8 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from g2rec.errors import G2RecError
-from g2rec.recommend import recommend
+from g2rec.pipeline import G2RecError, recommend
 
 from .ui import JsonOption, user_errors
 

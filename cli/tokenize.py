@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from g2rec.tokenize.stage import tokenize
+from g2rec.pipeline import tokenize
 
 from .ui import JsonOption, progress_bar, show_summary, user_errors
 

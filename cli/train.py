@@ -6,9 +6,7 @@ from pathlib import Path
 
 import typer
 
-from g2rec.train.ensemble import make_ensemble
-from g2rec.train.prior import PriorGrid, choose_graph_prior
-from g2rec.train.stage import train
+from g2rec.pipeline import PriorGrid, choose_graph_prior, make_ensemble, train
 
 from .ui import JsonOption, progress_bar, show_summary, user_errors
 
@@ -20,28 +18,18 @@ SUMMARY_KEYS = ["model", "name", "head", "profiles", "epochs", "best_epoch", "va
 def train_command(
     run_dir: Path = typer.Argument(..., help="Run folder (after `g2rec tokenize` for g2rec and tiger)."),
     model: str = typer.Option("g2rec", help="g2rec | sasrec (items head, no interest context) | tiger (sids head, plain codes)."),
-    head: str | None = typer.Option(None, help="items (score every item) | sids (semantic IDs, trie beam search) | "
-                                               "both (the two on one trunk, scores mixed; validated on the items head)."),
-    profiles: str | None = typer.Option(None, help="g2rec: interleave | add | none (how interest profiles enter)."),
+    head: str | None = typer.Option(None, help="items (score every item; default) | sids (semantic IDs, trie beam search)."),
+    profiles: str | None = typer.Option(None, help="g2rec: add (default) | interleave | none (how interest profiles enter)."),
     item_input: str | None = typer.Option(None, help="id (item embedding) | sid (merged semantic-ID codes)."),
     profile_weight: float | None = typer.Option(None, help="lambda of the profile loss (default 1; 0 = off)."),
     item_init: str | None = typer.Option(None, help="g2rec: start item embeddings from `g2rec embed` vectors of this method (e.g. lightgcn; default none)."),
-    graph_smoothing: float | None = typer.Option(None, help="g2rec: beta of the item table smoothed over the co-engagement "
-                                                            "graph, E + beta * A_hat E (default 0 = off)."),
-    graph_targets: float | None = typer.Option(None, help="g2rec: share of the next item's target spread over its 10 heaviest "
-                                                          "co-engagement neighbours, 0..1 (default 0 = off)."),
-    train_prior: float | None = typer.Option(None, help="g2rec items head: weight of the graph log-prior inside the training "
-                                                        "loss, from graphs without the user's own interactions (default 0 = off)."),
-    train_prior_history: int | None = typer.Option(None, help="Most recent items whose graph edges vote in the training prior (default 1)."),
-    sid_weight: float | None = typer.Option(None, help="--head both: weight of the code loss beside the items loss (default 1)."),
-    sid_mix: float | None = typer.Option(None, help="--head both: weight of the sids head in an item's score, 0..1 (default 0.5)."),
     max_len: int | None = typer.Option(None, help="History items read (default 50)."),
-    dim: int | None = typer.Option(None, help="Model width (default 64)."),
+    dim: int | None = typer.Option(None, help="Model width (default 128 for g2rec, 64 for sasrec and tiger)."),
     layers: int | None = typer.Option(None, help="Transformer blocks (default 2)."),
     heads: int | None = typer.Option(None, help="Attention heads (default 2)."),
-    dropout: float | None = typer.Option(None, help="Dropout (default 0.3)."),
-    epochs: int | None = typer.Option(None, help="Most epochs (default 100)."),
-    patience: int | None = typer.Option(None, help="Stop after this many epochs without a better validation NDCG@10 (default 10)."),
+    dropout: float | None = typer.Option(None, help="Dropout (default 0.5 for g2rec, 0.3 for sasrec and tiger)."),
+    epochs: int | None = typer.Option(None, help="Most epochs (default 200)."),
+    patience: int | None = typer.Option(None, help="Stop after this many epochs without a better validation NDCG@10 (default 15)."),
     batch_size: int | None = typer.Option(None, help="Training batch size (default 256)."),
     lr: float | None = typer.Option(None, help="AdamW learning rate (default 1e-3)."),
     weight_decay: float | None = typer.Option(None, help="AdamW weight decay (default 0)."),
@@ -61,12 +49,9 @@ def train_command(
     """Train with validation NDCG@10 each epoch, early stopping, atomic checkpoints and --resume."""
     with user_errors():
         with progress_bar(not json_out) as progress:
-            summary = train(run_dir, model, name, resume, progress, graph_prior, head=head, profiles=profiles, item_input=item_input,
-                            profile_weight=profile_weight, item_init=item_init, graph_smoothing=graph_smoothing, graph_targets=graph_targets,
-                            train_prior=train_prior,
-                            train_prior_history=train_prior_history, sid_weight=sid_weight, sid_mix=sid_mix,
-                            max_len=max_len, dim=dim, layers=layers, heads=heads,
-                            dropout=dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
+            summary = train(run_dir, model, name, resume, progress, graph_prior, head=head, profiles=profiles,
+                            item_input=item_input, profile_weight=profile_weight, item_init=item_init, max_len=max_len,
+                            dim=dim, layers=layers, heads=heads, dropout=dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay, beam=beam, seed=seed, threads=threads, windows=windows,
                             device=device)
     show_summary(f"train {summary['name']} -> {run_dir}/models/{summary['name']}", summary, SUMMARY_KEYS, json_out)

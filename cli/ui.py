@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from g2rec.errors import G2RecError
+from g2rec.pipeline import G2RecError
 
 err_console = Console(stderr=True)
 

@@ -1,10 +1,26 @@
 """g2rec: graph-centric generative recommendation.
 
-Stages (each also a CLI verb): :func:`build_graph` -> embed -> tokenize -> train -> evaluate -> recommend.
+Stages (each also a CLI verb): :func:`build_graph` -> :func:`embed` -> :func:`tokenize` ->
+:func:`train` -> :func:`evaluate` -> :func:`recommend` (:mod:`g2rec.pipeline`).
 """
 
-__version__ = "0.1.0"
+from .pipeline import (
+    ReportConfig,
+    RunFolder,
+    build_graph,
+    choose_graph_prior,
+    embed,
+    evaluate,
+    load_graph,
+    load_sequences,
+    make_ensemble,
+    recommend,
+    run_demo,
+    tokenize,
+    train,
+    write_report,
+)
+from .version import __version__
 
-from .graph.stage import build_graph, load_graph, load_sequences  # noqa: E402
-
-__all__ = ["__version__", "build_graph", "load_graph", "load_sequences"]
+__all__ = ["ReportConfig", "RunFolder", "__version__", "build_graph", "choose_graph_prior", "embed", "evaluate",
+           "load_graph", "load_sequences", "make_ensemble", "recommend", "run_demo", "tokenize", "train", "write_report"]

@@ -2,7 +2,7 @@
 
 import json
 
-from g2rec.runfolder import RunFolder
+from g2rec.pipeline.runfolder import RunFolder
 
 
 def test_records_from_two_openers_both_survive(tmp_path):

@@ -21,17 +21,18 @@ from collections import Counter
 from pathlib import Path
 
 import pandas as pd
+from address_labels import AddressLabels, read_address_labels
 from intents import plot_prototypes, prototype_names
 
 import g2rec
-from g2rec.data.address_labels import AddressLabels, read_address_labels
 from g2rec.data.onchain import ActivityFilter, filter_by_activity, normalize_addresses
 from g2rec.data.prepare import PrepareConfig
 from g2rec.data.readers import ReadOptions, read_log
-from g2rec.embed.stage import embed
 from g2rec.errors import G2RecError
-from g2rec.tokenize.stage import TokenizeConfig, tokenize
-from g2rec.train.stage import evaluate
+from g2rec.pipeline.embed import embed
+from g2rec.pipeline.evaluate import evaluate
+from g2rec.pipeline.tokenize import tokenize
+from g2rec.tokenize.tokens import TokenizeConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"

@@ -16,9 +16,9 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 import numpy as np
 import scipy.sparse as sp
+from address_labels import METHOD_NAMES, AddressLabels
 
 import g2rec
-from g2rec.data.address_labels import METHOD_NAMES, AddressLabels
 
 GENERIC_FAMILIES = {"token-contract", "old-contract", "contract-deployer"}  # say little about an intent
 

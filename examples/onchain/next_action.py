@@ -23,21 +23,23 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from address_labels import read_address_labels
 from intents import plot_metrics, plot_prototypes, print_prototypes, prototype_names
 
 import g2rec
-from g2rec.data.address_labels import read_address_labels
 from g2rec.data.onchain import ActivityFilter, filter_by_activity
 from g2rec.data.prepare import PrepareConfig
 from g2rec.data.readers import ReadOptions, read_log
 from g2rec.data.sequences import TEST, VALID
-from g2rec.embed.stage import embed
 from g2rec.errors import G2RecError
 from g2rec.eval.metrics import metrics_from_ranks, paired_difference
 from g2rec.eval.protocol import repeat_targets
-from g2rec.recommend import recommend
-from g2rec.tokenize.stage import TokenizeConfig, tokenize
-from g2rec.train.stage import evaluate, train
+from g2rec.pipeline.embed import embed
+from g2rec.pipeline.evaluate import evaluate
+from g2rec.pipeline.recommend import recommend
+from g2rec.pipeline.tokenize import tokenize
+from g2rec.pipeline.train import train
+from g2rec.tokenize.tokens import TokenizeConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
@@ -91,14 +93,12 @@ def main() -> None:
     print(f"tokenize: {tok['num_prototypes']} prototypes, modularity {tok['modularity']:.3f} "
           f"(Leiden {tok['leiden_modularity']:.3f}), semantic IDs of {tok['levels']} levels")
     step("tokenize")
-    common = {"dim": args.dim, "epochs": args.epochs, "threads": args.threads, "patience": args.patience,
-              "max_len": args.max_len, "seed": args.seed}
-    # profiles added to the item vectors, not interleaved: better on validation in both settings
-    # (NDCG@10 0.7807 vs 0.7649 with receivers, 0.7636 vs 0.7528 with intents, patience 8); the
-    # item table smoothed over the co-engagement graph (beta 0.5): better on validation in both
-    # (0.7833 vs 0.7819, 0.7649 vs 0.7640, patience 30); examples/README.md
-    models = {"sasrec-items": {"model": "sasrec"},
-              "g2rec-items": {"model": "g2rec", "profiles": "add", "graph_smoothing": 0.5}}
+    # the two networks at the same size; g2rec adds its interest profiles (added to the item
+    # vectors: better on validation than interleaved in both settings, examples/README.md), the
+    # profile loss and the graph prior chosen on validation
+    common = {"dim": args.dim, "dropout": 0.3, "epochs": args.epochs, "threads": args.threads,
+              "patience": args.patience, "max_len": args.max_len, "seed": args.seed}
+    models = {"sasrec-items": {"model": "sasrec"}, "g2rec-items": {"model": "g2rec", "profiles": "add"}}
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:  # one thread each
         running = {name: pool.submit(train, out, **options, **common) for name, options in models.items()}
         trained = {name: job.result() for name, job in running.items()}

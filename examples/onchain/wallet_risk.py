@@ -8,10 +8,10 @@ transaction; positives are those in ``phishing-address.txt``, negatives the othe
 The two classes are balanced by a seeded draw of as many phishing accounts as there are negatives
 (as in trans2vec, Wu et al. 2020), and scored again on all accounts. Feature sets:
 
-* ``hand``: the account's own activity (:func:`g2rec.data.address_activity.address_features`:
+* ``hand``: the account's own activity (:func:`address_activity.address_features`:
   counts, degrees, values, shares, span; no absolute times), log-scaled;
 * ``hand+behaviour``: the same plus the shape of its own activity
-  (:func:`g2rec.data.address_activity.behaviour_features`: value medians/minima/spread, round
+  (:func:`address_activity.behaviour_features`: value medians/minima/spread, round
   values, one-off counterparties, forwarding lag, gaps, hour-of-day entropy);
 * ``g2rec``: the wallet in two run folders built on the whole log without labels (transductive):
   ``sent`` (user = sender, item = receiver) and ``received`` (:func:`g2rec.data.onchain.incoming`:
@@ -47,18 +47,19 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
+from address_activity import address_features, behaviour_features, read_transfers
+from address_labels import read_address_labels
 from intents import memberships, prototype_names
 from risk_cv import CLASSIFIERS, CVConfig, cross_validate_all, plot_prototype_rates, plot_roc
 
 import g2rec
-from g2rec.data.address_activity import address_features, behaviour_features, read_transfers
-from g2rec.data.address_labels import read_address_labels
 from g2rec.data.onchain import ActivityFilter, filter_by_activity, incoming
 from g2rec.data.prepare import PrepareConfig
 from g2rec.data.readers import ReadOptions, read_log
-from g2rec.embed.stage import embed
 from g2rec.errors import DataError, G2RecError
-from g2rec.tokenize.stage import TokenizeConfig, tokenize
+from g2rec.pipeline.embed import embed
+from g2rec.pipeline.tokenize import tokenize
+from g2rec.tokenize.tokens import TokenizeConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"

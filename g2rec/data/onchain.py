@@ -40,7 +40,7 @@ import pandas as pd
 
 from ..errors import ConfigError, DataError
 from .log import InteractionLog
-from .readers import ReadOptions, load_frame, resolve_columns, table_to_log
+from .tables import ReadOptions, load_frame, resolve_columns, table_to_log
 
 USER_GUESSES = ("from_address", "from", "wallet", "sender")
 ITEM_GUESSES = ("to_address", "to", "receiver", "contract_address")

@@ -145,7 +145,7 @@ def _count_unsorted_users(user_code: np.ndarray, order: np.ndarray) -> int:
     """Users whose rows were not already in time order in the file."""
     moved = order[1:] < order[:-1]
     same = user_code[1:] == user_code[:-1]
-    return int(len(np.unique(user_code[1:][moved & same])))
+    return len(np.unique(user_code[1:][moved & same]))
 
 
 def _compact(codes: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DataError
-from .readers import open_text
+from .tables import open_text
 
 ONCHAIN_MARKERS = ({"from_address", "to_address"}, {"from", "to", "txhash"})
 

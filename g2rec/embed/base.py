@@ -14,11 +14,12 @@ from ..data.sequences import Sequences
 @dataclass
 class EmbedInputs:
     """Artifacts of earlier stages: the ``(I, I)`` training co-engagement graph, the sequences
-    (use only ``split == TRAIN`` interactions for fitting), and the run folder path."""
+    (use only ``split == TRAIN`` interactions for fitting), and the log the run was built from
+    (None when unknown), beside which item text may be found."""
 
     graph: sp.csr_matrix
     sequences: Sequences
-    run_dir: Path
+    input_path: Path | None = None
 
 
 @dataclass

@@ -36,6 +36,7 @@ from torch import Tensor
 
 from ..data.sequences import TRAIN
 from ..errors import ConfigError, G2RecError, check_choice
+from ..graph.dgl_compat import import_dgl
 from .base import EmbedInputs, EmbedResult
 from .gnn_models import BACKENDS, SAGE, Adjacency, LightGCN, bpr_loss, infonce_loss
 from .sampling import CSRGraph, NeighborSampler
@@ -97,8 +98,6 @@ class GNNConfig:
         if not self.l2 >= 0:
             raise ConfigError(f"l2={self.l2!r} must be >= 0")
         if self.backend == "dgl":  # fail before any work when DGL is missing
-            from ..graph.dgl_compat import import_dgl
-
             import_dgl()
 
 

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..graph.dgl_compat import import_dgl
 from ..sparse import torch_csr
 
 BACKENDS = ("pyg", "dgl")
@@ -117,8 +118,6 @@ def spmm(adj_t: Tensor, x: Tensor) -> Tensor:
 
 def dgl_graph(adj: Adjacency):
     """``adj`` as a ``DGLGraph`` with edges ``src -> dst`` and the weights in ``edata['weight']``."""
-    from ..graph.dgl_compat import import_dgl
-
     dgl = import_dgl()
     graph = dgl.graph((adj.indices, adj.rows), num_nodes=adj.num_nodes)
     graph.edata["weight"] = adj.weight
@@ -165,8 +164,6 @@ class LightGCN(nn.Module):
         if backend == "pyg":
             self.conv = _pyg_layers()[0](normalize=False)
         else:
-            from ..graph.dgl_compat import import_dgl
-
             import_dgl()
             from dgl.nn.pytorch import GraphConv
 
@@ -210,8 +207,6 @@ class SAGE(nn.Module):
             conv = _pyg_layers()[1]
             self.convs = nn.ModuleList(conv(dim, dim, aggr="sum") for _ in range(layers))
         else:
-            from ..graph.dgl_compat import import_dgl
-
             import_dgl()
             from dgl.nn.pytorch import SAGEConv
 

@@ -46,7 +46,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from ..errors import ConfigError, check_choice
-from ..runinfo import Stopwatch
+from ..measure import Stopwatch
 from .base import EmbedInputs, EmbedResult
 from .eigensolvers import SOLVERS, residual_norms
 

@@ -36,7 +36,6 @@ import pandas as pd
 import torch
 
 from ..errors import ConfigError, DataError, G2RecError
-from ..runfolder import RunFolder
 from .base import EmbedInputs, EmbedResult
 
 MODEL_DIM = 384
@@ -70,11 +69,10 @@ class TextConfig:
         return [f.strip() for f in self.fields.split(",") if f.strip()]
 
 
-def find_text_file(run_dir: Path, manifest: dict) -> Path:
-    """The known item text file beside the run's input log, or a clear error."""
-    source = manifest.get("stages", {}).get("build-graph", {}).get("input", {}).get("path")
+def find_text_file(source: Path | None) -> Path:
+    """The known item text file beside the run's input log ``source``, or a clear error."""
     if not source:
-        raise G2RecError(f"{run_dir}: no text_file given and the run's input is unknown; pass --text-file PATH")
+        raise G2RecError("no text_file given and the run's input log is unknown; pass --text-file PATH")
     source = Path(source)
     name = source.name
     candidates = []
@@ -181,7 +179,7 @@ def fit_text(inputs: EmbedInputs, config: TextConfig, progress=None) -> EmbedRes
     if config.text_file:
         path = Path(config.text_file)
     else:
-        path = find_text_file(inputs.run_dir, RunFolder(inputs.run_dir).manifest)
+        path = find_text_file(inputs.input_path)
     texts = read_item_texts(path, config.field_list())
     item_text = [texts.get(str(i), "") for i in seq.item_ids]
     has_text = np.array([bool(t) for t in item_text])

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 import torch
 
 from ..data.sequences import Sequences
-from ..model.graph_prior import GraphPrior
+from ..graph.ops import GraphVotes
 
 
 class PopularityScorer:
@@ -40,8 +40,8 @@ class GraphKNNScorer:
     """
 
     def __init__(self, graph: sp.csr_matrix, seq: Sequences, history: int = 10, decay: float = 0.7):
-        self.prior = GraphPrior(graph, history, decay)
+        self.votes = GraphVotes(graph, history, decay)
         self.popularity = PopularityScorer(seq).counts * 1e-6
 
     def __call__(self, histories: torch.Tensor, users: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(self.prior.scores(histories.numpy())) + self.popularity
+        return torch.from_numpy(self.votes.scores(histories.numpy())) + self.popularity

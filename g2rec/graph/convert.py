@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .dgl_compat import import_dgl
+
 
 def to_networkx(graph: sp.csr_matrix):
     """An undirected ``networkx.Graph`` with edge attribute ``weight``; every item is a node."""
@@ -31,8 +33,6 @@ def to_pyg(graph: sp.csr_matrix):
 
 def to_dgl(graph: sp.csr_matrix):
     """A DGL graph with both directions of every edge and ``edata['weight']``; needs the ``dgl`` extra."""
-    from .dgl_compat import import_dgl
-
     dgl = import_dgl()
     edge_index, weight = _edges(graph)
     g = dgl.graph((edge_index[0], edge_index[1]), num_nodes=graph.shape[0])

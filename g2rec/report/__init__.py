@@ -1,5 +1,2 @@
-"""The evaluation report: HTML page and PNG figures over a run folder's results."""
-
-from .build import ReportConfig, write_report
-
-__all__ = ["ReportConfig", "write_report"]
+"""Drawing the evaluation report: HTML, PNG figures, published anchors, history-length buckets
+(:mod:`g2rec.pipeline.report` gathers what a run folder holds and calls these)."""

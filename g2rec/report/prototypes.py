@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
-
-from ..errors import G2RecError
-from ..runfolder import RunFolder
 
 
 @dataclass
@@ -26,16 +22,6 @@ class Prototypes:
         return np.bincount(self.top[self.top >= 0], minlength=len(self.mass))
 
 
-def load_prototypes(run: RunFolder) -> Prototypes:
-    """Read ``tokenize/prototypes.npz`` and ``report.json``; a clear error when tokenize has not run."""
-    path = run.path / "tokenize" / "prototypes.npz"
-    if not path.exists():
-        raise G2RecError(f"{run.path}: no prototypes (run `g2rec tokenize {run.path}`)")
-    with np.load(path) as z:
-        idx, val, mass = z["idx"], z["val"], z["mass"]
-    report_path = run.path / "tokenize" / "report.json"
-    report = json.loads(report_path.read_text()) if report_path.exists() else {}
-    return Prototypes(mass.astype(np.float64), top_prototype(idx, val), report, report.get("embedding"))
 
 
 def top_prototype(idx: np.ndarray, val: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ import torch
 
 from ..data.sequences import Sequences, sequence_windows
 from ..errors import ConfigError, check_choice
-from ..runinfo import peak_memory_mb
+from ..measure import peak_memory_mb
 from .checkpoint import load_checkpoint, save_checkpoint
 
 WINDOWS = ("all", "last")
@@ -26,11 +26,11 @@ WINDOWS = ("all", "last")
 
 @dataclass
 class TrainConfig:
-    epochs: int = 100
+    epochs: int = 200
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 0.0
-    patience: int = 10          # epochs without a better validation NDCG@10 before stopping
+    patience: int = 15          # epochs without a better validation NDCG@10 before stopping
     seed: int = 0
     threads: int = 0            # torch threads (0 = all cores)
     windows: str = "all"        # all | last: every training transition a target, or each user's last max_len only
@@ -94,12 +94,9 @@ def _epoch_seed(seed: int, epoch: int) -> int:
 
 
 def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config: TrainConfig,
-        validate: Callable[[torch.nn.Module], dict], folder: Path, resume: bool = False, progress=None,
-        log_prior: Callable | None = None) -> dict:
-    """Train ``model`` (anything with ``loss(items, targets) -> (loss, parts)``) on the windows.
-
-    ``log_prior(idx, items, keep)``: the graph's log-votes at each batch's target positions,
-    passed to ``model.loss`` (:class:`~g2rec.train.crossfit.CrossFitPrior`).
+        validate: Callable[[torch.nn.Module], dict], folder: Path, resume: bool = False, progress=None) -> dict:
+    """Train ``model`` (anything with ``num_items`` and ``model(items, targets) -> (scores, loss)``)
+    on the windows.
 
     Each epoch ends with ``validate(model)`` (a metrics dict with ``NDCG@10``), a line in
     ``folder/train_log.jsonl``, ``folder/checkpoint.safetensors`` (resume point) and, when
@@ -139,8 +136,7 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
             xb, yb = x[idx], y[idx]
             width = int((xb != pad).sum(1).max())  # trim the all-padding columns on the left
             xb, yb = xb[:, -width:], yb[:, -width:]
-            extra = {} if log_prior is None else {"log_prior": log_prior(idx, xb, yb != pad)}
-            loss, _ = model.loss(xb, yb, **extra)
+            _, loss = model(xb, yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

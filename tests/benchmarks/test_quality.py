@@ -35,7 +35,7 @@ def test_every_row_of_the_issue_datasets_has_a_network(load_benchmark):
             assert (family is None) == (model in ("popularity", "knn")), model
             assert family is None or family["network"] in ("sasrec", "g2rec", "tiger", "mixed")
     toys = q.load_recipes()["toys"]["models"]
-    assert q.model_family(toys, "g2rec-smooth0.5-x3-prior-tuned") == {"network": "g2rec", "prior": True}
+    assert q.model_family(toys, "g2rec-items-d128-x3-prior-tuned") == {"network": "g2rec", "prior": True}
     assert q.model_family(toys, "sasrec-tiger")["network"] == "mixed"
 
 

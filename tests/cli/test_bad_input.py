@@ -3,9 +3,9 @@
 import gzip
 
 import pytest
+from g2rec_cli.main import app
 from typer.testing import CliRunner
 
-from g2rec_cli.main import app
 from tests.conftest import write
 
 runner = CliRunner()

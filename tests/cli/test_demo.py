@@ -2,9 +2,8 @@
 
 import json
 
-from typer.testing import CliRunner
-
 from g2rec_cli.main import app
+from typer.testing import CliRunner
 
 runner = CliRunner()
 

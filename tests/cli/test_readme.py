@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import typer.main
-
 from g2rec_cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,6 @@ on real data are in test_readers.py.)"""
 import numpy as np
 import pytest
 
-from g2rec.data.address_labels import read_address_labels
 from g2rec.data.onchain import ActivityFilter, filter_by_activity, incoming
 from g2rec.data.prepare import prepare_sequences
 from g2rec.data.readers import ReadOptions, read_log
@@ -13,7 +12,6 @@ from g2rec.errors import ConfigError, DataError
 from tests.conftest import PHISHING, SHARED, write
 
 SWAPS = SHARED / "ethereum_dex_swaps_2021_sample" / "swaps.csv.gz"
-LABELS = SHARED / "ethereum_address_labels" / "etherscan_tags.csv.gz"
 A = "0x52908400098527886E0F7030069857D2E4169EE7"  # EIP-55 checksummed spelling
 B = "0x8617E340B3D01FA5F11F306F4090FD50E238070D"
 C = "0xde709f2102306220921060314715629080e2fb77"
@@ -114,17 +112,3 @@ def test_incoming_turns_the_log_around(shared_data, tmp_path):
     assert (incoming(real).frame["user"].value_counts() == real.frame["item"].value_counts()).all()
     with pytest.raises(ConfigError, match="without intent"):
         incoming(read_log(PHISHING, ReadOptions(intent=True)))
-
-
-def test_address_labels_merge_spellings_and_describe_intents(shared_data):
-    labels = read_address_labels(LABELS)
-    assert labels.table.index.is_unique and labels.table.index.str.fullmatch(r"0x[0-9a-f]{40}").all()
-    assert labels.table.loc["0x7be8076f4ea4a4ad08075c2508e481d6c946d12b", "family"] == \
-        "collectibles/marketplace/nft/opensea"
-    weth, usdt = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2", "0xdac17f958d2ee523a2206206994597c13d831ec7"
-    assert list(labels.table.loc[[weth, usdt], "symbol"]) == ["WETH", "USDT"]  # from a later row's name
-    assert labels.table.loc[usdt, "name"] == "Tether: USDT Stablecoin"
-    items = ["0x2a0c0dbecc7e4d658f48e01e3fa353f44050c208:0x0a19b14a", "0x8d12a197cb00d4747a1fe03395095ce2a5cc6819",
-             "0x33a330a68d824bf56c7dbc42d4cd827368441321:transfer"]
-    assert labels.describe(items) == ["IDEX [idex] trade", "0x8d12..6819", "0-gas-sender send ETH"]
-    assert list(labels.known(items)) == [True, False, True]

@@ -8,7 +8,16 @@ import pytest
 
 from g2rec.data.readers import ReadOptions, read_log
 from g2rec.data.sniff import sniff_format
-from tests.conftest import BEAUTY, BEAUTY_TIMES, MOVIELENS, PHISHING, SCIENTIFIC, TOYS, TX2017, write
+from tests.conftest import (
+    BEAUTY,
+    BEAUTY_TIMES,
+    MOVIELENS,
+    PHISHING,
+    SCIENTIFIC,
+    TOYS,
+    TX2017,
+    write,
+)
 
 
 @pytest.mark.parametrize("path, fmt, rows, users, items", [

@@ -19,10 +19,10 @@ from g2rec.embed.sampling import (
     sample_neighbors,
     sample_neighbors_weighted,
 )
-from g2rec.embed.stage import embed
 from g2rec.errors import ConfigError
 from g2rec.eval.knn import evaluate_item_knn
-from g2rec.runfolder import RunFolder
+from g2rec.pipeline.embed import embed
+from g2rec.pipeline.runfolder import RunFolder
 from tests.conftest import SCIENTIFIC
 
 FAST = {"threads": 1, "dim": 32}  # one thread: on a shared 2-core machine a second one mostly waits
@@ -46,7 +46,7 @@ def run(tmp_path_factory, shared_data):
 @pytest.fixture(scope="module")
 def inputs(run):
     folder = RunFolder(run)
-    return EmbedInputs(folder.graph(), folder.sequences(), folder.path)
+    return EmbedInputs(folder.graph(), folder.sequences(), folder.input_path)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """Spectral embeddings: eigen-equations on a real graph for every solver, solver agreement,
 disconnected graphs with isolated items, determinism, and clear errors on bad options."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ from g2rec.embed.base import EmbedInputs
 from g2rec.embed.eigensolvers import residual_norms
 from g2rec.embed.spectral import SpectralConfig, fit_spectral, normalized_adjacency
 from g2rec.errors import ConfigError
-from g2rec.runfolder import RunFolder
+from g2rec.pipeline.runfolder import RunFolder
 from tests.conftest import SCIENTIFIC
 
 DIM = 16
@@ -27,7 +26,7 @@ def scientific(tmp_path_factory, shared_data):
 
 
 def fit(graph, **options):
-    return fit_spectral(EmbedInputs(graph, None, Path(".")), SpectralConfig(**options))
+    return fit_spectral(EmbedInputs(graph, None), SpectralConfig(**options))
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +133,7 @@ def test_deterministic_under_seed(scientific):
 
 def test_progress_is_reported(scientific):
     calls = []
-    fit_spectral(EmbedInputs(scientific, None, Path(".")), SpectralConfig(dim=8, solver="randomized"),
+    fit_spectral(EmbedInputs(scientific, None), SpectralConfig(dim=8, solver="randomized"),
                  lambda stage, done, total: calls.append((stage, done, total)))
     assert len(calls) >= 2 and calls[-1][1:] == (8, 8)
     assert all(0 <= done <= total for _, done, total in calls)

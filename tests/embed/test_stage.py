@@ -6,13 +6,13 @@ import shutil
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from g2rec_cli.main import app
 from typer.testing import CliRunner
 
 from g2rec import build_graph
-from g2rec.embed.stage import embed
 from g2rec.errors import ConfigError, G2RecError
-from g2rec.runfolder import RunFolder
-from g2rec_cli.main import app
+from g2rec.pipeline.embed import embed
+from g2rec.pipeline.runfolder import RunFolder
 from tests.conftest import SCIENTIFIC
 
 runner = CliRunner()

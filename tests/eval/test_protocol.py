@@ -16,7 +16,7 @@ from g2rec.eval.protocol import (
     sampled_negatives,
     seen_before,
 )
-from g2rec.runfolder import RunFolder
+from g2rec.pipeline.runfolder import RunFolder
 from tests.conftest import MOVIELENS
 
 

@@ -4,11 +4,11 @@ import json
 
 import numpy as np
 import pytest
+from g2rec_cli.main import app
 from typer.testing import CliRunner
 
 from g2rec import build_graph, load_graph, load_sequences
 from g2rec.data.sequences import TRAIN
-from g2rec_cli.main import app
 from tests.conftest import BEAUTY, MOVIELENS, PHISHING, SCIENTIFIC, TOYS
 
 runner = CliRunner()

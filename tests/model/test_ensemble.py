@@ -6,7 +6,8 @@ import torch
 from g2rec.errors import ConfigError
 from g2rec.model.ensemble import Ensemble
 from g2rec.model.generator import Generator, GeneratorConfig, InterestContext
-from tests.model.test_graph_prior import GRAPH
+from g2rec.model.prior import PriorConfig
+from tests.model.test_prior import GRAPH
 
 ITEMS = torch.tensor([[5, 5, 0, 1], [3, 2, 4, 2]])  # 5 items, 5 = padding
 
@@ -19,25 +20,22 @@ def member(seed: int, **options) -> Generator:
 
 def test_scores_are_the_members_mean_log_probabilities_plus_the_prior():
     members = [member(0), member(1), member(2)]
-    config = GeneratorConfig(profiles="none", max_len=4)
-    ensemble = Ensemble(members, config).eval()
+    ensemble = Ensemble(members).eval()
     expected = torch.stack([torch.log_softmax(m.item_scores(ITEMS), -1) for m in members]).mean(0)
     assert torch.allclose(ensemble.item_scores(ITEMS), expected)
     assert not torch.allclose(expected, torch.log_softmax(members[0].item_scores(ITEMS), -1))
-    prior = Ensemble(members, GeneratorConfig(profiles="none", max_len=4, graph_prior=0.5, prior_history=2), GRAPH)
+    prior = Ensemble(members, PriorConfig(weight=0.5, history=2), GRAPH)
     votes = prior.prior.log_scores(torch.where(ITEMS == 5, -1, ITEMS))
     assert torch.allclose(prior.item_scores(ITEMS), torch.log_softmax(expected, -1) + 0.5 * votes)
 
 
 def test_members_must_match():
     with pytest.raises(ConfigError, match="at least 2"):
-        Ensemble([member(0)], GeneratorConfig(profiles="none", max_len=4))
+        Ensemble([member(0)])
     with pytest.raises(ConfigError, match="same items and max_len"):
-        Ensemble([member(0), member(1, max_len=6)], GeneratorConfig(profiles="none", max_len=4))
-    with pytest.raises(ConfigError, match="differs"):
-        Ensemble([member(0), member(1)], GeneratorConfig(profiles="none", max_len=8))
-    with pytest.raises(ConfigError, match="graph"):
-        Ensemble([member(0), member(1)], GeneratorConfig(profiles="none", max_len=4, graph_prior=1.0))
+        Ensemble([member(0), member(1, max_len=6)])
+    with pytest.raises(ConfigError, match="co-engagement graph"):
+        Ensemble([member(0), member(1)], PriorConfig(weight=1.0))
 
 
 def test_an_items_head_and_a_sids_head_score_as_one():
@@ -46,7 +44,7 @@ def test_an_items_head_and_a_sids_head_score_as_one():
     torch.manual_seed(0)
     items_head = Generator(30, GeneratorConfig(profiles="none", profile_weight=0.0, max_len=4, dim=8), context()).eval()
     sids_head = Generator(30, GeneratorConfig(head="sids", profiles="add", max_len=4, dim=8), context()).eval()
-    ensemble = Ensemble([items_head, sids_head], GeneratorConfig(profiles="none", max_len=4)).eval()
+    ensemble = Ensemble([items_head, sids_head]).eval()
     histories = torch.tensor([[30, 3, 4, 5], [1, 2, 3, 7]])
     expected = (torch.log_softmax(items_head.item_logits(histories), -1) + sids_head.item_log_probs(histories)) / 2
     assert torch.allclose(ensemble.item_scores(histories), expected, atol=1e-6)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from g2rec import build_graph
 from g2rec.eval.metrics import metrics_from_ranks
-from g2rec.tokenize.stage import tokenize
+from g2rec.pipeline.tokenize import tokenize
 from tests.conftest import MOVIELENS
 from tests.report.browser import rendered_images, screenshot
 

@@ -10,7 +10,7 @@ import torch
 from g2rec import build_graph
 from g2rec.errors import ConfigError
 from g2rec.graph.build import GraphConfig
-from g2rec.runfolder import RunFolder
+from g2rec.pipeline.runfolder import RunFolder
 from g2rec.tokenize.leiden import LeidenConfig, leiden
 from g2rec.tokenize.merge import merge_clusters
 from g2rec.tokenize.prototypes import NEGLIGIBLE, AscentConfig, compact, optimize, reselect
@@ -134,14 +134,14 @@ def test_default_pipeline_beats_leiden_on_scientific(scientific_graph):
 
     from g2rec.embed.base import EmbedInputs
     from g2rec.embed.spectral import SpectralConfig, fit_spectral
-    from g2rec.tokenize.stage import spectral_kmeans_labels
+    from g2rec.tokenize.tokens import spectral_kmeans_labels
 
     faiss.omp_set_num_threads(1)
     base = leiden(scientific_graph, LeidenConfig(seed=0))
     nxg = nx.from_scipy_sparse_array(scientific_graph)
     comms = [set(np.flatnonzero(base.labels == c)) for c in range(base.num_communities)]
     assert base.modularity == pytest.approx(nx.community.modularity(nxg, comms, weight="weight"), abs=1e-9)
-    vectors = fit_spectral(EmbedInputs(scientific_graph, None, None), SpectralConfig(dim=64)).vectors
+    vectors = fit_spectral(EmbedInputs(scientific_graph, None), SpectralConfig(dim=64)).vectors
     init = Membership.one_hot(spectral_kmeans_labels(vectors, 64, 0), 64)
     _, report = optimize(GraphTensors.from_csr(scientific_graph), init)
     assert report["modularity"] >= base.modularity

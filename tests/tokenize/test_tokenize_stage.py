@@ -9,8 +9,9 @@ import torch
 
 from g2rec import build_graph
 from g2rec.errors import ConfigError, G2RecError
-from g2rec.runfolder import RunFolder
-from g2rec.tokenize.stage import TokenizeConfig, tokenize
+from g2rec.pipeline.runfolder import RunFolder
+from g2rec.pipeline.tokenize import tokenize
+from g2rec.tokenize.tokens import TokenizeConfig
 from g2rec.tokenize.trie import SIDTrie
 from tests.conftest import SCIENTIFIC
 

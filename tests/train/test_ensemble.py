@@ -3,10 +3,10 @@
 import json
 
 import pytest
+from g2rec_cli.main import app
 from typer.testing import CliRunner
 
 from g2rec import build_graph
-from g2rec_cli.main import app
 from tests.conftest import MOVIELENS
 
 runner = CliRunner()

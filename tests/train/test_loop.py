@@ -11,7 +11,7 @@ from g2rec.data.sequences import TRAIN, VALID
 from g2rec.errors import G2RecError
 from g2rec.eval.protocol import evaluate_ranking
 from g2rec.model.generator import Generator, GeneratorConfig, InterestContext
-from g2rec.runfolder import RunFolder
+from g2rec.pipeline.runfolder import RunFolder
 from g2rec.train.checkpoint import load_checkpoint
 from g2rec.train.loop import TrainConfig, fit, training_windows
 from tests.conftest import MOVIELENS

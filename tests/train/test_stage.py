@@ -5,15 +5,15 @@ import json
 import numpy as np
 import pytest
 import torch
+from g2rec_cli.main import app
 from typer.testing import CliRunner
 
 from g2rec import build_graph
-from g2rec.data.sequences import TEST, VALID
-from g2rec.eval.protocol import evaluate_ranking
-from g2rec.runfolder import RunFolder
-from g2rec.train.context import plain_codes
-from g2rec.train.stage import load_trained, make_scorer
-from g2rec_cli.main import app
+from g2rec.data.sequences import TEST
+from g2rec.errors import ConfigError
+from g2rec.pipeline.context import plain_codes
+from g2rec.pipeline.runfolder import RunFolder
+from g2rec.pipeline.train import train
 from tests.conftest import MOVIELENS
 
 runner = CliRunner()
@@ -113,23 +113,6 @@ def test_g2rec_sids_and_tiger_heads(run):
                                            "--json"]).stdout)["metrics"]
     assert valid["ndcg@10"] == pytest.approx(out["valid_ndcg10"], abs=1e-5) and valid["ndcg@10"] > 0
     assert out["valid_ndcg10"] not in out["member_valid_ndcg10"]
-    # both heads on one trunk: validated on the items head while training, scored by both after
-    result = runner.invoke(app, ["train", str(path), "--model", "g2rec", "--head", "both", "--profiles", "none",
-                                 "--epochs", "1", "--max-len", "20", "--dim", "32", "--threads", "1", "--name", "both",
-                                 "--no-graph-prior", "--json"])
-    assert result.exit_code == 0, result.output
-    trained = json.loads(result.stdout)
-    net, trie, _ = load_trained(RunFolder(path), "both")
-    items_only = evaluate_ranking(make_scorer(net, trie, items_head_only=True), RunFolder(path).sequences(), VALID, 20)
-    assert trained["head"] == "both" and trained["valid_ndcg10"] == pytest.approx(items_only["NDCG@10"], abs=1e-5)
-    mixed = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", "both", "--split", "valid", "--json"]).stdout)
-    assert mixed["metrics"]["ndcg@10"] > 0 and mixed["metrics"]["ndcg@10"] != pytest.approx(trained["valid_ndcg10"], abs=1e-6)
-    result = runner.invoke(app, ["tune-prior", str(path), "--model", "both", "--name", "both-prior", "--json"])
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["valid_ndcg10"] >= mixed["metrics"]["ndcg@10"] - 1e-6
-    rec = json.loads(runner.invoke(app, ["recommend", str(path), "--model", "both-prior", "--user", "1", "-k", "5",
-                                         "--json"]).stdout)
-    assert len(rec["items"]) == 5 and rec["scores"] == sorted(rec["scores"], reverse=True)
 
 
 def test_training_device(run):
@@ -143,9 +126,8 @@ def test_training_device(run):
         result = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--device", "cuda"])
         assert result.exit_code == 2 and "sees no CUDA GPU" in result.stderr
         return
-    # SASRec, and g2rec's item table smoothed over the graph (a sparse CSR product on the GPU)
-    smoothed = ["g2rec", "--profiles", "none", "--profile-weight", "0", "--graph-smoothing", "0.5"]
-    for name, model in (("sasrec-items-cuda", ["sasrec"]), ("smoothed-cuda", smoothed)):
+    # SASRec, and g2rec's network with its profiles
+    for name, model in (("sasrec-items-cuda", ["sasrec"]), ("g2rec-cuda", ["g2rec", "--profiles", "add"])):
         result = runner.invoke(app, ["train", str(path), "--model", *model, "--epochs", "2", "--max-len", "20",
                                      "--dim", "32", "--device", "cuda", "--name", name, "--no-graph-prior", "--json"])
         assert result.exit_code == 0, result.output
@@ -174,9 +156,9 @@ def test_tune_prior_picks_the_best_validation_weight_on_a_copy(run):
     assert len({r["ndcg10"] for r in table if r["alpha"] == 1}) > 1  # history, decay and eps change the prior
     source = json.loads((path / "models" / "sasrec-items" / "config.json").read_text())
     copy = json.loads((path / "models" / "sasrec-prior" / "config.json").read_text())
-    assert source["generator"].get("graph_prior", 0.0) == 0.0
-    assert {k: copy["generator"][f"prior_{k}"] for k in ("history", "decay", "eps")} == \
-        {k: out[k] for k in ("history", "decay", "eps")} and copy["generator"]["graph_prior"] == out["graph_prior"]
+    assert source["prior"]["weight"] == 0.0
+    assert {k: copy["prior"][k] for k in ("history", "decay", "eps")} == \
+        {k: out[k] for k in ("history", "decay", "eps")} and copy["prior"]["weight"] == out["graph_prior"]
     # the search's one-pass scoring agrees with a real evaluation of the chosen prior
     valid = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", "sasrec-prior", "--split", "valid",
                                            "--json"]).stdout)["metrics"]
@@ -210,8 +192,8 @@ def test_tune_prior_picks_the_best_validation_weight_on_a_copy(run):
 
 
 def test_tune_prior_takes_the_graph_of_another_run_of_the_same_log(run, tmp_path):
-    from g2rec.graph.build import GraphConfig
     from g2rec.data.prepare import PrepareConfig
+    from g2rec.graph.build import GraphConfig
 
     path, _ = run
     window = tmp_path / "window"
@@ -250,55 +232,17 @@ def test_tune_prior_takes_the_graph_of_another_run_of_the_same_log(run, tmp_path
     assert not (path / "models" / "prior-temporal").exists()
 
 
-def test_train_prior_trains_against_the_graph_and_scores_with_it(run):
+def test_options_are_checked_and_a_resume_keeps_its_own(run):
+    """Unknown options are refused by name (Python and CLI alike), presets are fixed, and a resumed
+    run keeps the options it was started with."""
     path, _ = run
-    args = ["train", str(path), "--model", "g2rec", "--profiles", "none", "--profile-weight", "0", "--epochs", "2",
-            "--max-len", "20", "--dim", "32", "--threads", "1", "--train-prior", "2", "--train-prior-history", "3",
-            "--no-graph-prior", "--name", "trained-against-graph", "--json"]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout)
-    generator = json.loads((path / "models" / "trained-against-graph" / "config.json").read_text())["generator"]
-    # it scores as it was trained: the run's graph, the same weight and history
-    assert (generator["train_prior"], generator["graph_prior"], generator["prior_history"]) == (2.0, 2.0, 3)
-    valid = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", "trained-against-graph", "--split", "valid",
-                                           "--json"]).stdout)["metrics"]
-    assert valid["ndcg@10"] == pytest.approx(summary["valid_ndcg10"], abs=1e-5)
-    # the network alone (alpha = 0) is a residual to the graph, far below the sum it was trained in
-    search = json.loads(runner.invoke(app, ["tune-prior", str(path), "--model", "trained-against-graph", "--name",
-                                            "trained-against-graph-0", "--grid", "0", "--json"]).stdout)
-    assert search["valid_ndcg10"] < 0.8 * summary["valid_ndcg10"]
-    # a resumed run keeps its options; other options are refused
-    assert runner.invoke(app, [*args[:-1], "--epochs", "3", "--resume", "--json"]).exit_code == 0
-    result = runner.invoke(app, [*args[:-1], "--train-prior", "1", "--resume"])
+    with pytest.raises(ConfigError, match="unknown train option.*dimm.*lerning_rate"):
+        train(path, model="sasrec", dimm=999, lerning_rate=5.0)
+    result = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--profiles", "add"])
+    assert result.exit_code == 2 and "fixes profiles" in result.stderr
+    args = ["train", str(path), "--model", "g2rec", "--profiles", "none", "--profile-weight", "0", "--epochs", "1",
+            "--max-len", "20", "--dim", "32", "--threads", "1", "--no-graph-prior", "--name", "resumed"]
+    assert runner.invoke(app, args).exit_code == 0
+    assert runner.invoke(app, [*args, "--epochs", "2", "--resume"]).exit_code == 0
+    result = runner.invoke(app, [*args[:-2], "--dim", "16", "--name", "resumed", "--resume"])
     assert result.exit_code == 2 and "--resume with other model options" in result.stderr
-    result = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--train-prior", "1"])
-    assert result.exit_code == 2 and "fixes train_prior" in result.stderr
-    result = runner.invoke(app, ["train", str(path), "--model", "g2rec", "--head", "sids", "--profiles", "none",
-                                 "--train-prior", "1"])
-    assert result.exit_code == 2 and "train_prior=1.0 must be >= 0, and > 0 only with head='items'" in result.stderr
-
-
-@pytest.mark.parametrize("option, value, field", [("--graph-smoothing", "0.5", "graph_smoothing"),
-                                                   ("--graph-targets", "0.2", "graph_targets")])
-def test_graph_options_train_and_reload_with_the_runs_graph(run, option, value, field):
-    """--graph-smoothing / --graph-targets: the graph is not in the checkpoint, loading reads the
-    run's again; the trained model evaluates to its validation score; SASRec refuses the option."""
-    path, _ = run
-    name = field.replace("_", "-")
-    result = runner.invoke(app, ["train", str(path), "--model", "g2rec", "--profiles", "none", "--profile-weight", "0",
-                                 "--epochs", "2", "--max-len", "20", "--dim", "32", "--threads", "1",
-                                 option, value, "--no-graph-prior", "--name", name, "--json"])
-    assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout)
-    assert json.loads((path / "models" / name / "config.json").read_text())["generator"][field] == float(value)
-    net, _, _ = load_trained(RunFolder(path), name)
-    if field == "graph_smoothing":
-        assert net.smoother.shape == (net.num_items, net.num_items) and net.smoother.values().numel() > 0
-    else:
-        assert net.neighbour_idx.shape == (net.num_items, 10) and (net.neighbour_val.sum(1) - 1).abs().max() < 1e-5
-    valid = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", name, "--split", "valid",
-                                           "--json"]).stdout)["metrics"]
-    assert valid["ndcg@10"] == pytest.approx(summary["valid_ndcg10"], abs=1e-5)
-    result = runner.invoke(app, ["train", str(path), "--model", "sasrec", option, value])
-    assert result.exit_code == 2 and f"fixes {field}" in result.stderr

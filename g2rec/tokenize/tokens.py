@@ -1,44 +1,33 @@
-"""The ``tokenize`` stage: interest prototypes, profiles and semantic IDs of a run folder.
+"""Interest prototypes, profiles and semantic IDs of a co-engagement graph: the work of
+``g2rec tokenize`` (:mod:`g2rec.pipeline.tokenize` reads and writes the run folder).
 
-Reads the graph and item embeddings of earlier stages and writes ``RUN_DIR/tokenize/``:
-
-* ``prototypes.npz``: ``idx`` ``(I, rho)`` int32 prototype ids (-1 = empty slot), ``val``
-  ``(I, rho)`` float32 memberships (rows sum to 1), ``vectors`` ``V`` ``(C, d)`` float32,
-  ``mass`` ``(C,)`` (``P^T 1``), ``leiden`` ``(I,)`` Leiden communities (-1 when not run);
-* ``profiles.npy``: ``Y = P V`` ``(I, d)`` float32;
-* ``sids.npz``: ``codes`` ``(I, L')`` int32 unique SIDs, ``raw_codes`` ``(I, L)`` before the
-  collision level, ``vocab_sizes`` ``(L',)``, and ``codebooks`` ``(L, K, d)`` for residual k-means;
-* ``sid_table.parquet``: ``item_index``, ``item_id`` (original id), ``sid`` ("12-7-201-0"),
-  one column per level; ``trie.npz``: :class:`~g2rec.tokenize.trie.SIDTrie` arrays;
-* ``report.json``: modularity (ours, Leiden's), prototype sizes and central items (with
-  titles where known), purity against item labels, codebook usage, collisions, errors.
-
-Everything is written into a temporary folder and moved into place when complete.
+From the graph ``A`` and item vectors ``X``: soft-modularity prototypes ``P`` (started from
+k-means of the spectral embedding or from Leiden), the Leiden baseline beside them, prototype
+vectors ``V``, profiles ``Y = P V``, semantic IDs supervised by ``P`` at level 1 (a collision
+level makes every code unique) and their prefix trie, with a report: modularity (ours,
+Leiden's), prototype sizes and central items (with titles where known), purity against item
+labels, codebook usage, collisions, errors.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
+import scipy.sparse as sp
 
 from ..deps import import_faiss
 from ..errors import ConfigError, check_choice
-from ..runfolder import RunFolder
-from ..runinfo import Stopwatch, peak_memory_mb, write_json_atomic
-from .item_info import load_item_info, purity
-from .leiden import LeidenConfig, leiden
+from ..measure import Stopwatch, peak_memory_mb
+from .item_info import ItemInfo, purity
+from .leiden import LeidenConfig, LeidenResult, leiden
 from .profiles import central_items, interest_profiles, prototype_vectors
 from .prototypes import AscentConfig, compact, optimize
-from .semantic_ids import SemanticIDConfig, agreement, semantic_ids
+from .semantic_ids import SemanticIDConfig, SemanticIDs, agreement, semantic_ids
 from .soft_modularity import GraphTensors, Membership
 from .trie import SIDTrie
 
 INITS = ("spectral", "leiden")
-FOLDER = "tokenize"
 
 
 @dataclass
@@ -133,39 +122,37 @@ def spectral_kmeans_labels(vectors: np.ndarray, clusters: int, seed: int, flat_l
     return labels
 
 
-def _embeddings(run: RunFolder, method: str, progress) -> np.ndarray:
-    if method == "spectral" and not (run.path / "embeddings" / "spectral.npy").exists():
-        from ..embed.stage import embed  # computes and records them as `g2rec embed` would
+@dataclass
+class Tokens:
+    """What :func:`find_tokens` finds: ``member`` (``P``), prototype ``vectors`` (``V``, ``(C, d)``),
+    ``profiles`` (``Y = P V``, ``(I, d)``), ``mass`` (``P^T 1``), ``leiden`` (the baseline, or
+    None), ``sids`` and their ``trie``, the ``report`` and its ``summary``."""
 
-        embed(run.path, "spectral", evaluate=False, progress=progress)
-        run.manifest = RunFolder(run.path).manifest
-    return run.embeddings(method)
+    member: Membership
+    vectors: np.ndarray
+    profiles: np.ndarray
+    mass: np.ndarray
+    leiden: LeidenResult | None
+    sids: SemanticIDs
+    trie: SIDTrie
+    report: dict
+    summary: dict
 
 
-def tokenize(run_dir, config: TokenizeConfig | None = None, progress=None, **options) -> dict:
-    """Find interest prototypes and semantic IDs for a run folder (module docstring).
+def find_tokens(graph: sp.csr_matrix, x: np.ndarray, spectral: np.ndarray | None, item_ids: np.ndarray,
+                info: ItemInfo | None, config: TokenizeConfig, progress=None) -> Tokens:
+    """Prototypes, profiles and semantic IDs (module docstring).
 
     Args:
-        run_dir: a run folder made by ``build_graph`` (with ``embed`` outputs, or spectral
-            embeddings are computed).
-        config: a :class:`TokenizeConfig`, or pass its fields as ``**options``.
+        graph: ``(I, I)`` training co-engagement graph.
+        x: ``(I, d)`` item vectors ``X`` (``config.embedding``'s).
+        spectral: ``(I, d')`` spectral embedding that starts the prototypes (``init='spectral'``).
+        item_ids: ``(I,)`` original item ids (named in the report).
+        info: item titles and labels where known (titles in the report, purity against labels).
         progress: optional ``progress(stage, done, total)``.
-
-    Returns:
-        The summary, also recorded under ``stages.tokenize`` in the manifest: ``num_items``,
-        ``num_prototypes``, ``modularity``, ``leiden_modularity``, ``levels``, ``codebook_size``,
-        ``unresolved_collisions`` (always 0) and more.
     """
     clock = Stopwatch()
-    names = {f.name for f in fields(TokenizeConfig)}
-    unknown = sorted(set(options) - names)
-    if unknown:
-        raise ConfigError(f"unknown tokenize option(s): {', '.join(unknown)} (valid: {', '.join(sorted(names))})")
-    config = config or TokenizeConfig(**{k: v for k, v in options.items() if v is not None})
-    run = RunFolder(run_dir)
-    graph, seq = run.graph(), run.sequences()
-    config.check_items(seq.num_items)
-    x = _embeddings(run, config.embedding, progress)
+    config.check_items(len(item_ids))
     report: dict = {"embedding": config.embedding, "init": config.init}
     g = GraphTensors.from_csr(graph)
 
@@ -178,7 +165,8 @@ def tokenize(run_dir, config: TokenizeConfig | None = None, progress=None, **opt
     if config.init == "leiden":
         init = Membership.one_hot(base.labels, base.num_communities)
     else:
-        spectral = x if config.embedding == "spectral" else _embeddings(run, "spectral", progress)
+        if spectral is None:
+            raise ConfigError("init='spectral' needs the spectral embedding")
         labels = spectral_kmeans_labels(spectral, config.num_prototypes, config.seed)
         init = Membership.one_hot(labels, max(config.num_prototypes, int(labels.max()) + 1))
     init_seconds = clock.seconds - start
@@ -198,7 +186,6 @@ def tokenize(run_dir, config: TokenizeConfig | None = None, progress=None, **opt
         "memberships_per_item": {str(k): int(v) for k, v in enumerate(np.bincount(slots)) if v},
         "sizes": np.round(mass, 3).tolist(), "curve": ascent["curve"]}
 
-    info = load_item_info(run.manifest["stages"]["build-graph"]["input"].get("path"), seq.item_ids)
     if info is not None and info.labels is not None:
         report["purity"] = {"labels": info.source, "prototypes": purity(p, info.labels, config.seed)}
         if base is not None:
@@ -207,7 +194,7 @@ def tokenize(run_dir, config: TokenizeConfig | None = None, progress=None, **opt
     central = central_items(graph, p, config.top_items)
     report["prototype_items"] = [
         {"prototype": c, "mass": round(float(mass[c]), 3),
-         "items": [{"item_id": str(seq.item_ids[i]), **({"title": info.titles[i]} if info and info.titles else {})}
+         "items": [{"item_id": str(item_ids[i]), **({"title": info.titles[i]} if info and info.titles else {})}
                    for i in central[c]]} for c in range(member.num_clusters)]
 
     sid_progress = (lambda done, total: progress("sids", done, total)) if progress else None
@@ -220,7 +207,7 @@ def tokenize(run_dir, config: TokenizeConfig | None = None, progress=None, **opt
         raise AssertionError("semantic IDs are not unique after the collision level")
 
     summary = {
-        "num_items": seq.num_items, "num_prototypes": member.num_clusters,
+        "num_items": len(item_ids), "num_prototypes": member.num_clusters,
         "modularity": round(ascent["modularity"], 6),
         "leiden_modularity": round(base.modularity, 6) if base else None,
         "leiden_communities": base.num_communities if base else None,
@@ -236,38 +223,4 @@ def tokenize(run_dir, config: TokenizeConfig | None = None, progress=None, **opt
     summary.update(seconds=round(clock.seconds, 3), peak_memory_mb=round(peak_memory_mb(), 1))
     report["summary"] = summary
 
-    files = _write(run, member, vectors, mass, base, profiles, sids, trie, seq.item_ids, report)
-    run.record("tokenize", None, {"params": asdict(config), "summary": summary, "files": files})
-    return summary
-
-
-def _write(run, member, vectors, mass, base, profiles, sids, trie, item_ids, report) -> list[str]:
-    tmp = run.path / f".{FOLDER}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        idx = np.where(member.val.numpy() > 0, member.idx.numpy(), -1).astype(np.int32)
-        np.savez(tmp / "prototypes.npz", idx=idx, val=member.val.numpy().astype(np.float32), vectors=vectors,
-                 mass=mass.astype(np.float32),
-                 leiden=base.labels if base is not None else np.full(len(idx), -1, dtype=np.int64))
-        np.save(tmp / "profiles.npy", profiles, allow_pickle=False)
-        extra = {"codebooks": sids.codebooks} if sids.codebooks is not None else {}
-        np.savez(tmp / "sids.npz", codes=sids.codes.astype(np.int32), raw_codes=sids.raw_codes.astype(np.int32),
-                 vocab_sizes=sids.vocab_sizes, **extra)
-        table = pd.DataFrame({"item_index": np.arange(len(item_ids)), "item_id": [str(i) for i in item_ids],
-                              "sid": ["-".join(map(str, row)) for row in sids.codes.tolist()]})
-        for level in range(sids.codes.shape[1]):
-            table[f"level_{level + 1}"] = sids.codes[:, level].astype(np.int32)
-        table.to_parquet(tmp / "sid_table.parquet", index=False)
-        trie.save(tmp / "trie.npz")
-        write_json_atomic(tmp / "report.json", report)
-        final = run.path / FOLDER
-        old = run.path / f".{FOLDER}.old-{os.getpid()}"
-        if final.exists():
-            os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return sorted(f"{FOLDER}/{f.name}" for f in (run.path / FOLDER).iterdir())
+    return Tokens(member, vectors, profiles, mass, base, sids, trie, report, summary)

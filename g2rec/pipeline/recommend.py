@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data.sequences import TEST, VALID, Sequences
-from .errors import G2RecError, check_choice
-from .eval.baselines import GraphKNNScorer, PopularityScorer
-from .model.beam import beam_search
+from ..data.sequences import TEST, VALID, Sequences
+from ..errors import G2RecError, check_choice
+from ..eval.baselines import GraphKNNScorer, PopularityScorer
+from ..model.beam import beam_search
+from .context import TOKENS, load_context
+from .models import BASELINES, load_trained
 from .runfolder import RunFolder
-from .train.context import TOKENS, load_context
-from .train.stage import BASELINES, load_trained
 
 
 def user_indices(seq: Sequences, users: list) -> np.ndarray:

@@ -19,28 +19,23 @@
 
 Usage::
 
-    python benchmarks/tokenize.py --sizes 100000 1000000 --rk-items 1000000 --threads 2
+    python benchmarks/prototypes.py --sizes 100000 1000000 --rk-items 1000000 --threads 2
 
 Results go to ``benchmarks/results/tokenize.json`` and ``.md``.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# This file's name shadows the standard library's ``tokenize`` (used by linecache, inspect,
-# torch...) when run as a script: take its folder off the import path first.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-
 import argparse
 import datetime as _dt
 import json
 import os
 import platform
+import sys
 import time
+from pathlib import Path
 
+HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 
 
@@ -84,7 +79,7 @@ def spectral_vectors(graph, n: int, seed: int, dim: int, cache: Path | None):
         print(f"[{n}] spectral embedding from {path} (made in {meta['seconds']} s)", flush=True)
         return np.load(path), meta["seconds"], str(path)
     t = time.perf_counter()
-    vectors = fit_spectral(EmbedInputs(graph, None, None), SpectralConfig(dim=dim, seed=seed)).vectors
+    vectors = fit_spectral(EmbedInputs(graph, None), SpectralConfig(dim=dim, seed=seed)).vectors
     seconds = time.perf_counter() - t
     if path is not None:
         cache.mkdir(parents=True, exist_ok=True)
@@ -97,7 +92,7 @@ def bench_graph(n: int, seed: int, dim: int = 64, save=None, cache: Path | None 
     from g2rec.tokenize.leiden import LeidenConfig, leiden
     from g2rec.tokenize.prototypes import AscentConfig, compact, optimize
     from g2rec.tokenize.soft_modularity import GraphTensors, Membership, modularity_of_labels
-    from g2rec.tokenize.stage import spectral_kmeans_labels
+    from g2rec.tokenize.tokens import spectral_kmeans_labels
 
     t = time.perf_counter()
     graph, planted = planted_graph(n, seed=seed)
@@ -212,7 +207,7 @@ def main(argv=None) -> None:
 
     torch.set_num_threads(args.threads)
     faiss.omp_set_num_threads(args.threads)
-    result = {"command": "python benchmarks/tokenize.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+    result = {"command": "python benchmarks/prototypes.py " + " ".join(argv if argv is not None else sys.argv[1:]),
               "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
               "machine": f"{os.cpu_count()} CPUs, {platform.platform()}, python {platform.python_version()}",
               "threads": args.threads, "graphs": [], "rkmeans": None}

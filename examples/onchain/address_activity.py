@@ -20,9 +20,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from .onchain import CREATED_COLS, INPUT_COLS, METHOD_COLS, failed_mask, normalize_addresses
-from .readers import load_frame, parse_times
+from g2rec.data.onchain import (
+    CREATED_COLS,
+    INPUT_COLS,
+    METHOD_COLS,
+    failed_mask,
+    normalize_addresses,
+)
+from g2rec.data.tables import load_frame
+from g2rec.data.times import parse_times
+from g2rec.errors import DataError
 
 SENDER_COLS = ("from_address", "from")
 RECEIVER_COLS = ("to_address", "to")

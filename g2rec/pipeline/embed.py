@@ -2,35 +2,36 @@
 
 from __future__ import annotations
 
-import importlib
-import os
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import save_npy_atomic
+from ..embed.base import EmbedInputs, config_from_options
+from ..embed.gnn import LightGCNConfig, SAGEConfig, fit_lightgcn, fit_sage
+from ..embed.spectral import SpectralConfig, fit_spectral
+from ..embed.text import TextConfig, fit_text
 from ..errors import G2RecError, check_choice
 from ..eval.knn import evaluate_item_knn
-from ..runfolder import RunFolder
-from ..runinfo import Stopwatch, peak_memory_mb
-from .base import EmbedInputs, config_from_options
+from ..measure import Stopwatch, peak_memory_mb
+from ..model.sasrec import SASRecConfig, fit_sasrec
+from .runfolder import RunFolder
 
-# method -> (module, config class, fit function); modules load on demand (torch, DGL, text models).
+# method -> (config class, fit function)
 METHODS = {
-    "spectral": ("g2rec.embed.spectral", "SpectralConfig", "fit_spectral"),
-    "lightgcn": ("g2rec.embed.gnn", "LightGCNConfig", "fit_lightgcn"),
-    "sage": ("g2rec.embed.gnn", "SAGEConfig", "fit_sage"),
-    "sasrec": ("g2rec.embed.sasrec", "SASRecConfig", "fit_sasrec"),
-    "text": ("g2rec.embed.text", "TextConfig", "fit_text"),
+    "spectral": (SpectralConfig, fit_spectral),
+    "lightgcn": (LightGCNConfig, fit_lightgcn),
+    "sage": (SAGEConfig, fit_sage),
+    "sasrec": (SASRecConfig, fit_sasrec),
+    "text": (TextConfig, fit_text),
 }
 
 
 def method_parts(method: str):
     """``(ConfigClass, fit_function)`` of an embedding method."""
     check_choice("method", method, tuple(METHODS))
-    module_name, config_name, fit_name = METHODS[method]
-    module = importlib.import_module(module_name)
-    return getattr(module, config_name), getattr(module, fit_name)
+    return METHODS[method]
 
 
 def embed(run_dir: str | Path, method: str = "spectral", config=None, evaluate: bool = True,
@@ -53,7 +54,7 @@ def embed(run_dir: str | Path, method: str = "spectral", config=None, evaluate: 
     config = config or config_from_options(config_cls, **options)
     run = RunFolder(run_dir)
     seq, graph = run.sequences(), run.graph()
-    result = fit(EmbedInputs(graph, seq, run.path), config, progress)
+    result = fit(EmbedInputs(graph, seq, run.input_path), config, progress)
     vectors = np.ascontiguousarray(result.vectors, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[0] != seq.num_items or not np.isfinite(vectors).all():
         raise G2RecError(f"{method} produced embeddings of shape {vectors.shape} with non-finite values "
@@ -68,10 +69,7 @@ def embed(run_dir: str | Path, method: str = "spectral", config=None, evaluate: 
 
     folder = run.path / "embeddings"
     folder.mkdir(exist_ok=True)
-    tmp = folder / f".{method}.npy.tmp"
-    with open(tmp, "wb") as f:
-        np.save(f, vectors, allow_pickle=False)
-    os.replace(tmp, folder / f"{method}.npy")
+    save_npy_atomic(folder / f"{method}.npy", vectors)
     run.record("embed", method, {"params": asdict(config), "summary": summary, "curve": result.curve,
                                  "details": result.details, "file": f"embeddings/{method}.npy"})
     return summary

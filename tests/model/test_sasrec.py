@@ -9,10 +9,10 @@ import torch
 from g2rec import build_graph
 from g2rec.data.sequences import TEST, TRAIN, VALID
 from g2rec.embed.base import EmbedInputs
-from g2rec.embed.sasrec import SASRecConfig, fit_sasrec, length_bucketed_batches
 from g2rec.errors import ConfigError
 from g2rec.eval.knn import evaluate_item_knn
-from g2rec.runfolder import RunFolder
+from g2rec.model.sasrec import SASRecConfig, fit_sasrec, length_bucketed_batches
+from g2rec.pipeline.runfolder import RunFolder
 from tests.conftest import MOVIELENS
 
 # small and quick: 20-item windows, 32-d, 1 block (a few CPU seconds per MovieLens epoch)
@@ -25,7 +25,7 @@ def movielens(tmp_path_factory, shared_data):
     path = tmp_path_factory.mktemp("sasrec") / "run"
     build_graph(MOVIELENS, path)
     run = RunFolder(path)
-    return EmbedInputs(run.graph(), run.sequences(), run.path)
+    return EmbedInputs(run.graph(), run.sequences(), run.input_path)
 
 
 @pytest.fixture(scope="module")

@@ -1,19 +1,22 @@
-"""Per-address activity features: exact values on a small generated CSV (both layouts), real
-counts on the phishing crawl, and clear errors."""
+"""The wallet-risk example's per-address features: exact values on a small generated CSV (both
+layouts), real counts on the phishing crawl, clear errors; the address label table."""
 
 import numpy as np
 import pandas as pd
 import pytest
-
-from g2rec.data.address_activity import (
+from address_activity import (
     BEHAVIOUR_FEATURES,
     FEATURES,
     address_features,
     behaviour_features,
     read_transfers,
 )
+from address_labels import read_address_labels
+
 from g2rec.errors import DataError
-from tests.conftest import PHISHING, write
+from tests.conftest import PHISHING, SHARED, write
+
+LABELS = SHARED / "ethereum_address_labels" / "etherscan_tags.csv.gz"
 
 A = "0x52908400098527886E0F7030069857D2E4169EE7"
 B = "0x8617e340b3d01fa5f11f306f4090fd50e238070d"
@@ -90,3 +93,17 @@ def test_bad_input_is_one_clear_error(tmp_path):
         read_transfers(write(tmp_path / "c.csv", f"from,to,value,timestamp\n ,{B},1,1\n"))
     with pytest.raises(DataError, match="no such file"):
         read_transfers(tmp_path / "missing.csv")
+
+
+def test_address_labels_merge_spellings_and_describe_intents(shared_data):
+    labels = read_address_labels(LABELS)
+    assert labels.table.index.is_unique and labels.table.index.str.fullmatch(r"0x[0-9a-f]{40}").all()
+    assert labels.table.loc["0x7be8076f4ea4a4ad08075c2508e481d6c946d12b", "family"] == \
+        "collectibles/marketplace/nft/opensea"
+    weth, usdt = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2", "0xdac17f958d2ee523a2206206994597c13d831ec7"
+    assert list(labels.table.loc[[weth, usdt], "symbol"]) == ["WETH", "USDT"]  # from a later row's name
+    assert labels.table.loc[usdt, "name"] == "Tether: USDT Stablecoin"
+    items = ["0x2a0c0dbecc7e4d658f48e01e3fa353f44050c208:0x0a19b14a", "0x8d12a197cb00d4747a1fe03395095ce2a5cc6819",
+             "0x33a330a68d824bf56c7dbc42d4cd827368441321:transfer"]
+    assert labels.describe(items) == ["IDEX [idex] trade", "0x8d12..6819", "0-gas-sender send ETH"]
+    assert list(labels.known(items)) == [True, False, True]

@@ -1,4 +1,4 @@
-"""``sasrec``: item embeddings learned by a SASRec next-item model on the training sequences.
+"""``embed --method sasrec``: item embeddings learned by a SASRec next-item model on the training sequences.
 
 SASRec (Kang & McAuley 2018) is a causal Transformer over a user's item history that predicts
 the next item at every position. Here it is :class:`g2rec.model.Transformer` with its ``items``
@@ -25,8 +25,8 @@ import torch.nn.functional as F
 
 from ..data.sequences import sequence_windows
 from ..errors import ConfigError, check_choice
-from ..model.transformer import Transformer, TransformerConfig
-from .base import EmbedInputs, EmbedResult
+from .transformer import Transformer, TransformerConfig
+from ..embed.base import EmbedInputs, EmbedResult
 
 LOSSES = ("ce", "bce")
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from .onchain import normalize_addresses
-from .readers import load_frame
+from g2rec.data.onchain import normalize_addresses
+from g2rec.data.tables import load_frame
+from g2rec.errors import DataError
 
 # 4-byte selectors of common functions (keccak-256 of the signature), for readable intents.
 METHOD_NAMES = {

@@ -1,17 +1,62 @@
-"""Reading a run folder: what earlier stages wrote, checked before a later stage uses it."""
+"""The run folder: the one place g2rec reads and writes stage artifacts.
+
+``manifest.json`` records, per stage, its input, parameters, summary and files; every file goes
+in through a temporary file or folder and a rename, so a failed stage leaves nothing half-written.
+"""
 
 from __future__ import annotations
 
 import fcntl
 import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-from .data.sequences import Sequences
-from .errors import G2RecError
-from .runinfo import MANIFEST, write_json_atomic
+from ..atomic import write_json_atomic
+from ..data.sequences import Sequences
+from ..errors import G2RecError
+
+MANIFEST = "manifest.json"
+GRAPH_FILE = "graph.npz"
+
+
+def read_manifest(run_dir: Path) -> dict:
+    path = Path(run_dir) / MANIFEST
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text())
+
+
+@contextmanager
+def staged_run_dir(run_dir: Path, overwrite: bool = False):
+    """Yield a temporary folder beside ``run_dir``; on success it becomes ``run_dir``.
+
+    On any error the temporary folder is removed and ``run_dir`` is left as it was,
+    so a failed stage never leaves half-written artifacts.
+    """
+    run_dir = Path(run_dir)
+    if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
+        raise G2RecError(f"{run_dir}: run folder exists and is not empty (pass --overwrite to replace it)")
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=run_dir.parent, prefix=f".{run_dir.name}.", suffix=".partial"))
+    tmp.chmod(0o755)
+    try:
+        yield tmp
+        if run_dir.exists():
+            old = run_dir.with_name(f".{run_dir.name}.old-{os.getpid()}")
+            os.replace(run_dir, old)
+            os.replace(tmp, run_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, run_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 class RunFolder:
@@ -44,9 +89,9 @@ class RunFolder:
         return seq
 
     def graph(self) -> sp.csr_matrix:
-        self.require("graph.npz")
-        graph = sp.load_npz(self.path / "graph.npz").tocsr()
-        n = self.manifest["stages"]["build-graph"]["summary"]["num_items"]
+        self.require(GRAPH_FILE)
+        graph = sp.load_npz(self.path / GRAPH_FILE).tocsr()
+        n = self.num_items
         if graph.shape != (n, n):
             raise G2RecError(f"{self.path}/graph.npz: shape {graph.shape} does not match {n} items in the manifest")
         return graph
@@ -59,10 +104,23 @@ class RunFolder:
             raise G2RecError(f"{self.path}: no '{method}' embeddings (run `g2rec embed {self.path} --method {method}`;"
                              f" available: {', '.join(done) or 'none'})")
         vectors = np.load(path, allow_pickle=False)
-        n = self.manifest["stages"]["build-graph"]["summary"]["num_items"]
+        n = self.num_items
         if vectors.ndim != 2 or vectors.shape[0] != n:
             raise G2RecError(f"{path}: shape {vectors.shape} does not match {n} items")
         return vectors
+
+    @property
+    def num_items(self) -> int:
+        return self.manifest["stages"]["build-graph"]["summary"]["num_items"]
+
+    @property
+    def input_path(self) -> Path | None:
+        """The log this run was built from (None when built from an in-memory log)."""
+        path = self.manifest["stages"]["build-graph"]["input"].get("path")
+        return Path(path) if path else None
+
+    def model_folder(self, name: str) -> Path:
+        return self.path / "models" / name
 
     def record(self, stage: str, key: str | None, entry: dict) -> None:
         """Store a stage's entry (under ``stages[stage][key]`` when ``key`` is given) atomically.

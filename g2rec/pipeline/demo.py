@@ -7,23 +7,23 @@ recommend (three users, with their interests).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from .data.synthetic import SyntheticConfig, generate_log
-from .embed.stage import embed
-from .errors import G2RecError
-from .graph.stage import build_graph, load_sequences
+from ..data.synthetic import SyntheticConfig, generate_log
+from ..errors import G2RecError
+from ..measure import Stopwatch
+from .build_graph import build_graph, load_sequences
+from .embed import embed
+from .evaluate import evaluate
 from .recommend import recommend
-from .report.build import write_report
-from .runinfo import Stopwatch
-from .tokenize.stage import tokenize
-from .train.stage import evaluate, train
+from .report import write_report
+from .tokenize import tokenize
+from .train import train
 
 
 def write_log(frame, path: str | Path) -> Path:
     """Write a generated log as Parquet or CSV (by suffix, ``.gz`` compressed), atomically."""
-    import os
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")

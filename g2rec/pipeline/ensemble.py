@@ -9,17 +9,19 @@ model. Its validation metrics are computed when it is made and kept in its confi
 
 from __future__ import annotations
 
-import json
+from dataclasses import asdict
 from pathlib import Path
 
+from ..atomic import write_json_atomic
 from ..data.sequences import VALID
 from ..errors import ConfigError, G2RecError
 from ..eval.protocol import evaluate_ranking
+from ..eval.scorers import make_scorer
+from ..measure import Stopwatch, peak_memory_mb
 from ..model.ensemble import Ensemble
-from ..model.generator import GeneratorConfig
-from ..runfolder import RunFolder
-from ..runinfo import Stopwatch, peak_memory_mb, write_json_atomic
-from .stage import load_trained, make_scorer, model_folder
+from ..model.prior import PriorConfig
+from .models import load_trained, read_config
+from .runfolder import RunFolder
 
 
 def make_ensemble(run_dir: str | Path, members: list[str], name: str, progress=None) -> dict:
@@ -33,8 +35,8 @@ def make_ensemble(run_dir: str | Path, members: list[str], name: str, progress=N
     run = RunFolder(run_dir)
     if len(set(members)) != len(members) or len(members) < 2 or name in members:
         raise ConfigError(f"ensemble {name!r}: needs at least 2 distinct members, not itself (got {members})")
-    folder = model_folder(run, name)
-    if (folder / "config.json").exists() and json.loads((folder / "config.json").read_text())["model"] != "ensemble":
+    folder = run.model_folder(name)
+    if (folder / "config.json").exists() and read_config(folder)["model"] != "ensemble":
         raise G2RecError(f"{folder}: holds a trained model, not an ensemble; choose another --name")
     nets, own = [], []
     for member in members:
@@ -44,21 +46,18 @@ def make_ensemble(run_dir: str | Path, members: list[str], name: str, progress=N
         nets.append(net)
         trained = run.manifest.get("stages", {}).get("train", {}).get(member, {})
         own.append(trained.get("summary", {}).get("valid_ndcg10"))
-    config = GeneratorConfig(head="items", profiles="none", max_len=nets[0].config.max_len)
-    ensemble = Ensemble(nets, config).eval()
+    ensemble = Ensemble(nets).eval()
     seq = run.sequences()
-    valid = evaluate_ranking(make_scorer(ensemble, None), seq, VALID, config.max_len, batch=512, progress=progress)
-    generator = {k: getattr(config, k) for k in ("head", "profiles", "max_len", "graph_prior", "prior_history",
-                                                 "prior_decay", "prior_eps")}
+    valid = evaluate_ranking(make_scorer(ensemble, None), seq, VALID, ensemble.config.max_len, batch=512,
+                             progress=progress)
     summary = {"name": name, "members": members, "valid_ndcg10": round(valid["NDCG@10"], 5),
                "valid_recall10": round(valid["Recall@10"], 5), "member_valid_ndcg10": own,
                "seconds": round(clock.seconds, 1), "peak_memory_mb": round(peak_memory_mb(), 1)}
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "metrics.json").unlink(missing_ok=True)  # metrics of an earlier ensemble of that name
-    write_json_atomic(folder / "config.json", {"model": "ensemble", "members": members, "generator": generator,
+    write_json_atomic(folder / "config.json", {"model": "ensemble", "members": members,
+                                               "max_len": ensemble.config.max_len, "prior": asdict(PriorConfig()),
                                                "beam": 20, "valid": summary})
     run.record("ensemble", name, summary)
     return summary
 
-
-__all__ = ["make_ensemble"]

@@ -1,6 +1,6 @@
 """Reading the interest context that ``g2rec tokenize`` wrote, for the generator.
 
-Artifacts (``RUN_DIR/tokenize/``, see :mod:`g2rec.tokenize.stage`): ``prototypes.npz``
+Artifacts (``RUN_DIR/tokenize/``, see :mod:`g2rec.pipeline.tokenize`): ``prototypes.npz``
 (``idx``, ``val``: each item's ``(I, rho)`` row of the membership P, ``-1`` = empty slot;
 ``vectors``: ``V`` ``(C, d)``), ``profiles.npy`` (``(I, d)`` profiles ``y_i = P_i V``) and
 ``sids.npz`` (``codes``/``vocab_sizes``: prototype-supervised semantic IDs).
@@ -22,9 +22,9 @@ import torch
 
 from ..errors import G2RecError
 from ..model.generator import InterestContext
-from ..runfolder import RunFolder
-
-TOKENS = "tokenize"
+from ..tokenize.semantic_ids import SemanticIDConfig, semantic_ids
+from .runfolder import RunFolder
+from .tokenize import FOLDER as TOKENS
 
 
 def _load(run: RunFolder, name: str) -> dict:
@@ -50,8 +50,6 @@ def plain_codes(run: RunFolder, folder: Path, embedding: str = "sasrec", levels:
         with np.load(path, allow_pickle=False) as z:
             if fingerprint is None or ("fingerprint" in z.files and str(z["fingerprint"]) == fingerprint):
                 return z["codes"], tuple(int(k) for k in z["vocab_sizes"])
-    from ..tokenize.semantic_ids import SemanticIDConfig, semantic_ids
-
     size = min(codebook_size, max(2, len(x) // 4))
     sids = semantic_ids(x, SemanticIDConfig(levels=levels, codebook_size=size, supervision=0.0,
                                             compare_unsupervised=False, seed=seed))
@@ -69,7 +67,7 @@ def load_context(run: RunFolder, codes: str = "supervised", need_profiles: bool 
     """The :class:`InterestContext` the generator needs (only the parts asked for);
     ``codes='plain'`` reads or makes the TIGER codes in the model ``folder``; ``item_init``: the
     embed method whose vectors start the item embedding."""
-    n = run.manifest["stages"]["build-graph"]["summary"]["num_items"]
+    n = run.num_items
     context = InterestContext()
     if item_init != "none":
         context.item_vectors = torch.from_numpy(np.asarray(run.embeddings(item_init), dtype=np.float32))

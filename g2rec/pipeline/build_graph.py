@@ -7,16 +7,16 @@ from pathlib import Path
 
 import scipy.sparse as sp
 
-from .. import __version__
+from ..version import __version__
 from ..data.log import InteractionLog
 from ..data.prepare import PrepareConfig, prepare_sequences
 from ..data.readers import ReadOptions, read_log
 from ..data.sequences import Sequences
-from ..runinfo import MANIFEST, Stopwatch, file_sha256, peak_memory_mb, staged_run_dir, write_json_atomic
-from .build import GraphConfig, build_coengagement_graph
-from .stats import graph_stats
-
-GRAPH_FILE = "graph.npz"
+from ..atomic import file_sha256, write_json_atomic
+from ..graph.build import GraphConfig, build_coengagement_graph
+from ..graph.stats import graph_stats
+from ..measure import Stopwatch, peak_memory_mb
+from .runfolder import GRAPH_FILE, MANIFEST, RunFolder, staged_run_dir
 
 
 def build_graph(
@@ -89,10 +89,10 @@ def build_graph(
 
 
 def load_graph(run_dir: str | Path) -> sp.csr_matrix:
-    """The symmetric item-item CSR graph of a run folder."""
-    graph = sp.load_npz(Path(run_dir) / GRAPH_FILE).tocsr()
-    return graph
+    """The symmetric item-item CSR graph of a run folder (checked against its manifest)."""
+    return RunFolder(run_dir).graph()
 
 
 def load_sequences(run_dir: str | Path) -> Sequences:
-    return Sequences.load(Path(run_dir))
+    """The sequences, splits and id maps of a run folder (checked against its manifest)."""
+    return RunFolder(run_dir).sequences()

@@ -1,0 +1,107 @@
+"""Models of a run folder: the choices of ``g2rec train --model``, building a network over the
+run's interest context, and loading a trained model (or an ensemble) from ``models/NAME``.
+
+Models, all the same :class:`~g2rec.model.generator.Generator` code:
+
+* ``g2rec``: interest profiles (``profiles``), the profile loss, the ``items`` head (scored with
+  the graph prior chosen on validation) or the ``sids`` head over the prototype-supervised
+  semantic IDs;
+* ``sasrec``: the ``items`` head with no interest context;
+* ``tiger``: the ``sids`` head over plain residual k-means codes, no graph, no prototypes;
+* ``popularity`` and ``knn`` (item-kNN on the co-engagement graph): nothing to train, only
+  evaluated.
+
+A trained model lives in ``RUN_DIR/models/NAME/``: ``config.json`` (``model``, ``generator``:
+the :class:`GeneratorConfig`, ``prior``: the :class:`PriorConfig`, ``train``, ``beam``),
+``best.safetensors``, ``checkpoint.safetensors``, ``train_log.jsonl`` and, after ``evaluate``,
+``metrics.json`` with the per-query ranks beside it. An ensemble's folder holds only its
+``config.json`` (``"model": "ensemble"``, its ``members``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import scipy.sparse as sp
+
+from ..atomic import file_sha256
+from ..errors import G2RecError
+from ..model.ensemble import Ensemble
+from ..model.generator import Generator, GeneratorConfig
+from ..model.prior import PriorConfig
+from ..tokenize.trie import SIDTrie
+from ..train.checkpoint import load_checkpoint
+from .context import load_context
+from .runfolder import RunFolder
+
+MODELS = ("g2rec", "sasrec", "tiger")
+BASELINES = ("popularity", "knn")
+# what --model sasrec / tiger fix (asking for another value is an error)
+PRESETS = {"sasrec": {"head": "items", "profiles": "none", "item_input": "id", "profile_weight": 0.0, "item_init": "none"},
+           "tiger": {"head": "sids", "profiles": "none", "item_input": "sid", "profile_weight": 0.0, "item_init": "none"}}
+# g2rec's own defaults where they differ from GeneratorConfig's (SASRec's network): the best
+# single network measured on Beauty (benchmarks/README.md, recipe g2rec-items-d128)
+DEFAULTS = {"g2rec": {"dim": 128, "dropout": 0.5}}
+PRIOR_GRAPH = "prior_graph.npz"  # in a model folder: its prior's graph, when not the run's
+
+
+def read_config(folder: Path) -> dict:
+    """A model folder's ``config.json``, or a one-line error naming it."""
+    path = folder / "config.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise G2RecError(f"{path}: unreadable model config ({e}); train the model again") from None
+
+
+def prior_graph(run: RunFolder, folder: Path | None) -> sp.csr_matrix:
+    """The ``(I, I)`` graph of the prior of the model in ``folder``: the copy its ``config.json``
+    names (``tune-prior --graph-from``, checked against its sha256), else the run's."""
+    config = folder / "config.json" if folder is not None else None
+    own = read_config(folder).get("prior_graph") if config is not None and config.exists() else None
+    if not own:
+        return run.graph()
+    path = folder / own["file"]
+    if not path.exists() or file_sha256(path) != own["sha256"]:
+        raise G2RecError(f"{path}: the prior's graph named in config.json is missing or changed; "
+                         f"run `g2rec tune-prior` again")
+    graph = sp.load_npz(path).tocsr()
+    if graph.shape != (run.num_items, run.num_items):
+        raise G2RecError(f"{path}: shape {graph.shape} does not match {run.num_items} items in the manifest")
+    return graph
+
+
+def build_model(run: RunFolder, kind: str, config: GeneratorConfig, folder: Path | None = None,
+                fresh: bool = False) -> tuple[Generator, SIDTrie | None]:
+    """The generator of ``kind`` over the run's items, with its interest context; and its trie
+    (sids head). ``folder``: the model's folder (TIGER keeps its plain codes there; ``fresh``,
+    a new training, remakes them if the vectors they came from changed)."""
+    context = load_context(run, codes="plain" if kind == "tiger" else "supervised",
+                           need_profiles=config.profiles != "none" or config.profile_weight > 0,
+                           need_codes=config.head == "sids" or config.item_input == "sid", folder=folder,
+                           item_init=config.item_init, fresh_codes=fresh)
+    model = Generator(run.num_items, config, context)
+    trie = SIDTrie.build(context.codes.numpy(), context.codebook_sizes) if config.head == "sids" else None
+    return model, trie
+
+
+def load_trained(run: RunFolder, name: str) -> tuple[Generator | Ensemble, SIDTrie | None, dict]:
+    """The best checkpoint of ``models/NAME`` with its prior, trie and config (an ensemble: its members)."""
+    folder = run.model_folder(name)
+    if not (folder / "config.json").exists():
+        trained = sorted(run.manifest.get("stages", {}).get("train", {}))
+        raise G2RecError(f"{run.path}: no trained model '{name}' (trained: {', '.join(trained) or 'none'}; run `g2rec train`)")
+    record = read_config(folder)
+    prior = PriorConfig(**record.get("prior", {}))
+    graph = prior_graph(run, folder) if prior.weight > 0 else None
+    if record["model"] == "ensemble":  # no weights of its own: its members'
+        members = [load_trained(run, member)[0] for member in record["members"]]
+        return Ensemble(members, prior, graph).eval(), None, record
+    # the checkpoint replaces the item embedding: no need to read the vectors that started it
+    config = replace(GeneratorConfig(**record["generator"]), item_init="none")
+    net, trie = build_model(run, record["model"], config, folder)
+    load_checkpoint(folder / "best.safetensors", net)
+    net.attach_prior(prior, graph)
+    return net.eval(), trie, record

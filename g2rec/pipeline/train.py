@@ -1,0 +1,97 @@
+"""The ``train`` stage: a generator trained into ``RUN_DIR/models/NAME/`` (:mod:`.models`).
+
+Validation NDCG@10 after every epoch, early stopping, an atomic checkpoint per epoch and an
+exact ``resume`` (:mod:`g2rec.train.loop`). g2rec's items head then gets its graph prior chosen
+on validation (:mod:`.tune_prior`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import torch
+
+from ..atomic import write_json_atomic
+from ..data.sequences import VALID
+from ..errors import ConfigError, G2RecError, check_choice
+from ..eval.protocol import evaluate_ranking
+from ..eval.scorers import make_scorer
+from ..measure import Stopwatch, peak_memory_mb
+from ..model.generator import GeneratorConfig
+from ..model.prior import PriorConfig
+from ..train.loop import TrainConfig, fit, training_windows
+from .models import DEFAULTS, MODELS, PRESETS, build_model, read_config
+from .runfolder import RunFolder
+from .tune_prior import choose_graph_prior
+
+OPTIONS = ({f.name for f in fields(GeneratorConfig)} | {f.name for f in fields(TrainConfig)}) | {"beam"}
+
+
+def model_options(model: str, options: dict) -> tuple[GeneratorConfig, TrainConfig, int]:
+    """The configs of ``g2rec train --model MODEL`` with ``options`` (None = the default):
+    ``--model sasrec|tiger`` fix their presets, ``g2rec`` has its own defaults (:data:`.models.DEFAULTS`)."""
+    check_choice("model", model, MODELS)
+    unknown = sorted(set(options) - OPTIONS)
+    if unknown:
+        raise ConfigError(f"unknown train option(s): {', '.join(unknown)} (valid: {', '.join(sorted(OPTIONS))})")
+    given = {k: v for k, v in options.items() if v is not None}
+    gen_fields = {f.name for f in fields(GeneratorConfig)}
+    gen = {**DEFAULTS.get(model, {}), **{k: v for k, v in given.items() if k in gen_fields}}
+    if model in PRESETS:
+        clash = {k for k in gen if k in PRESETS[model] and gen[k] != PRESETS[model][k]}
+        if clash:
+            raise ConfigError(f"--model {model} fixes {', '.join(sorted(clash))}; use --model g2rec to change them")
+        gen.update(PRESETS[model])
+    train_config = TrainConfig(**{k: v for k, v in given.items() if k in {f.name for f in fields(TrainConfig)}})
+    return GeneratorConfig(**gen), train_config, given.get("beam", 20)
+
+
+def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, resume: bool = False,
+          progress=None, graph_prior: bool | None = None, **options) -> dict:
+    """Train a generator (``model`` in g2rec | sasrec | tiger); ``options`` are fields of
+    :class:`GeneratorConfig` and :class:`TrainConfig` (``beam``: the sids head's validation beam).
+    ``graph_prior`` (default: on for g2rec's items head) then chooses the graph prior on
+    validation (:func:`.tune_prior.choose_graph_prior`). Returns the summary, also recorded
+    under ``stages.train.NAME`` in the manifest with the config and the curve."""
+    gen_config, train_config, beam = model_options(model, options)
+    clock = Stopwatch()
+    run = RunFolder(run_dir)
+    seq = run.sequences()
+    if graph_prior is None:
+        graph_prior = model == "g2rec" and gen_config.head == "items"
+    if graph_prior and (model != "g2rec" or gen_config.head != "items"):
+        raise ConfigError(f"graph_prior: only --model g2rec with the items head has one (got {model}, {gen_config.head}); "
+                          "for an ablation on a trained baseline use `g2rec tune-prior --name`")
+    name = name or f"{model}-{gen_config.head}"
+    folder = run.model_folder(name)
+    config_record = {"model": model, "generator": asdict(gen_config), "prior": asdict(PriorConfig()),
+                     "train": asdict(train_config), "beam": beam}
+    if resume:
+        if not (folder / "config.json").exists():
+            raise G2RecError(f"{folder}: nothing to resume (no config.json); train without --resume")
+        saved = read_config(folder)
+        if saved["model"] != model or saved["generator"] != config_record["generator"]:
+            raise ConfigError(f"{folder}: --resume with other model options than the run being resumed ({saved['generator']})")
+    torch.manual_seed(train_config.seed)
+    net, trie = build_model(run, model, gen_config, folder, fresh=not resume)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(folder / "config.json", config_record)
+    inputs, targets = training_windows(seq.train(), gen_config.max_len, train_config.windows)
+    scorer = make_scorer(net, trie, beam)
+    state = fit(net, inputs, targets, train_config,
+                lambda m: evaluate_ranking(scorer, seq, VALID, gen_config.max_len, batch=512), folder, resume, progress)
+    summary = {"model": model, "name": name, "head": gen_config.head, "profiles": gen_config.profiles,
+               "epochs": state["epoch"], "best_epoch": state["best_epoch"],
+               "valid_ndcg10": round(state["best_ndcg10"], 5),
+               "valid_recall10": round(state["best_metrics"]["Recall@10"], 5),
+               "parameters": sum(p.numel() for p in net.parameters()),
+               "samples_per_second": state["history"][-1]["samples_per_second"],
+               "train_seconds": round(state["seconds"], 1), "seconds": round(clock.seconds, 1),
+               "peak_memory_mb": round(peak_memory_mb(), 1)}
+    run.record("train", name, {"config": config_record, "summary": summary, "curve": state["history"],
+                               "folder": f"models/{name}"})
+    if graph_prior:
+        search = choose_graph_prior(run_dir, name, progress=progress)
+        summary.update(graph_prior=search["graph_prior"], valid_ndcg10_with_prior=search["valid_ndcg10"])
+    return summary

@@ -1,0 +1,93 @@
+"""``g2rec tune-prior``: the graph prior of a trained ``items``-head model chosen on validation.
+
+The search is :func:`g2rec.eval.prior_search.search_prior`; the result goes into the model's
+``config.json`` (``prior``: weight, history, decay, eps) with the whole table under
+``graph_prior_search``.
+
+The prior's graph is the run's own by default. ``graph_from`` takes it from another run folder
+built on the same sequences (same users, items and splits, so still training interactions
+only), e.g. one made with another ``--builder``: the graph that serves the prior best need not
+be the one the embeddings and prototypes came from. It is then copied into the model folder
+(``prior_graph.npz``, named with its sha256 in ``config.json["prior_graph"]``), so the folder
+scores the same wherever it is read.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import file_sha256, write_json_atomic
+from ..errors import ConfigError, G2RecError, check_choice
+from ..eval.prior_search import METRICS, PriorGrid, best_point, prior_of, search_prior
+from ..measure import Stopwatch
+from .models import PRIOR_GRAPH, load_trained
+from .runfolder import RunFolder
+
+
+def same_log_run(run: RunFolder, other: str | Path) -> RunFolder:
+    """The run folder ``other`` (whose graph the prior may use), after checking it holds the same sequences as ``run`` (users,
+    items, order and splits), so that its graph has this run's training interactions only."""
+    source = RunFolder(other)
+    mine, theirs = run.sequences(), source.sequences()
+    fields = ("user_ids", "item_ids", "offsets", "items", "split")
+    differ = [f for f in fields if not np.array_equal(getattr(mine, f), getattr(theirs, f))]
+    if differ:
+        raise G2RecError(f"{source.path}: its sequences differ from {run.path}'s ({', '.join(differ)}): its graph "
+                         f"could hold this run's validation or test interactions; build both from the same log")
+    return source
+
+
+def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None, grid: PriorGrid | None = None,
+                       progress=None, sampled: int | None = None, metric: str = "ndcg10",
+                       graph_from: str | Path | None = None) -> dict:
+    """Pick the prior of ``models/MODEL`` on validation; with ``name``, write the result to a
+    copy ``models/NAME`` and leave ``MODEL`` as it was (e.g. a SASRec baseline and its ablation).
+    ``sampled``: choose it on the sampled-N validation protocol (for a model reported on that
+    protocol: a prior that sharpens the full ranking can hurt the sampled one). ``metric``:
+    the validation metric maximized, ``ndcg10`` (default) or ``recall10`` (for a Recall@10 target).
+    ``graph_from``: a run folder with the same sequences whose graph the prior uses (default: this run's).
+
+    Returns a summary: ``model``, ``graph_prior`` (the chosen alpha), the chosen ``history``,
+    ``decay``, ``eps``, ``valid_ndcg10`` (the chosen point's) and the whole ``table``.
+    """
+    check_choice("metric", metric, METRICS)
+    grid = grid or PriorGrid()
+    run = RunFolder(run_dir)
+    source, target = run.model_folder(model), run.model_folder(name or model)
+    graph_run = same_log_run(run, graph_from) if graph_from is not None else run
+    net, _, record = load_trained(run, model)
+    if net.config.head == "sids":
+        raise ConfigError(f"{model}: the graph prior is for the items head (this model has head={net.config.head!r})")
+    clock = Stopwatch()
+    table = search_prior(net, graph_run.graph(), run.sequences(), grid, progress=progress, sampled=sampled)
+    best = best_point(table, grid, metric)
+    if target != source:
+        target.mkdir(parents=True, exist_ok=True)
+        for file in ("best.safetensors", "codes.npz"):
+            if (source / file).exists():
+                shutil.copyfile(source / file, target / file)
+    record["prior"] = asdict(prior_of(best))
+    search = {"split": "valid", "metric": METRICS[metric], "protocol": f"sampled-{sampled}" if sampled else "full ranking",
+              "grid": {k: list(v) for k, v in asdict(grid).items()},
+              "table": table, "chosen": {k: best[k] for k in ("alpha", "history", "decay", "eps")},
+              "valid_ndcg10": best["ndcg10"], "valid_recall10": best["recall10"], "source_model": model, "seconds": round(clock.seconds, 1)}
+    record["graph_prior_search"] = search
+    record.pop("prior_graph", None)
+    if graph_from is not None:  # the graph first, then the config that names it
+        tmp = target / f".{PRIOR_GRAPH}.tmp"
+        shutil.copyfile(graph_run.path / "graph.npz", tmp)
+        os.replace(tmp, target / PRIOR_GRAPH)
+        record["prior_graph"] = {"file": PRIOR_GRAPH, "from": str(graph_from),
+                                 "sha256": file_sha256(target / PRIOR_GRAPH)}
+        search["graph_from"] = str(graph_from)
+    write_json_atomic(target / "config.json", record)
+    if graph_from is None:  # a stale copy of an earlier search's graph, no longer named
+        (target / PRIOR_GRAPH).unlink(missing_ok=True)
+    run.record("graph-prior", name or model, search)
+    return {"model": name or model, "graph_prior": best["alpha"], "history": best["history"], "decay": best["decay"],
+            "eps": best["eps"], "valid_ndcg10": best["ndcg10"], "table": table}
