@@ -23,6 +23,12 @@ def train_command(
     item_input: str | None = typer.Option(None, help="id (item embedding) | sid (merged semantic-ID codes)."),
     profile_weight: float | None = typer.Option(None, help="lambda of the profile loss (default 1; 0 = off)."),
     item_init: str | None = typer.Option(None, help="g2rec: start item embeddings from `g2rec embed` vectors of this method (e.g. lightgcn; default none)."),
+    block: str | None = typer.Option(None, help="Transformer block: gpt (pre-LayerNorm; default) | ligr (gated pre-norm, SwiGLU)."),
+    ff_mult: int | None = typer.Option(None, help="Feed-forward width as a multiple of --dim (default 4)."),
+    loss: str | None = typer.Option(None, help="items head: ce (full softmax; default) | sampled (sampled softmax) | gbce."),
+    negatives: int | None = typer.Option(None, help="--loss sampled / gbce: negatives drawn per batch (default 256)."),
+    sampler: str | None = typer.Option(None, help="--loss sampled: uniform (default) | popularity | in-batch (logQ-corrected)."),
+    gbce_t: float | None = typer.Option(None, help="--loss gbce: calibration t in [0, 1] (default 0.75)."),
     max_len: int | None = typer.Option(None, help="History items read (default 50)."),
     dim: int | None = typer.Option(None, help="Model width (default 128 for g2rec, 64 for sasrec and tiger)."),
     layers: int | None = typer.Option(None, help="Transformer blocks (default 2)."),
@@ -50,7 +56,8 @@ def train_command(
     with user_errors():
         with progress_bar(not json_out) as progress:
             summary = train(run_dir, model, name, resume, progress, graph_prior, head=head, profiles=profiles,
-                            item_input=item_input, profile_weight=profile_weight, item_init=item_init, max_len=max_len,
+                            item_input=item_input, profile_weight=profile_weight, item_init=item_init, block=block,
+                            ff_mult=ff_mult, loss=loss, negatives=negatives, sampler=sampler, gbce_t=gbce_t, max_len=max_len,
                             dim=dim, layers=layers, heads=heads, dropout=dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay, beam=beam, seed=seed, threads=threads, windows=windows,
                             device=device)

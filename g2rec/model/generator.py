@@ -17,7 +17,8 @@ The hidden state ``h_t`` that has seen ``i_1..i_t`` (at ``y_t`` when interleaved
 ``i_{t+1}`` with one of two heads:
 
 * ``items``: scores of all ``I`` items, ``h_t E^T``, tied to the item embedding ``E`` (or the
-  merged SID embeddings), trained by full-softmax cross-entropy;
+  merged SID embeddings), trained by full-softmax cross-entropy, sampled softmax or gBCE
+  (``loss``, :mod:`g2rec.model.losses`);
 * ``sids``: the ``L`` code tokens of ``i_{t+1}``, level by level,
   ``p(c_l | h_t, c_<l) = softmax(W_l g_l(h_t + sum_{j<l} e_j(c_j)))``; decoded by beam search
   (:mod:`g2rec.model.beam`) constrained to the trie of real items.
@@ -38,8 +39,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError, check_choice
+from .losses import LOSSES, SAMPLERS, draw_negatives, full_softmax, gbce, in_batch_softmax, popularity_log_q, sampled_softmax
 from .prior import PriorScoring
-from .transformer import Transformer, TransformerConfig
+from .transformer import BLOCKS, Transformer, TransformerConfig
 
 HEADS = ("items", "sids")
 PROFILES = ("add", "interleave", "none")
@@ -58,11 +60,32 @@ class GeneratorConfig:
     dropout: float = 0.3
     profile_weight: float = 1.0  # lambda of the profile loss (0 = off)
     item_init: str = "none"      # none | an embed method (lightgcn, spectral, sasrec...) whose vectors start E
+    block: str = "gpt"           # gpt (pre-LayerNorm) | ligr (gated pre-norm, SwiGLU)
+    ff_mult: int = 4             # feed-forward width = ff_mult * dim
+    loss: str = "ce"             # items head: ce (full softmax) | sampled (sampled softmax) | gbce
+    negatives: int = 256         # loss sampled / gbce: negatives per batch
+    sampler: str = "uniform"     # loss sampled: uniform | popularity | in-batch (logQ-corrected)
+    gbce_t: float = 0.75         # loss gbce: calibration t in [0, 1]
 
     def __post_init__(self):
         check_choice("head", self.head, HEADS)
         check_choice("profiles", self.profiles, PROFILES)
         check_choice("item_input", self.item_input, ITEM_INPUTS)
+        check_choice("block", self.block, BLOCKS)
+        check_choice("loss", self.loss, LOSSES)
+        check_choice("sampler", self.sampler, SAMPLERS)
+        if self.loss != "ce" and self.head != "items":
+            raise ConfigError(f"loss={self.loss!r} is a loss of the items head (head={self.head!r} trains its codes by CE)")
+        if self.loss == "gbce" and self.sampler != "uniform":
+            raise ConfigError(f"loss='gbce' samples its negatives uniformly (got sampler={self.sampler!r})")
+        if self.negatives < 1 or self.ff_mult < 1 or not 0 <= self.gbce_t <= 1:
+            raise ConfigError(f"need negatives >= 1 (got {self.negatives}), ff_mult >= 1 (got {self.ff_mult}) "
+                              f"and gbce_t in [0, 1] (got {self.gbce_t})")
+        for name in ("dim", "layers", "heads"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}={getattr(self, name)} must be >= 1")
+        if self.dim % self.heads or not 0 <= self.dropout < 1:
+            raise ConfigError(f"dim={self.dim} must be a multiple of heads={self.heads} and dropout={self.dropout} in [0, 1)")
         if self.item_init != "none" and self.item_input != "id":
             raise ConfigError(f"item_init={self.item_init!r} initializes id embeddings: it needs item_input='id'")
         if self.max_len < 1 or self.profile_weight < 0:
@@ -78,6 +101,7 @@ class InterestContext:
     num_prototypes: ``C``.
     codes: ``(I, L)`` long semantic-ID codes (unique per item); ``codebook_sizes``: ``(L,)`` K_l.
     item_vectors: ``(I, D)`` float vectors that initialize the id embedding (``item_init``).
+    item_counts: ``(I,)`` training interactions per item (``sampler`` popularity / in-batch).
     """
 
     profiles: torch.Tensor | None = None
@@ -87,6 +111,7 @@ class InterestContext:
     codes: torch.Tensor | None = None
     codebook_sizes: tuple[int, ...] = ()
     item_vectors: torch.Tensor | None = None
+    item_counts: torch.Tensor | None = None
 
 
 class CodeHead(nn.Module):
@@ -166,7 +191,12 @@ class Generator(PriorScoring, nn.Module):
             raise ConfigError("semantic IDs are needed (head=sids or item_input=sid): run `g2rec tokenize` first")
         positions = 2 * config.max_len if config.profiles == "interleave" else config.max_len
         self.transformer = Transformer(TransformerConfig(num_items, positions, config.dim, config.layers,
-                                                         config.heads, config.dropout))
+                                                         config.heads, config.dropout, mlp_ratio=config.ff_mult,
+                                                         block=config.block))
+        if config.loss == "sampled" and config.sampler != "uniform":
+            if context.item_counts is None:
+                raise ConfigError(f"sampler={config.sampler!r} needs the items' training counts")
+            self.register_buffer("log_q", popularity_log_q(context.item_counts), persistent=False)
         if config.item_init != "none":
             self._init_item_embedding(context.item_vectors)
         pad = lambda x, fill: torch.cat([x, x.new_full((1,) + x.shape[1:], fill)])
@@ -228,6 +258,8 @@ class Generator(PriorScoring, nn.Module):
     # ----------------------------------------------------------------------------- heads
     def item_vectors(self) -> torch.Tensor:
         """``(I, D)`` the tied output embedding of every item."""
+        if self.config.item_input == "id":
+            return self.transformer.item_vectors
         return self.item_tokens(torch.arange(self.num_items, device=self.transformer.pos_emb.weight.device))
 
     def item_logits(self, items: torch.Tensor) -> torch.Tensor:
@@ -251,20 +283,34 @@ class Generator(PriorScoring, nn.Module):
         ``items (B, T)`` (:meth:`item_log_probs`), ``loss`` None. With ``targets (B, T)``, the
         next item after each position (``I`` = no target): ``loss`` the training loss of the
         module docstring and ``scores (N, I)`` the items head's logits at the N target positions
-        (row-major; None for the sids head, whose per-level logits stay inside its loss).
+        (row-major) under ``loss='ce'``; None otherwise (a sampled loss scores no full catalogue,
+        and the sids head's per-level logits stay inside its loss).
         """
         if targets is None:
             return self.item_log_probs(items), None
         h = self.hidden(items)
         keep = targets != self.num_items
         h, targets = h[keep], targets[keep]                                         # (N, D), (N,)
+        logits = None
         if self.config.head == "sids":
-            logits, loss = None, self.code_head.loss(h, self.codes[targets])
+            loss = self.code_head.loss(h, self.codes[targets])
+        elif self.config.loss == "ce":
+            logits, loss = full_softmax(h, self.item_vectors(), targets)
         else:
-            logits = h @ self.item_vectors().T
-            loss = F.cross_entropy(logits, targets)
+            loss = self.sampled_loss(h, targets)
         if self.use_profile_loss:
             log_p = F.log_softmax(self.profile_head(h), dim=-1)                   # (N, C)
             profile = -(self.member_val[targets] * log_p.gather(1, self.member_idx[targets])).sum(1).mean()
             loss = loss + self.config.profile_weight * profile
         return logits, loss
+
+    def sampled_loss(self, h: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The items head's sampled softmax or gBCE at ``h (N, D)`` with ``targets (N,)``."""
+        config, table = self.config, self.item_vectors()
+        log_q = getattr(self, "log_q", None)
+        if config.loss == "sampled" and config.sampler == "in-batch":
+            return in_batch_softmax(h, table, targets, log_q)
+        negatives = draw_negatives(config.negatives, self.num_items, log_q, h.device)
+        if config.loss == "gbce":
+            return gbce(h, table, targets, negatives, self.num_items, config.gbce_t)
+        return sampled_softmax(h, table, targets, negatives, log_q)

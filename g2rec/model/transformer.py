@@ -22,6 +22,9 @@ import torch.nn.functional as F
 from torch import nn
 
 
+BLOCKS = ("gpt", "ligr")
+
+
 @dataclass
 class TransformerConfig:
     num_items: int               # I: item vocabulary; the embedding has one more row for padding
@@ -33,8 +36,11 @@ class TransformerConfig:
     mlp_ratio: int = 4           # hidden width of the feed-forward block = mlp_ratio * dim
     bias: bool = True            # biases in Linear and LayerNorm layers
     init_std: float = 0.02       # normal init of all weights (residual projections scaled down)
+    block: str = "gpt"           # gpt: pre-LayerNorm, GELU MLP | ligr: gated pre-norm, SwiGLU (LiGRBlock)
 
     def __post_init__(self):
+        if self.block not in BLOCKS:
+            raise ValueError(f"block={self.block!r} is not one of: {', '.join(BLOCKS)}")
         if self.num_items < 1 or self.max_len < 1 or self.layers < 0:
             raise ValueError(f"need num_items >= 1, max_len >= 1, layers >= 0; got {self}")
         if self.dim < 1 or self.heads < 1 or self.dim % self.heads:
@@ -108,6 +114,45 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x))
 
 
+class SwiGLU(nn.Module):
+    """Gated feed-forward ``W_2 (silu(W_1 x) * W_3 x)``, hidden width ``mlp_ratio * D``, no biases."""
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        hidden = config.mlp_ratio * config.dim
+        self.fc = nn.Linear(config.dim, 2 * hidden, bias=False)   # W_1 and W_3 in one product
+        self.proj = nn.Linear(hidden, config.dim, bias=False)
+        self.dropout = Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = self.fc(x).chunk(2, dim=-1)
+        return self.dropout(self.proj(F.silu(a) * b))
+
+
+class LiGRBlock(nn.Module):
+    r"""LiGR's gated pre-norm block (LinkedIn, arXiv 2502.03417; eSASRec's layer):
+
+    .. math::
+        x \leftarrow x + \sigma(G_1 x) \odot \mathrm{attn}(\mathrm{ln}_1(x)), \qquad
+        x \leftarrow x + \sigma(G_2 x) \odot \mathrm{SwiGLU}(\mathrm{ln}_2(x)),
+
+    each residual branch scaled element-wise by a sigmoid gate of the residual stream itself.
+    """
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(config.dim, bias=config.bias)
+        self.attn = CausalSelfAttention(config)
+        self.gate_1 = nn.Linear(config.dim, config.dim)
+        self.ln_2 = nn.LayerNorm(config.dim, bias=config.bias)
+        self.mlp = SwiGLU(config)
+        self.gate_2 = nn.Linear(config.dim, config.dim)
+
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = x + torch.sigmoid(self.gate_1(x)) * self.attn(self.ln_1(x), attn_mask)
+        return x + torch.sigmoid(self.gate_2(x)) * self.mlp(self.ln_2(x))
+
+
 class Transformer(nn.Module):
     """Causal Transformer with a learned item embedding, learned positions and a tied ``items`` head.
 
@@ -124,7 +169,8 @@ class Transformer(nn.Module):
         self.item_emb = nn.Embedding(config.num_items + 1, config.dim, padding_idx=self.pad)  # (I+1, D)
         self.pos_emb = nn.Embedding(config.max_len, config.dim)                              # (max_len, D)
         self.drop = Dropout(config.dropout)
-        self.blocks = nn.ModuleList(Block(config) for _ in range(config.layers))
+        block = LiGRBlock if config.block == "ligr" else Block
+        self.blocks = nn.ModuleList(block(config) for _ in range(config.layers))
         self.ln_f = nn.LayerNorm(config.dim, bias=config.bias)
         self.apply(self._init_weights)
         for name, p in self.named_parameters():  # GPT-2: scale residual projections by 1/sqrt(2 * layers)
