@@ -19,6 +19,8 @@ def evaluate_command(
     split: str = typer.Option("test", help="valid | test (also the split the report shows)."),
     sampled: int | None = typer.Option(None, help="Rank against this many sampled negatives (99 = G2Rec paper's protocol)."),
     exclude_history: bool = typer.Option(False, "--exclude-history", help="Remove items the user already touched from the ranking."),
+    skip_cold_targets: bool = typer.Option(False, "--skip-cold-targets", help="Leave out queries whose target has no "
+                                           "training interaction (RecTools' filter_cold_items)."),
     unconstrained: bool = typer.Option(False, "--unconstrained", help="sids head: decode without the trie and report the hallucination rate."),
     beam: int | None = typer.Option(None, help="sids head: beam width (default: the model's, 20)."),
     seed: int = typer.Option(0, help="Seed of the sampled negatives."),
@@ -34,7 +36,7 @@ def evaluate_command(
         model = model or "g2rec-items"
         with user_errors(), progress_bar(not json_out) as progress:
             summary = evaluate(run_dir, model, split, sampled, exclude_history, beam=beam, seed=seed,
-                               unconstrained=unconstrained, progress=progress)
+                               unconstrained=unconstrained, progress=progress, skip_cold_targets=skip_cold_targets)
         flat = {"model": summary["model"], "split": summary["split"], **summary["metrics"]}
         if not (json_out and report):  # with --report, --json prints one object at the end
             show_summary(f"evaluate {model} ({summary['metrics']['protocol']})", flat if not json_out else summary,

@@ -3,7 +3,9 @@
 Each held-out interaction of a split (leave-one-out: one validation and one test item per
 user) is a query: the model sees everything the user did before it (at most ``max_len``
 items, oldest dropped) and ranks items. Default is **full ranking** over all items; items
-of the user's history stay in the ranking unless ``exclude_history``. The optional
+of the user's history stay in the ranking unless ``exclude_history``, and every query counts
+unless ``skip_cold_targets`` leaves out those whose target never occurs in training (which no
+model that learns from training can rank; RecTools' ``filter_cold_items``). The optional
 **sampled-99** protocol of the G2Rec paper ranks the target against 99 items the user never
 touched, drawn uniformly with a fixed seed; results say which protocol made them.
 
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..data.sequences import VALID, Sequences
+from ..data.sequences import TRAIN, VALID, Sequences
 from ..errors import ConfigError
 from .metrics import metrics_from_ranks, target_ranks
 
@@ -112,7 +114,8 @@ def sampled_negatives(seq: Sequences, users: np.ndarray, num: int, seed: int, ch
 
 def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len: int = 50,
                      exclude_history: bool = False, sampled: int | None = None, seed: int = 0,
-                     batch: int = 256, progress=None, keep_ranks: bool = False) -> dict:
+                     batch: int = 256, progress=None, keep_ranks: bool = False,
+                     skip_cold_targets: bool = False) -> dict:
     """Recall/NDCG@{5,10,20} and MRR of ``scorer`` on the ``split`` queries of ``seq``.
 
     Args:
@@ -122,16 +125,24 @@ def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len
         max_len: history cap (50 by default; SODA uses 20).
         exclude_history: remove items the user touched before the target from the ranking.
         sampled: rank against this many sampled negatives (99 = the G2Rec paper's protocol).
+        skip_cold_targets: leave out queries whose target item has no training interaction.
         progress: optional ``progress(stage, done, total)``.
         keep_ranks: also return ``ranks``, the ``(B,)`` float64 0-based rank of each query's
             target (``inf`` when absent from a ranked list), in query order
-            (``np.flatnonzero(seq.split == split)``): per-user breakdowns start from them.
+            (``np.flatnonzero(seq.split == split)``, less the skipped cold targets): per-user
+            breakdowns start from them.
 
     Returns:
         metrics (``Recall@K``, ``NDCG@K``, ``MRR``, ``num_users``), ``protocol``,
-        ``exclude_history``, ``max_len`` and ``users_per_second`` (scoring only).
+        ``exclude_history``, ``skipped_cold_targets``, ``max_len`` and ``users_per_second``
+        (scoring only).
     """
     users, hist, targets, target_pos = histories(seq, split, max_len)
+    skipped = 0
+    if skip_cold_targets:
+        warm = np.bincount(seq.items[seq.split == TRAIN], minlength=seq.num_items)[targets] > 0
+        skipped = int((~warm).sum())
+        users, hist, targets, target_pos = users[warm], hist[warm], targets[warm], target_pos[warm]
     negatives = sampled_negatives(seq, users, sampled, seed) if sampled else None
     ranks, seconds = [], 0.0
     for lo in range(0, len(users), batch):
@@ -156,7 +167,7 @@ def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len
     ranks = torch.cat(ranks).numpy() if ranks else np.zeros(0)
     result = metrics_from_ranks(ranks)
     result.update(protocol=f"sampled-{sampled}" if sampled else "full ranking",
-                  exclude_history=exclude_history, max_len=max_len,
+                  exclude_history=exclude_history, skipped_cold_targets=skipped, max_len=max_len,
                   users_per_second=round(len(users) / seconds, 1) if seconds > 0 else None)
     if keep_ranks:
         result["ranks"] = ranks.astype(np.float64)

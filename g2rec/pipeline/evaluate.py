@@ -24,7 +24,7 @@ from .runfolder import RunFolder
 
 def evaluate_model(run: RunFolder, model: str = "g2rec-items", split: str = "test", sampled: int | None = None,
                    exclude_history: bool = False, max_len: int = 50, beam: int | None = None, seed: int = 0,
-                   unconstrained: bool = False, progress=None) -> tuple[dict, np.ndarray]:
+                   unconstrained: bool = False, progress=None, skip_cold_targets: bool = False) -> tuple[dict, np.ndarray]:
     """Metrics (lower-case keys) and per-query ranks (``evaluate_ranking``'s query order) of a
     trained model or a baseline on ``split``; writes nothing."""
     check_choice("split", split, ("valid", "test"))
@@ -40,7 +40,7 @@ def evaluate_model(run: RunFolder, model: str = "g2rec-items", split: str = "tes
             hallucination = {"invalid": 0, "total": 0}
         scorer = make_scorer(net, trie, beam or record["beam"], trie_mask=hallucination is None, counts=hallucination)
     metrics = evaluate_ranking(scorer, seq, split_id, max_len, exclude_history, sampled, seed, progress=progress,
-                               keep_ranks=True)
+                               keep_ranks=True, skip_cold_targets=skip_cold_targets)
     ranks = metrics.pop("ranks")
     if hallucination is not None:
         metrics["hallucination_rate"] = round(hallucination["invalid"] / max(hallucination["total"], 1), 5)
@@ -52,17 +52,20 @@ def evaluate_model(run: RunFolder, model: str = "g2rec-items", split: str = "tes
 
 def evaluate(run_dir: str | Path, model: str = "g2rec-items", split: str = "test", sampled: int | None = None,
              exclude_history: bool = False, max_len: int = 50, beam: int | None = None, seed: int = 0,
-             unconstrained: bool = False, progress=None) -> dict:
+             unconstrained: bool = False, progress=None, skip_cold_targets: bool = False) -> dict:
     """Metrics of a trained model (``models/NAME``) or a baseline (``popularity``, ``knn``) on ``split``,
-    written to ``models/NAME/metrics.json`` under a key such as ``test-full-ranking``, with the
+    written to ``models/NAME/metrics.json`` under a key such as ``test-full-ranking`` (with
+    ``-exclude-history``, ``-warm-targets``, ``-unconstrained`` when those are on), with the
     per-query ranks (float32, ``inf`` = not found) in ``models/NAME/ranks-KEY.npy``."""
     run = RunFolder(run_dir)
     metrics, ranks = evaluate_model(run, model, split, sampled, exclude_history, max_len, beam, seed,
-                                    unconstrained, progress)
+                                    unconstrained, progress, skip_cold_targets)
     summary = {"model": model, "split": split, "metrics": metrics}
     folder = run.model_folder(model)
     folder.mkdir(parents=True, exist_ok=True)
-    key = f"{split}-{metrics['protocol'].replace(' ', '-')}{'-unconstrained' if unconstrained else ''}"
+    key = f"{split}-{metrics['protocol'].replace(' ', '-')}" + "".join(
+        suffix for on, suffix in ((exclude_history, "-exclude-history"), (skip_cold_targets, "-warm-targets"),
+                                  (unconstrained, "-unconstrained")) if on)
     path = folder / "metrics.json"
     existing = json.loads(path.read_text()) if path.exists() else {}
     save_ranks(folder, key, ranks)

@@ -106,3 +106,13 @@ def test_baselines_on_real_data(shared_data, tmp_path):
     assert sampled["protocol"] == "sampled-99" and sampled["NDCG@10"] > 0.1
     again = evaluate_ranking(GraphKNNScorer(run.graph(), seq), seq, TEST, sampled=99, seed=1)
     assert again["NDCG@10"] == sampled["NDCG@10"]
+
+
+def test_cold_targets_can_be_left_out():
+    seq = tiny()  # valid targets: 3 (never in training: cold) for u0, 1 (warm) for u1
+    scores = torch.tensor([[0.0, 1.0, 0.0, 9.0, 0.0, 0.0], [0.0, 1.0, 0.0, 9.0, 0.0, 0.0]])
+    every = evaluate_ranking(lambda h, u: scores[u], seq, VALID)
+    warm = evaluate_ranking(lambda h, u: scores[u], seq, VALID, skip_cold_targets=True, keep_ranks=True)
+    assert every["num_users"] == 2 and every["skipped_cold_targets"] == 0 and every["MRR"] == pytest.approx(0.75)
+    assert warm["num_users"] == 1 and warm["skipped_cold_targets"] == 1 and warm["ranks"].tolist() == [1.0]
+    assert evaluate_ranking(lambda h, u: scores[u], seq, TEST, skip_cold_targets=True)["skipped_cold_targets"] == 0
