@@ -27,6 +27,7 @@ def train_command(
     ff_mult: int | None = typer.Option(None, help="Feed-forward width as a multiple of --dim (default 4)."),
     loss: str | None = typer.Option(None, help="items head: ce (full softmax; default) | sampled (sampled softmax) | gbce."),
     negatives: int | None = typer.Option(None, help="--loss sampled / gbce: negatives drawn per batch (default 256)."),
+    negatives_per: str | None = typer.Option(None, help="--loss sampled / gbce: batch (drawn once, shared by its positions; default) | position (drawn for each)."),
     sampler: str | None = typer.Option(None, help="--loss sampled: uniform (default) | popularity | in-batch (logQ-corrected)."),
     gbce_t: float | None = typer.Option(None, help="--loss gbce: calibration t in [0, 1] (default 0.75)."),
     max_len: int | None = typer.Option(None, help="History items read (default 50)."),
@@ -57,7 +58,8 @@ def train_command(
         with progress_bar(not json_out) as progress:
             summary = train(run_dir, model, name, resume, progress, graph_prior, head=head, profiles=profiles,
                             item_input=item_input, profile_weight=profile_weight, item_init=item_init, block=block,
-                            ff_mult=ff_mult, loss=loss, negatives=negatives, sampler=sampler, gbce_t=gbce_t, max_len=max_len,
+                            ff_mult=ff_mult, loss=loss, negatives=negatives, negatives_per=negatives_per,
+                            sampler=sampler, gbce_t=gbce_t, max_len=max_len,
                             dim=dim, layers=layers, heads=heads, dropout=dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay, beam=beam, seed=seed, threads=threads, windows=windows,
                             device=device)

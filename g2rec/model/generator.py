@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError, check_choice
-from .losses import LOSSES, SAMPLERS, draw_negatives, full_softmax, gbce, in_batch_softmax, popularity_log_q, sampled_softmax
+from .losses import LOSSES, NEGATIVES_PER, SAMPLERS, draw_negatives, full_softmax, gbce, in_batch_softmax, popularity_log_q, sampled_softmax
 from .prior import PriorScoring
 from .transformer import BLOCKS, Transformer, TransformerConfig
 
@@ -63,7 +63,8 @@ class GeneratorConfig:
     block: str = "gpt"           # gpt (pre-LayerNorm) | ligr (gated pre-norm, SwiGLU)
     ff_mult: int = 4             # feed-forward width = ff_mult * dim
     loss: str = "ce"             # items head: ce (full softmax) | sampled (sampled softmax) | gbce
-    negatives: int = 256         # loss sampled / gbce: negatives per batch
+    negatives: int = 256         # loss sampled / gbce: negatives drawn
+    negatives_per: str = "batch"  # batch (shared by its positions) | position (drawn for each)
     sampler: str = "uniform"     # loss sampled: uniform | popularity | in-batch (logQ-corrected)
     gbce_t: float = 0.75         # loss gbce: calibration t in [0, 1]
 
@@ -74,6 +75,7 @@ class GeneratorConfig:
         check_choice("block", self.block, BLOCKS)
         check_choice("loss", self.loss, LOSSES)
         check_choice("sampler", self.sampler, SAMPLERS)
+        check_choice("negatives_per", self.negatives_per, NEGATIVES_PER)
         if self.loss != "ce" and self.head != "items":
             raise ConfigError(f"loss={self.loss!r} is a loss of the items head (head={self.head!r} trains its codes by CE)")
         if self.loss == "gbce" and self.sampler != "uniform":
@@ -310,7 +312,8 @@ class Generator(PriorScoring, nn.Module):
         log_q = getattr(self, "log_q", None)
         if config.loss == "sampled" and config.sampler == "in-batch":
             return in_batch_softmax(h, table, targets, log_q)
-        negatives = draw_negatives(config.negatives, self.num_items, log_q, h.device)
+        negatives = draw_negatives(config.negatives, self.num_items, log_q, h.device,
+                                   positions=len(h) if config.negatives_per == "position" else 0)
         if config.loss == "gbce":
             return gbce(h, table, targets, negatives, self.num_items, config.gbce_t)
         return sampled_softmax(h, table, targets, negatives, log_q)

@@ -14,9 +14,10 @@ h \cdot e_j``, for the target ``y``:
   :math:`\beta = \alpha (t (1 - 1/\alpha) + 1/\alpha)`, :math:`\alpha = K / (|I| - 1)`, which
   undoes the overconfidence negative sampling teaches (``t = 0``: plain BCE, ``t = 1``: calibrated).
 
-Negatives are ``K`` items drawn on the model's device for the whole batch and shared by its
-positions (one ``(N, D) x (D, K)`` product instead of ``N K`` gathered vectors), so memory grows
-with ``K``, not with the catalogue; a negative that is a position's own target is left out there.
+Negatives are ``K`` items drawn on the model's device, either once for the whole batch and
+shared by its positions (``(K,)``: one ``(N, D) x (D, K)`` product) or for each position
+(``(N, K)``: ``N K`` gathered vectors, as RecTools' SASRec draws them); memory grows with ``K``,
+not with the catalogue. A negative that is a position's own target is left out there.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import torch.nn.functional as F
 
 LOSSES = ("ce", "sampled", "gbce")
 SAMPLERS = ("uniform", "popularity", "in-batch")
+NEGATIVES_PER = ("batch", "position")
 
 
 def full_softmax(h: torch.Tensor, table: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -34,24 +36,36 @@ def full_softmax(h: torch.Tensor, table: torch.Tensor, targets: torch.Tensor) ->
     return logits, F.cross_entropy(logits, targets)
 
 
-def draw_negatives(count: int, num_items: int, log_q: torch.Tensor | None, device) -> torch.Tensor:
-    """``count`` item ids: uniform (``log_q`` None) or from ``exp(log_q)``, with replacement."""
+def draw_negatives(count: int, num_items: int, log_q: torch.Tensor | None, device, positions: int = 0) -> torch.Tensor:
+    """``count`` item ids ``(K,)``, or ``(positions, K)`` when ``positions``: uniform (``log_q``
+    None) or from ``exp(log_q)``, with replacement."""
+    total = count * max(positions, 1)
     if log_q is None:
-        return torch.randint(0, num_items, (count,), device=device)
-    return torch.multinomial(log_q.exp(), count, replacement=True)
+        ids = torch.randint(0, num_items, (total,), device=device)
+    else:
+        ids = torch.multinomial(log_q.exp(), total, replacement=True)
+    return ids.view(positions, count) if positions else ids
+
+
+def negative_scores(h: torch.Tensor, table: torch.Tensor, negatives: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(N, K)`` scores of shared ``(K,)`` or per-position ``(N, K)`` negatives, and their ids
+    broadcastable to ``(N, K)``."""
+    if negatives.dim() == 1:
+        return h @ table[negatives].T, negatives[None]
+    return torch.einsum("nd,nkd->nk", h, table[negatives]), negatives
 
 
 def sampled_softmax(h: torch.Tensor, table: torch.Tensor, targets: torch.Tensor, negatives: torch.Tensor,
                     log_q: torch.Tensor | None = None) -> torch.Tensor:
     """Sampled softmax (module docstring): ``h (N, D)``, ``table (I, D)``, ``targets (N,)``,
-    ``negatives (K,)`` shared by the positions, ``log_q (I,)`` log sampling probabilities (None:
-    uniform, no correction)."""
+    ``negatives`` ``(K,)`` shared by the positions or ``(N, K)`` per position, ``log_q (I,)`` log
+    sampling probabilities (None: uniform, no correction)."""
     positive = (h * table[targets]).sum(-1, keepdim=True)                              # (N, 1)
-    negative = h @ table[negatives].T                                                  # (N, K)
+    negative, ids = negative_scores(h, table, negatives)                               # (N, K)
     if log_q is not None:
         positive = positive - log_q[targets][:, None]
-        negative = negative - log_q[negatives][None]
-    negative = negative.masked_fill(negatives[None] == targets[:, None], float("-inf"))
+        negative = negative - log_q[ids]
+    negative = negative.masked_fill(ids == targets[:, None], float("-inf"))
     logits = torch.cat([positive, negative], dim=1)
     return F.cross_entropy(logits, torch.zeros_like(targets))
 
@@ -66,12 +80,12 @@ def in_batch_softmax(h: torch.Tensor, table: torch.Tensor, targets: torch.Tensor
 
 def gbce(h: torch.Tensor, table: torch.Tensor, targets: torch.Tensor, negatives: torch.Tensor, num_items: int,
          t: float) -> torch.Tensor:
-    """gBCE (module docstring) over uniform ``negatives (K,)`` shared by the positions."""
-    alpha = len(negatives) / (num_items - 1)
+    """gBCE (module docstring) over uniform ``negatives``, ``(K,)`` shared or ``(N, K)`` per position."""
+    alpha = negatives.shape[-1] / (num_items - 1)
     beta = alpha * (t * (1 - 1 / alpha) + 1 / alpha)
     positive = (h * table[targets]).sum(-1)                                            # (N,)
-    negative = h @ table[negatives].T                                                  # (N, K)
-    keep = negatives[None] != targets[:, None]
+    negative, ids = negative_scores(h, table, negatives)                               # (N, K)
+    keep = ids != targets[:, None]
     return -(beta * F.logsigmoid(positive) + (F.logsigmoid(-negative) * keep).sum(1)).mean()
 
 

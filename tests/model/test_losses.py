@@ -106,7 +106,8 @@ def test_ligr_block_is_causal_and_gated():
 @pytest.mark.parametrize("options", [{"loss": "ce"}, {"loss": "sampled", "negatives": 8},
                                      {"loss": "sampled", "negatives": 8, "sampler": "popularity"},
                                      {"loss": "sampled", "sampler": "in-batch"}, {"loss": "gbce", "negatives": 8},
-                                     {"loss": "sampled", "negatives": 8, "block": "ligr", "ff_mult": 1}])
+                                     {"loss": "sampled", "negatives": 8, "block": "ligr", "ff_mult": 1},
+                                     {"loss": "sampled", "negatives": 8, "negatives_per": "position"}])
 def test_every_loss_trains_the_generator(options):
     torch.manual_seed(0)
     items_count = 30
@@ -145,9 +146,28 @@ def test_loss_options_fail_fast():
         GeneratorConfig(head="sids", loss="sampled")
     with pytest.raises(ConfigError, match="negatives >= 1"):
         GeneratorConfig(loss="sampled", negatives=0)
+    with pytest.raises(ConfigError, match="batch, position"):
+        GeneratorConfig(loss="sampled", negatives_per="user")
     with pytest.raises(ConfigError, match="gpt, ligr"):
         GeneratorConfig(block="alibi")
     with pytest.raises(ConfigError, match="dim=0"):
         GeneratorConfig(dim=0)
     with pytest.raises(ConfigError, match="training counts"):
         Generator(10, GeneratorConfig(profiles="none", loss="sampled", sampler="popularity"), InterestContext())
+
+
+def test_per_position_negatives_by_hand():
+    negatives = torch.tensor([[1, 0, 4], [3, 2, 2]])                # row n: position n's own negatives
+    loss = sampled_softmax(H, TABLE, TARGETS, negatives)
+    expect = 0.0
+    for h, y, own in zip(H.tolist(), TARGETS.tolist(), negatives.tolist()):
+        score = lambda j: sum(a * b for a, b in zip(h, TABLE[j].tolist()))
+        rest = [score(j) for j in own if j != y]
+        expect += -score(y) + math.log(math.exp(score(y)) + sum(math.exp(s) for s in rest))
+    assert loss.item() == pytest.approx(expect / 2, rel=1e-6)
+    shared = torch.tensor([1, 3, 4])                                # the same row for every position = shared
+    assert sampled_softmax(H, TABLE, TARGETS, shared.expand(2, 3)).item() == pytest.approx(
+        sampled_softmax(H, TABLE, TARGETS, shared).item(), rel=1e-6)
+    assert gbce(H, TABLE, TARGETS, shared.expand(2, 3), 5, 0.75).item() == pytest.approx(
+        gbce(H, TABLE, TARGETS, shared, 5, 0.75).item(), rel=1e-6)
+    assert draw_negatives(7, 5, None, "cpu", positions=3).shape == (3, 7)
