@@ -47,9 +47,9 @@ def quality(metrics: dict) -> dict:
     return {k: v for k, v in metrics.items() if k != "users_per_second"}  # a timing, not a result
 
 
-def run(seq, folder, epochs, resume=False, seed=0):
+def run(seq, folder, epochs, resume=False, seed=0, **options):
     torch.manual_seed(seed)
-    model = Generator(seq.num_items, GeneratorConfig(profiles="none", max_len=20, dim=16), InterestContext())
+    model = Generator(seq.num_items, GeneratorConfig(profiles="none", max_len=20, dim=16, **options), InterestContext())
     inputs, targets = training_windows(seq.train(), 20)
 
     def validate(m):
@@ -87,3 +87,16 @@ def test_same_seed_same_run_and_bad_checkpoints(seq, tmp_path):
     other = Generator(seq.num_items, GeneratorConfig(profiles="none", max_len=20, dim=32), InterestContext())
     with pytest.raises(G2RecError, match="does not fit this model"):
         load_checkpoint(tmp_path / "a" / "best.safetensors", other)
+
+
+def test_sampled_softmax_same_seed_same_run_and_resume(seq, tmp_path):
+    """The negatives are drawn from the run's random state: same seed, same metrics; a resumed run
+    draws the negatives the straight run drew."""
+    options = {"loss": "sampled", "negatives": 32, "negatives_per": "position"}
+    _, a = run(seq, tmp_path / "a", epochs=2, seed=1, **options)
+    _, b = run(seq, tmp_path / "b", epochs=2, seed=1, **options)
+    _, c = run(seq, tmp_path / "c", epochs=2, seed=2, **options)
+    assert quality(a["best_metrics"]) == quality(b["best_metrics"]) != quality(c["best_metrics"])
+    run(seq, tmp_path / "d", epochs=1, seed=1, **options)
+    _, d = run(seq, tmp_path / "d", epochs=2, seed=1, resume=True, **options)
+    assert [h["loss"] for h in a["history"]] == [h["loss"] for h in d["history"]]
