@@ -26,7 +26,7 @@ def train_command(
     block: str | None = typer.Option(None, help="Transformer block: gpt (pre-LayerNorm; default) | ligr (gated pre-norm, SwiGLU)."),
     ff_mult: int | None = typer.Option(None, help="Feed-forward width as a multiple of --dim (default 4)."),
     loss: str | None = typer.Option(None, help="items head: ce (full softmax; default) | sampled (sampled softmax) | gbce."),
-    negatives: int | None = typer.Option(None, help="--loss sampled / gbce: negatives drawn per batch (default 256)."),
+    negatives: int | None = typer.Option(None, help="--loss sampled / gbce: negatives drawn, per batch or per position (default 256)."),
     negatives_per: str | None = typer.Option(None, help="--loss sampled / gbce: batch (drawn once, shared by its positions; default) | position (drawn for each)."),
     sampler: str | None = typer.Option(None, help="--loss sampled: uniform (default) | popularity | in-batch (logQ-corrected)."),
     gbce_t: float | None = typer.Option(None, help="--loss gbce: calibration t in [0, 1] (default 0.75)."),

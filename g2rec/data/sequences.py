@@ -64,6 +64,10 @@ class Sequences:
     def train(self) -> Sequences:
         return self.subset(self.split == TRAIN)
 
+    def item_counts(self) -> np.ndarray:
+        """``(I,)`` int64 training interactions of each item."""
+        return np.bincount(self.items[self.split == TRAIN], minlength=self.num_items)
+
     def split_counts(self) -> dict:
         counts = np.bincount(self.split, minlength=3)
         return {SPLIT_NAMES[k]: int(counts[k]) for k in SPLIT_NAMES}

@@ -22,8 +22,7 @@ class PopularityScorer:
     """Scores ``(B, I)``: training interaction counts of every item, the same for every user."""
 
     def __init__(self, seq: Sequences):
-        train = seq.train()
-        self.counts = torch.from_numpy(np.bincount(train.items, minlength=seq.num_items).astype(np.float32))
+        self.counts = torch.from_numpy(seq.item_counts().astype(np.float32))
 
     def __call__(self, histories: torch.Tensor, users: np.ndarray) -> torch.Tensor:
         return self.counts.expand(len(histories), -1)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..data.sequences import TRAIN, VALID, Sequences
+from ..data.sequences import VALID, Sequences
 from ..errors import ConfigError
 from .metrics import metrics_from_ranks, target_ranks
 
@@ -140,7 +140,7 @@ def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len
     users, hist, targets, target_pos = histories(seq, split, max_len)
     skipped = 0
     if skip_cold_targets:
-        warm = np.bincount(seq.items[seq.split == TRAIN], minlength=seq.num_items)[targets] > 0
+        warm = seq.item_counts()[targets] > 0
         skipped = int((~warm).sum())
         users, hist, targets, target_pos = users[warm], hist[warm], targets[warm], target_pos[warm]
     negatives = sampled_negatives(seq, users, sampled, seed) if sampled else None

@@ -205,7 +205,7 @@ def _weigh(counts: sp.csr_matrix, decayed, train: Sequences, config: GraphConfig
         return decayed
     coo = counts.tocoo()
     if config.weight == "cosine":
-        n = np.bincount(train.items, minlength=train.num_items).astype(np.float64)
+        n = train.item_counts().astype(np.float64)
         data = coo.data / np.sqrt(n[coo.row] * n[coo.col])
     else:  # pmi: log(C_ij * S / (r_i r_j)) with r the symmetric row sums, kept where positive
         r = np.asarray((counts + counts.T).sum(axis=1)).ravel()

@@ -39,7 +39,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError, check_choice
-from .losses import LOSSES, NEGATIVES_PER, SAMPLERS, draw_negatives, full_softmax, gbce, in_batch_softmax, popularity_log_q, sampled_softmax
+from .losses import (
+    LOSSES,
+    NEGATIVES_PER,
+    SAMPLERS,
+    draw_negatives,
+    full_softmax,
+    gbce,
+    in_batch_softmax,
+    popularity_log_q,
+    sampled_softmax,
+)
 from .prior import PriorScoring
 from .transformer import BLOCKS, Transformer, TransformerConfig
 

@@ -55,7 +55,7 @@ def evaluate(run_dir: str | Path, model: str = "g2rec-items", split: str = "test
              unconstrained: bool = False, progress=None, skip_cold_targets: bool = False) -> dict:
     """Metrics of a trained model (``models/NAME``) or a baseline (``popularity``, ``knn``) on ``split``,
     written to ``models/NAME/metrics.json`` under a key such as ``test-full-ranking`` (with
-    ``-exclude-history``, ``-warm-targets``, ``-unconstrained`` when those are on), with the
+    ``-exclude-history``, ``-skip-cold-targets``, ``-unconstrained`` when those are on), with the
     per-query ranks (float32, ``inf`` = not found) in ``models/NAME/ranks-KEY.npy``."""
     run = RunFolder(run_dir)
     metrics, ranks = evaluate_model(run, model, split, sampled, exclude_history, max_len, beam, seed,
@@ -64,7 +64,7 @@ def evaluate(run_dir: str | Path, model: str = "g2rec-items", split: str = "test
     folder = run.model_folder(model)
     folder.mkdir(parents=True, exist_ok=True)
     key = f"{split}-{metrics['protocol'].replace(' ', '-')}" + "".join(
-        suffix for on, suffix in ((exclude_history, "-exclude-history"), (skip_cold_targets, "-warm-targets"),
+        suffix for on, suffix in ((exclude_history, "-exclude-history"), (skip_cold_targets, "-skip-cold-targets"),
                                   (unconstrained, "-unconstrained")) if on)
     path = folder / "metrics.json"
     existing = json.loads(path.read_text()) if path.exists() else {}

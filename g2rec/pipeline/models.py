@@ -24,7 +24,6 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import scipy.sparse as sp
 import torch
 
@@ -85,8 +84,7 @@ def build_model(run: RunFolder, kind: str, config: GeneratorConfig, folder: Path
                            need_codes=config.head == "sids" or config.item_input == "sid", folder=folder,
                            item_init=config.item_init, fresh_codes=fresh)
     if config.loss == "sampled" and config.sampler != "uniform":  # popularity of the training interactions
-        train = run.sequences().train()
-        context.item_counts = torch.from_numpy(np.bincount(train.items, minlength=run.num_items))
+        context.item_counts = torch.from_numpy(run.sequences().item_counts())
     model = Generator(run.num_items, config, context)
     trie = SIDTrie.build(context.codes.numpy(), context.codebook_sizes) if config.head == "sids" else None
     return model, trie

@@ -9,7 +9,13 @@ import torch
 
 from g2rec.errors import ConfigError
 from g2rec.model.generator import Generator, GeneratorConfig, InterestContext
-from g2rec.model.losses import draw_negatives, gbce, in_batch_softmax, popularity_log_q, sampled_softmax
+from g2rec.model.losses import (
+    draw_negatives,
+    gbce,
+    in_batch_softmax,
+    popularity_log_q,
+    sampled_softmax,
+)
 from g2rec.model.transformer import Transformer, TransformerConfig
 
 H = torch.tensor([[1.0, 0.0], [0.5, -1.0]])                       # two target positions, D = 2
