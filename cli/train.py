@@ -36,7 +36,12 @@ def train_command(
     heads: int | None = typer.Option(None, help="Attention heads (default 2)."),
     dropout: float | None = typer.Option(None, help="Dropout (default 0.5 for g2rec, 0.3 for sasrec and tiger)."),
     epochs: int | None = typer.Option(None, help="Most epochs (default 200)."),
-    patience: int | None = typer.Option(None, help="Stop after this many epochs without a better validation NDCG@10 (default 15)."),
+    patience: int | None = typer.Option(None, help="Stop after this many epochs without a better validation score (default 15)."),
+    select: str | None = typer.Option(None, help="Validation metric that picks the checkpoint and stops training: "
+                                                 "ndcg (NDCG@10; default) | recall (Recall@10)."),
+    valid_exclude_history: bool | None = typer.Option(None, "--valid-exclude-history/--valid-keep-history",
+                                                      help="Validate with the user's own items out of the ranking "
+                                                           "(default: kept, the project's protocol)."),
     batch_size: int | None = typer.Option(None, help="Training batch size (default 256)."),
     lr: float | None = typer.Option(None, help="AdamW learning rate (default 1e-3)."),
     weight_decay: float | None = typer.Option(None, help="AdamW weight decay (default 0)."),
@@ -53,7 +58,7 @@ def train_command(
                                             help="g2rec items head: choose the graph prior's weight on validation after training (default on)."),
     json_out: bool = JsonOption,
 ):
-    """Train with validation NDCG@10 each epoch, early stopping, atomic checkpoints and --resume."""
+    """Train with validation NDCG@10 or Recall@10 each epoch, early stopping, atomic checkpoints and --resume."""
     with user_errors():
         with progress_bar(not json_out) as progress:
             summary = train(run_dir, model, name, resume, progress, graph_prior, head=head, profiles=profiles,
@@ -62,7 +67,7 @@ def train_command(
                             sampler=sampler, gbce_t=gbce_t, max_len=max_len,
                             dim=dim, layers=layers, heads=heads, dropout=dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay, beam=beam, seed=seed, threads=threads, windows=windows,
-                            device=device)
+                            device=device, select=select, valid_exclude_history=valid_exclude_history)
     show_summary(f"train {summary['name']} -> {run_dir}/models/{summary['name']}", summary, SUMMARY_KEYS, json_out)
 
 

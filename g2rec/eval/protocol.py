@@ -145,8 +145,9 @@ def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len
         users, hist, targets, target_pos = users[warm], hist[warm], targets[warm], target_pos[warm]
     negatives = sampled_negatives(seq, users, sampled, seed) if sampled else None
     ranks, seconds = [], 0.0
+    order = np.argsort((hist >= 0).sum(1), kind="stable")  # batches of like lengths: little padding to score
     for lo in range(0, len(users), batch):
-        sl = slice(lo, lo + batch)
+        sl = order[lo:lo + batch]
         h, target = torch.from_numpy(hist[sl]), torch.from_numpy(targets[sl])
         tick = time.perf_counter()
         if sampled:
@@ -164,7 +165,9 @@ def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len
             ranks.append(target_ranks(out, target, exclude).double())
         if progress is not None:
             progress("evaluate", min(lo + batch, len(users)), len(users))
-    ranks = torch.cat(ranks).numpy() if ranks else np.zeros(0)
+    in_order = torch.cat(ranks).numpy() if ranks else np.zeros(0)
+    ranks = np.empty(len(in_order))
+    ranks[order] = in_order
     result = metrics_from_ranks(ranks)
     result.update(protocol=f"sampled-{sampled}" if sampled else "full ranking",
                   exclude_history=exclude_history, skipped_cold_targets=skipped, max_len=max_len,

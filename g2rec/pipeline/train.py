@@ -80,10 +80,11 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
     inputs, targets = training_windows(seq.train(), gen_config.max_len, train_config.windows)
     scorer = make_scorer(net, trie, beam)
     state = fit(net, inputs, targets, train_config,
-                lambda m: evaluate_ranking(scorer, seq, VALID, gen_config.max_len, batch=512), folder, resume, progress)
+                lambda m: evaluate_ranking(scorer, seq, VALID, gen_config.max_len, batch=512,
+                                           exclude_history=train_config.valid_exclude_history), folder, resume, progress)
     summary = {"model": model, "name": name, "head": gen_config.head, "profiles": gen_config.profiles,
                "epochs": state["epoch"], "best_epoch": state["best_epoch"],
-               "valid_ndcg10": round(state["best_ndcg10"], 5),
+               "valid_ndcg10": round(state["best_metrics"]["NDCG@10"], 5),
                "valid_recall10": round(state["best_metrics"]["Recall@10"], 5),
                "parameters": sum(p.numel() for p in net.parameters()),
                "samples_per_second": state["history"][-1]["samples_per_second"],

@@ -22,6 +22,7 @@ from ..measure import peak_memory_mb
 from .checkpoint import load_checkpoint, save_checkpoint
 
 WINDOWS = ("all", "last")
+SELECTS = {"ndcg": "NDCG@10", "recall": "Recall@10"}  # --select: the validation metric that picks checkpoints
 
 
 @dataclass
@@ -30,14 +31,17 @@ class TrainConfig:
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 0.0
-    patience: int = 15          # epochs without a better validation NDCG@10 before stopping
+    patience: int = 15          # epochs without a better validation score (``select``) before stopping
     seed: int = 0
     threads: int = 0            # torch threads (0 = all cores)
     windows: str = "all"        # all | last: every training transition a target, or each user's last max_len only
     device: str = "cpu"         # cpu | cuda | cuda:N: where the model trains and validates
+    select: str = "ndcg"        # ndcg | recall: validation NDCG@10 or Recall@10 picks the checkpoint and stops
+    valid_exclude_history: bool = False  # validate with the user's own items out of the ranking
 
     def __post_init__(self):
         check_choice("windows", self.windows, WINDOWS)
+        check_choice("select", self.select, tuple(SELECTS))
         training_device(self.device)
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.patience < 1:
             raise ConfigError(f"need epochs, batch_size, patience >= 1 and lr > 0; got {self}")
@@ -98,9 +102,10 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
     """Train ``model`` (anything with ``num_items`` and ``model(items, targets) -> (scores, loss)``)
     on the windows.
 
-    Each epoch ends with ``validate(model)`` (a metrics dict with ``NDCG@10``), a line in
-    ``folder/train_log.jsonl``, ``folder/checkpoint.safetensors`` (resume point) and, when
-    validation improved, ``folder/best.safetensors``. Returns the final state (best epoch,
+    Each epoch ends with ``validate(model)`` (a metrics dict with ``NDCG@10`` and ``Recall@10``;
+    ``config.select`` names the one that counts), a line in ``folder/train_log.jsonl``,
+    ``folder/checkpoint.safetensors`` (resume point) and, when validation improved,
+    ``folder/best.safetensors``. Returns the final state (best epoch,
     best metrics, history).
     """
     folder = Path(folder)
@@ -110,7 +115,7 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
     device = training_device(config.device)
     model.to(device)  # before the optimizer: its state (and a resumed one) lives beside the weights
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    state = {"epoch": 0, "best_epoch": 0, "best_ndcg10": -1.0, "best_metrics": None, "bad_epochs": 0,
+    state = {"epoch": 0, "best_epoch": 0, "best_score": -1.0, "best_metrics": None, "bad_epochs": 0,
              "history": [], "seconds": 0.0, "config": asdict(config)}
     log = folder / "train_log.jsonl"
     if resume:
@@ -148,11 +153,10 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
         model.eval()
         with torch.no_grad():
             metrics = validate(model)
-        ndcg = metrics["NDCG@10"]
-        improved = ndcg > state["best_ndcg10"]
-        if improved:
+        score = metrics[SELECTS[config.select]]
+        if score > state["best_score"]:
             save_checkpoint(folder / "best.safetensors", model, None, {"epoch": epoch, "metrics": metrics})
-            state.update(best_epoch=epoch, best_ndcg10=ndcg, best_metrics=metrics, bad_epochs=0)
+            state.update(best_epoch=epoch, best_score=score, best_metrics=metrics, bad_epochs=0)
         else:
             state["bad_epochs"] += 1
         record = {"epoch": epoch, "loss": round(total / len(x), 5), "valid": metrics,
@@ -164,7 +168,7 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
         state["epoch"] = epoch
         state["seconds"] += record["seconds"]
         state["history"].append({k: record[k] for k in ("epoch", "loss", "seconds", "samples_per_second")}
-                                | {"valid_ndcg10": ndcg})
+                                | {"valid_ndcg10": metrics["NDCG@10"], "valid_recall10": metrics["Recall@10"]})
         with open(log, "a") as f:  # before the checkpoint: a resume drops lines past its epoch
             f.write(json.dumps(record) + "\n")
         save_checkpoint(folder / "checkpoint.safetensors", model, optimizer, state)

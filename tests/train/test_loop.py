@@ -8,7 +8,7 @@ import torch
 
 from g2rec import build_graph
 from g2rec.data.sequences import TRAIN, VALID
-from g2rec.errors import G2RecError
+from g2rec.errors import ConfigError, G2RecError
 from g2rec.eval.protocol import evaluate_ranking
 from g2rec.model.generator import Generator, GeneratorConfig, InterestContext
 from g2rec.pipeline.runfolder import RunFolder
@@ -100,3 +100,21 @@ def test_sampled_softmax_same_seed_same_run_and_resume(seq, tmp_path):
     run(seq, tmp_path / "d", epochs=1, seed=1, **options)
     _, d = run(seq, tmp_path / "d", epochs=2, seed=1, resume=True, **options)
     assert [h["loss"] for h in a["history"]] == [h["loss"] for h in d["history"]]
+
+
+def test_select_names_the_metric_that_picks_the_checkpoint_and_stops(seq, tmp_path):
+    """Validation NDCG@10 and Recall@10 that disagree: each choice keeps its own best epoch, and
+    patience counts epochs without a better score of that metric."""
+    scripted = [{"NDCG@10": 0.2, "Recall@10": 0.1}, {"NDCG@10": 0.1, "Recall@10": 0.3},
+                {"NDCG@10": 0.05, "Recall@10": 0.05}, {"NDCG@10": 0.3, "Recall@10": 0.01}]
+    inputs, targets = training_windows(seq.train(), 20, "last")
+    best = {}
+    for select in ("ndcg", "recall"):
+        model = Generator(seq.num_items, GeneratorConfig(profiles="none", max_len=20, dim=8), InterestContext())
+        curve = iter(scripted)
+        state = fit(model, inputs, targets, TrainConfig(epochs=4, patience=2, batch_size=512, seed=0, threads=1,
+                                                        select=select), lambda m: next(curve), tmp_path / select)
+        best[select] = (state["best_epoch"], state["epoch"])
+    assert best == {"ndcg": (1, 3), "recall": (2, 4)}
+    with pytest.raises(ConfigError, match="select.*ndcg, recall"):
+        TrainConfig(select="mrr")

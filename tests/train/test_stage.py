@@ -246,3 +246,22 @@ def test_options_are_checked_and_a_resume_keeps_its_own(run):
     assert runner.invoke(app, [*args, "--epochs", "2", "--resume"]).exit_code == 0
     result = runner.invoke(app, [*args[:-2], "--dim", "16", "--name", "resumed", "--resume"])
     assert result.exit_code == 2 and "--resume with other model options" in result.stderr
+
+
+def test_validation_protocol_options_reach_the_curve(run):
+    """--valid-exclude-history validates with the user's own items out of the ranking, --select
+    recall picks the checkpoint by Recall@10: both recorded in the config and each epoch's line."""
+    path, _ = run
+    args = ["train", str(path), "--model", "sasrec", "--epochs", "2", "--max-len", "20", "--dim", "32",
+            "--threads", "1", "--name", "valid-protocol", "--valid-exclude-history", "--select", "recall", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    folder = path / "models" / "valid-protocol"
+    config = json.loads((folder / "config.json").read_text())["train"]
+    assert config["select"] == "recall" and config["valid_exclude_history"] is True
+    log = [json.loads(line) for line in (folder / "train_log.jsonl").read_text().splitlines()]
+    assert all(r["valid"]["exclude_history"] for r in log)
+    best = max(log, key=lambda r: r["valid"]["Recall@10"])
+    assert json.loads(result.stdout)["valid_recall10"] == round(best["valid"]["Recall@10"], 5)
+    result = runner.invoke(app, [*args[:-3], "--select", "hr"])
+    assert result.exit_code == 2 and "ndcg, recall" in result.stderr
