@@ -35,6 +35,8 @@ def train_command(
     layers: int | None = typer.Option(None, help="Transformer blocks (default 2)."),
     heads: int | None = typer.Option(None, help="Attention heads (default 2)."),
     dropout: float | None = typer.Option(None, help="Dropout (default 0.5 for g2rec, 0.3 for sasrec and tiger)."),
+    item_dropout: float | None = typer.Option(None, help="Dropout on the item embedding table in training, one mask per "
+                                                         "step for the inputs and the tied output (default 0)."),
     epochs: int | None = typer.Option(None, help="Most epochs (default 200)."),
     patience: int | None = typer.Option(None, help="Stop after this many epochs without a better validation score (default 15)."),
     select: str | None = typer.Option(None, help="Validation metric that picks the checkpoint and stops training: "
@@ -65,7 +67,7 @@ def train_command(
                             item_input=item_input, profile_weight=profile_weight, item_init=item_init, block=block,
                             ff_mult=ff_mult, loss=loss, negatives=negatives, negatives_per=negatives_per,
                             sampler=sampler, gbce_t=gbce_t, max_len=max_len,
-                            dim=dim, layers=layers, heads=heads, dropout=dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
+                            dim=dim, layers=layers, heads=heads, dropout=dropout, item_dropout=item_dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay, beam=beam, seed=seed, threads=threads, windows=windows,
                             device=device, select=select, valid_exclude_history=valid_exclude_history)
     show_summary(f"train {summary['name']} -> {run_dir}/models/{summary['name']}", summary, SUMMARY_KEYS, json_out)

@@ -10,6 +10,11 @@ Input per history item ``i_t`` (``t = 1..T``, oldest first):
   ``[x_1, y_1, x_2, y_2, ..., x_T, y_T]`` (G2Rec's layout, ``'interleave'``), or left out
   (``'none'``: SASRec / TIGER).
 
+In training, ``item_dropout`` zeroes entries of the whole item table ``E`` once per step, the same
+mask for the inputs and the tied output (RecTools' SASRec, the eSASRec paper's backbone): every
+item's score is computed from a noisy copy of its vector, a regularizer of the output side that
+input dropout alone does not give.
+
 With ``item_init`` naming a ``g2rec embed`` method, the id embedding starts from those item
 vectors (each row rescaled to the norm of the random initialization) and is trained from there.
 
@@ -51,7 +56,7 @@ from .losses import (
     sampled_softmax,
 )
 from .prior import PriorScoring
-from .transformer import BLOCKS, Transformer, TransformerConfig
+from .transformer import BLOCKS, Dropout, Transformer, TransformerConfig
 
 HEADS = ("items", "sids")
 PROFILES = ("add", "interleave", "none")
@@ -68,6 +73,7 @@ class GeneratorConfig:
     layers: int = 2
     heads: int = 2
     dropout: float = 0.3
+    item_dropout: float = 0.0    # dropout on the item table E, inputs and tied output alike, in training
     profile_weight: float = 1.0  # lambda of the profile loss (0 = off)
     item_init: str = "none"      # none | an embed method (lightgcn, spectral, sasrec...) whose vectors start E
     block: str = "gpt"           # gpt (pre-LayerNorm) | ligr (gated pre-norm, SwiGLU)
@@ -98,6 +104,8 @@ class GeneratorConfig:
                 raise ConfigError(f"{name}={getattr(self, name)} must be >= 1")
         if self.dim % self.heads or not 0 <= self.dropout < 1:
             raise ConfigError(f"dim={self.dim} must be a multiple of heads={self.heads} and dropout={self.dropout} in [0, 1)")
+        if not 0 <= self.item_dropout < 1:
+            raise ConfigError(f"item_dropout={self.item_dropout} must be in [0, 1)")
         if self.item_init != "none" and self.item_input != "id":
             raise ConfigError(f"item_init={self.item_init!r} initializes id embeddings: it needs item_input='id'")
         if self.max_len < 1 or self.profile_weight < 0:
@@ -205,6 +213,7 @@ class Generator(PriorScoring, nn.Module):
         self.transformer = Transformer(TransformerConfig(num_items, positions, config.dim, config.layers,
                                                          config.heads, config.dropout, mlp_ratio=config.ff_mult,
                                                          block=config.block))
+        self.item_drop = Dropout(config.item_dropout)
         if config.loss == "sampled" and config.sampler != "uniform":
             if context.item_counts is None:
                 raise ConfigError(f"sampler={config.sampler!r} needs the items' training counts")
@@ -251,11 +260,21 @@ class Generator(PriorScoring, nn.Module):
         merged = self.merge(torch.cat([emb(codes[..., l]) for l, emb in enumerate(self.code_in)], dim=-1))
         return merged * (items != self.num_items)[..., None]
 
-    def hidden(self, items: torch.Tensor) -> torch.Tensor:
-        """``items (B, T)`` left-padded histories -> ``(B, T, D)``: ``h_t`` has seen ``i_1..i_t``."""
+    def token_table(self) -> torch.Tensor:
+        """``(I+1, D)`` every item's token (the padding row zero), ``item_dropout`` applied in
+        training: one mask per call, for a step's inputs and its tied output alike."""
+        if self.config.item_input == "id":
+            table = self.transformer.item_emb.weight
+        else:
+            table = self.item_tokens(torch.arange(self.num_items + 1, device=self.transformer.pos_emb.weight.device))
+        return self.item_drop(table)
+
+    def hidden(self, items: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+        """``items (B, T)`` left-padded histories -> ``(B, T, D)``: ``h_t`` has seen ``i_1..i_t``;
+        the item tokens are rows of ``table`` (:meth:`token_table`) when given."""
         B, T = items.shape
         pad = items == self.num_items
-        x = self.item_tokens(items)
+        x = self.item_tokens(items) if table is None else table[items]
         positions = torch.arange(self.config.max_len - T, self.config.max_len, device=items.device)
         if self.config.profiles == "none":
             return self.transformer(x, pad, positions)
@@ -300,25 +319,28 @@ class Generator(PriorScoring, nn.Module):
         """
         if targets is None:
             return self.item_log_probs(items), None
-        h = self.hidden(items)
+        table = self.token_table() if self.config.item_dropout > 0 and self.training else None
+        h = self.hidden(items, table)
         keep = targets != self.num_items
         h, targets = h[keep], targets[keep]                                         # (N, D), (N,)
+        vectors = self.item_vectors() if table is None else table[: self.num_items]  # (I, D) the tied output
         logits = None
         if self.config.head == "sids":
             loss = self.code_head.loss(h, self.codes[targets])
         elif self.config.loss == "ce":
-            logits, loss = full_softmax(h, self.item_vectors(), targets)
+            logits, loss = full_softmax(h, vectors, targets)
         else:
-            loss = self.sampled_loss(h, targets)
+            loss = self.sampled_loss(h, vectors, targets)
         if self.use_profile_loss:
             log_p = F.log_softmax(self.profile_head(h), dim=-1)                   # (N, C)
             profile = -(self.member_val[targets] * log_p.gather(1, self.member_idx[targets])).sum(1).mean()
             loss = loss + self.config.profile_weight * profile
         return logits, loss
 
-    def sampled_loss(self, h: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """The items head's sampled softmax or gBCE at ``h (N, D)`` with ``targets (N,)``."""
-        config, table = self.config, self.item_vectors()
+    def sampled_loss(self, h: torch.Tensor, table: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The items head's sampled softmax or gBCE at ``h (N, D)`` against the item vectors
+        ``table (I, D)`` with ``targets (N,)``."""
+        config = self.config
         log_q = getattr(self, "log_q", None)
         if config.loss == "sampled" and config.sampler == "in-batch":
             return in_batch_softmax(h, table, targets, log_q)

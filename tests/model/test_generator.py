@@ -127,3 +127,34 @@ def test_forward_returns_scores_and_the_written_out_loss():
     logits, loss = sids(items, targets)
     assert logits is None and loss.item() == pytest.approx(
         sids.code_head.loss(sids.hidden(items)[keep], ctx.codes[targets[keep]]).item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("item_input", ["id", "sid"])
+@pytest.mark.parametrize("loss", ["ce", "sampled"])
+def test_item_dropout_is_one_mask_for_inputs_and_output_in_training_only(item_input, loss):
+    """The training loss with ``item_dropout`` is the written-out loss over one dropped copy of
+    the item table, its rows both the history's tokens and the tied output; eval is untouched."""
+    torch.manual_seed(0)
+    config = GeneratorConfig(profiles="none", profile_weight=0.0, item_input=item_input, max_len=5, dim=16, dropout=0.0,
+                             item_dropout=0.5, loss=loss, negatives=8)
+    model = Generator(I, config, context())
+    plain = Generator(I, GeneratorConfig(**{**config.__dict__, "item_dropout": 0.0}), context())
+    plain.load_state_dict(model.state_dict())
+    items, targets = torch.randint(0, I, (4, 5)), torch.randint(0, I, (4, 5))
+    torch.manual_seed(1)
+    _, loss_value = model(items, targets)
+    torch.manual_seed(1)
+    table = model.token_table()                                          # (I+1, D), one mask
+    assert (table[:I] == 0).float().mean() > 0.3 and torch.all(table[I] == 0)
+    h = model.hidden(items, table).reshape(-1, 16)
+    if loss == "ce":
+        expect = torch.nn.functional.cross_entropy(h @ table[:I].T, targets.reshape(-1))
+    else:
+        expect = model.sampled_loss(h, table[:I], targets.reshape(-1))
+    assert torch.allclose(loss_value, expect, atol=1e-6)
+    torch.manual_seed(1)
+    assert not torch.allclose(loss_value, plain(items, targets)[1])
+    model.eval(), plain.eval()
+    assert torch.equal(model.item_scores(items), plain.item_scores(items))
+    with pytest.raises(ConfigError, match="item_dropout"):
+        GeneratorConfig(item_dropout=1.0)
