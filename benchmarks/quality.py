@@ -112,7 +112,7 @@ def entry_command(recipe_run: str, name: str, entry: dict | None) -> str:
         return cli("ensemble", recipe_run, {"members": entry["ensemble"], "name": name})
     if "tune_prior" in entry:
         flags = {"grid" if k == "alpha" else k: list(v) for k, v in entry.get("grid", {}).items()}
-        choice = {k: entry[k] for k in ("sampled", "metric", "graph_from") if entry.get(k)}
+        choice = {k: entry[k] for k in ("sampled", "metric", "graph_from", "exclude_history") if entry.get(k)}
         return cli("tune-prior", recipe_run, {"model": entry["tune_prior"], "name": name, **flags, **choice})
     options = dict(entry["train"])
     return cli("train", recipe_run, {"model": options.pop("model"), **options, "name": name})
@@ -145,7 +145,7 @@ def ensure_model(run: Path, recipe_run: str, name: str, entry: dict | None, retr
     if "tune_prior" in entry:
         grid = entry.get("grid", {})
         # protocol, metric and graph of the choice (graph_from: another recipe's run folder, same log)
-        choice = {k: entry[k] for k in ("sampled", "metric", "graph_from") if entry.get(k)}
+        choice = {k: entry[k] for k in ("sampled", "metric", "graph_from", "exclude_history") if entry.get(k)}
         if retrain or not (folder / "config.json").exists():
             print(f"[{run.name}] {command}", flush=True)
             where = {"graph_from": ROOT / choice["graph_from"]} if "graph_from" in choice else {}

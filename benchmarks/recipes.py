@@ -371,14 +371,29 @@ SOTA_SASREC = {"model": "sasrec", "layers": 1, "heads": 1, "dropout": 0.2, "max_
                "negatives": 256, "lr": 1e-3, "batch_size": 128, "epochs": 200, "patience": 50, "windows": "last"}
 
 
+# What RecTools' SASRec (the paper's implementation) does beside those settings: negatives drawn
+# for each position, dropout on the item table (inputs and tied output), checkpoints chosen on
+# validation Recall@10 with the user's items filtered.
+AS_RECTOOLS = {"negatives_per": "position", "item_dropout": 0.2, "select": "recall", "valid_exclude_history": True,
+               "patience": 25}
+
+
 def sota(source: str, run: str, ff_mult: int) -> dict:
-    """SASRec+SS (widths 64 and 256) and eSASRec (width 64, LiGR x ``ff_mult``) on ``source``."""
-    return {"source": source, "run": run, "build": {}, "embed": {}, "tokenize": {}, "sampled_99": False,
+    """SASRec+SS (widths 64 and 256) and eSASRec (width 64, LiGR x ``ff_mult``) on ``source``,
+    with the published settings and as RecTools trains them; g2rec's interest profiles on the latter."""
+    return {"source": source, "run": run, "build": {}, "embed": {"lightgcn": {"graph": "bipartite"}},
+            "tokenize": {"embedding": "lightgcn"}, "sampled_99": False,
             "models": {"sasrec-ss": {"train": {**SOTA_SASREC, "dim": 64}},
                        "sasrec-ss-d256": {"train": {**SOTA_SASREC, "dim": 256}},
-                       "esasrec": {"train": {**SOTA_SASREC, "dim": 64, "block": "ligr", "ff_mult": ff_mult}}},
+                       "esasrec": {"train": {**SOTA_SASREC, "dim": 64, "block": "ligr", "ff_mult": ff_mult}},
+                       "sasrec-ss-idrop": {"train": {**SOTA_SASREC, **AS_RECTOOLS, "dim": 64}},
+                       "g2rec-ss-idrop": {"train": {**SOTA_SASREC, **AS_RECTOOLS, "dim": 64, "model": "g2rec",
+                                                    "profiles": "add", "graph_prior": False}},
+                       **{f"{net}-ss-idrop-prior": {"tune_prior": f"{net}-ss-idrop", "metric": "recall10",
+                                                    "exclude_history": True} for net in ("sasrec", "g2rec")}},
             "provenance": "eSASRec paper's published settings (blondered/transformer_benchmark); "
-                          "checkpoints chosen on validation NDCG@10 (theirs: Recall@10)."}
+                          "sasrec-ss, sasrec-ss-d256 and esasrec chosen on validation NDCG@10 with history kept, "
+                          "*-idrop as RecTools trains (AS_RECTOOLS)."}
 
 
 RECIPES["beauty-sota"] = sota("amazon2014_beauty/Beauty.txt.gz", "runs/beauty", ff_mult=4)

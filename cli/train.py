@@ -85,6 +85,8 @@ def tune_prior_command(
     sampled: int | None = typer.Option(None, help="Choose on the sampled-N validation protocol (e.g. 99) "
                                                   "instead of full ranking."),
     metric: str = typer.Option("ndcg10", help="Validation metric maximized: ndcg10 | recall10."),
+    exclude_history: bool = typer.Option(False, "--exclude-history",
+                                         help="Choose with the user's own items out of the ranking (as evaluate --exclude-history)."),
     graph_from: Path | None = typer.Option(None, help="Take the prior's graph from this run folder (built from the "
                                                       "same log and splits, e.g. with another --builder); default this run's."),
     json_out: bool = JsonOption,
@@ -94,7 +96,7 @@ def tune_prior_command(
         given = {"alpha": grid, "history": history, "decay": decay, "eps": eps}
         prior_grid = PriorGrid(**{k: tuple(v) for k, v in given.items() if v})
         summary = choose_graph_prior(run_dir, model, name, prior_grid, progress=progress, sampled=sampled,
-                                     metric=metric, graph_from=graph_from)
+                                     metric=metric, graph_from=graph_from, exclude_history=exclude_history)
     flat = {k: summary[k] for k in ("model", "graph_prior", "history", "decay", "eps", "valid_ndcg10")}
     show_summary(f"tune-prior {model} -> {run_dir}/models/{summary['model']}", summary if json_out else flat, list(flat), json_out)
 

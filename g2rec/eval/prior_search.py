@@ -25,7 +25,7 @@ from ..errors import ConfigError, check_choice
 from ..graph.ops import GraphVotes
 from ..model.prior import PriorConfig
 from .metrics import metrics_from_ranks, target_ranks
-from .protocol import histories, model_padding, sampled_negatives
+from .protocol import histories, model_padding, sampled_negatives, seen_before
 
 GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0)
 METRICS = {"ndcg10": "NDCG@10", "recall10": "Recall@10"}  # what the choice can maximize
@@ -57,12 +57,15 @@ class PriorGrid:
 
 
 def search_prior(net, graph, seq, grid: PriorGrid, batch: int = 512, progress=None,
-                 sampled: int | None = None, seed: int = 0) -> list[dict]:
+                 sampled: int | None = None, seed: int = 0, exclude_history: bool = False) -> list[dict]:
     """Validation NDCG@10 (and Recall@10) of every grid point: ``[{alpha, history, decay, eps,
     ndcg10, recall10}]`` in grid order. ``net``: an items-head :class:`Generator` or :class:`Ensemble` (eval mode).
     ``sampled``: rank each target against that many sampled negatives (the sampled-99 protocol,
-    negatives drawn as :func:`~g2rec.eval.protocol.evaluate_ranking` draws them) instead of all items."""
-    users, hist, targets, _ = histories(seq, VALID, net.config.max_len)
+    negatives drawn as :func:`~g2rec.eval.protocol.evaluate_ranking` draws them) instead of all items.
+    ``exclude_history``: the user's own items out of the full ranking, as ``evaluate --exclude-history``."""
+    if sampled and exclude_history:
+        raise ConfigError("exclude_history is a choice of the full ranking (sampled negatives are unseen items already)")
+    users, hist, targets, target_pos = histories(seq, VALID, net.config.max_len)
     negatives = torch.from_numpy(sampled_negatives(seq, users, sampled, seed)) if sampled else None
     points = list(itertools.product(grid.history, grid.decay, grid.eps, grid.alpha))
     # grid points that score alike share one slot: alpha = 0 is the network alone whatever the
@@ -77,6 +80,7 @@ def search_prior(net, graph, seq, grid: PriorGrid, batch: int = 512, progress=No
         h = torch.from_numpy(hist[lo:lo + batch])
         items = model_padding(h, net.num_items)
         target = torch.from_numpy(targets[lo:lo + batch])
+        seen = seen_before(seq, users[lo:lo + batch], target_pos[lo:lo + batch]) if exclude_history else None
         with torch.no_grad():
             base = F.log_softmax(net.item_logits(items), dim=-1)
         pick = None
@@ -84,7 +88,7 @@ def search_prior(net, graph, seq, grid: PriorGrid, batch: int = 512, progress=No
             pick = torch.cat([target[:, None], negatives[lo:lo + batch]], dim=1)
             base, target = base.gather(1, pick), torch.zeros_like(target)
         if None in slot:
-            ranks[slot[None], lo:lo + batch] = target_ranks(base, target)
+            ranks[slot[None], lo:lo + batch] = target_ranks(base, target, seen)
         for shape, prior in priors.items():  # one (batch, items) vote matrix at a time
             votes = torch.from_numpy(prior.scores(h.numpy()))
             votes = votes.gather(1, pick) if sampled else votes
@@ -92,7 +96,7 @@ def search_prior(net, graph, seq, grid: PriorGrid, batch: int = 512, progress=No
                 log_votes = torch.log(votes + eps)
                 for alpha in grid.alpha:
                     if (shape, eps, alpha) in slot:
-                        ranks[slot[(shape, eps, alpha)], lo:lo + batch] = target_ranks(base + alpha * log_votes, target)
+                        ranks[slot[(shape, eps, alpha)], lo:lo + batch] = target_ranks(base + alpha * log_votes, target, seen)
         if progress is not None:
             progress("graph prior", min(lo + batch, len(users)), len(users))
     scored = [metrics_from_ranks(r.numpy()) for r in ranks]

@@ -44,13 +44,14 @@ def same_log_run(run: RunFolder, other: str | Path) -> RunFolder:
 
 def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None, grid: PriorGrid | None = None,
                        progress=None, sampled: int | None = None, metric: str = "ndcg10",
-                       graph_from: str | Path | None = None) -> dict:
+                       graph_from: str | Path | None = None, exclude_history: bool = False) -> dict:
     """Pick the prior of ``models/MODEL`` on validation; with ``name``, write the result to a
     copy ``models/NAME`` and leave ``MODEL`` as it was (e.g. a SASRec baseline and its ablation).
     ``sampled``: choose it on the sampled-N validation protocol (for a model reported on that
     protocol: a prior that sharpens the full ranking can hurt the sampled one). ``metric``:
     the validation metric maximized, ``ndcg10`` (default) or ``recall10`` (for a Recall@10 target).
     ``graph_from``: a run folder with the same sequences whose graph the prior uses (default: this run's).
+    ``exclude_history``: choose it with the user's own items out of the ranking (``evaluate --exclude-history``).
 
     Returns a summary: ``model``, ``graph_prior`` (the chosen alpha), the chosen ``history``,
     ``decay``, ``eps``, ``valid_ndcg10`` (the chosen point's) and the whole ``table``.
@@ -64,7 +65,8 @@ def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None,
     if net.config.head == "sids":
         raise ConfigError(f"{model}: the graph prior is for the items head (this model has head={net.config.head!r})")
     clock = Stopwatch()
-    table = search_prior(net, graph_run.graph(), run.sequences(), grid, progress=progress, sampled=sampled)
+    table = search_prior(net, graph_run.graph(), run.sequences(), grid, progress=progress, sampled=sampled,
+                         exclude_history=exclude_history)
     best = best_point(table, grid, metric)
     if target != source:
         target.mkdir(parents=True, exist_ok=True)
@@ -73,6 +75,7 @@ def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None,
                 shutil.copyfile(source / file, target / file)
     record["prior"] = asdict(prior_of(best))
     search = {"split": "valid", "metric": METRICS[metric], "protocol": f"sampled-{sampled}" if sampled else "full ranking",
+              "exclude_history": exclude_history,
               "grid": {k: list(v) for k, v in asdict(grid).items()},
               "table": table, "chosen": {k: best[k] for k in ("alpha", "history", "decay", "eps")},
               "valid_ndcg10": best["ndcg10"], "valid_recall10": best["recall10"], "source_model": model, "seconds": round(clock.seconds, 1)}

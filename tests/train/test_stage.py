@@ -191,6 +191,28 @@ def test_tune_prior_picks_the_best_validation_weight_on_a_copy(run):
     assert result.exit_code == 2 and "must be >= 0" in result.stderr
 
 
+def test_tune_prior_with_the_history_out_of_the_ranking(run):
+    """--exclude-history chooses the prior as `evaluate --exclude-history` scores: the search's
+    score of the chosen point is a real evaluation's, and above the history-kept one."""
+    path, _ = run
+    grid = ["--grid", "0", "--grid", "1", "--history", "3", "--decay", "0.5", "--eps", "1e-3"]
+    kept = json.loads(runner.invoke(app, ["tune-prior", str(path), "--model", "sasrec-items", "--name", "kept",
+                                          "--json", *grid]).stdout)
+    result = runner.invoke(app, ["tune-prior", str(path), "--model", "sasrec-items", "--name", "unseen",
+                                 "--exclude-history", "--json", *grid])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    valid = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", "unseen", "--split", "valid",
+                                           "--exclude-history", "--json"]).stdout)["metrics"]
+    assert valid["ndcg@10"] == pytest.approx(out["valid_ndcg10"], abs=1e-5)
+    assert all(u["ndcg10"] > k["ndcg10"] for u, k in zip(out["table"], kept["table"]))
+    record = json.loads((path / "models" / "unseen" / "config.json").read_text())["graph_prior_search"]
+    assert record["exclude_history"] is True
+    result = runner.invoke(app, ["tune-prior", str(path), "--model", "sasrec-items", "--exclude-history",
+                                 "--sampled", "99", *grid])
+    assert result.exit_code == 2 and "exclude_history" in result.stderr
+
+
 def test_tune_prior_takes_the_graph_of_another_run_of_the_same_log(run, tmp_path):
     from g2rec.data.prepare import PrepareConfig
     from g2rec.graph.build import GraphConfig
