@@ -78,7 +78,7 @@ def main() -> None:
     setup_deterministic(args.seed)
     peer_trainer.ACCELERATOR, peer_trainer.DEVICES = "cpu", 1
     peer_trainer.SHOW_PROGRESS = False
-    peer_trainer.PATIENCE = args.patience
+    peer_trainer.PATIENCE, peer_trainer.MAX_EPOCHS = args.patience, args.epochs
 
     df = read_s3(args.input)
     splitter = LastNSplitter(n=1, n_splits=1, filter_cold_users=True, filter_cold_items=True, filter_already_seen=True)
@@ -89,15 +89,12 @@ def main() -> None:
 
     params = {"cls": "SASRecModel", "verbose": 1, "deterministic": True,
               "get_val_mask_func": "src.models.transformers.trainer.get_val_mask_func_all",
-              "get_trainer_func": ("src.models.transformers.trainer.get_trainer_200_epochs" if args.epochs == 200
-                                   else "src.models.transformers.trainer.get_trainer"),
+              "get_trainer_func": "src.models.transformers.trainer.get_trainer",  # reads MAX_EPOCHS and PATIENCE
               "n_factors": args.dim, "session_max_len": 50, "n_blocks": 1, "n_heads": 1, "dropout_rate": 0.2,
               "loss": "sampled_softmax", "n_negatives": 256, "lr": 1e-3, "batch_size": 128}
     if args.ligr:
         params.update({"transformer_layers_type": "src.models.transformers.transformer_layers.ligr.LiGRLayers",
                        "transformer_layers_kwargs": {"ff_factors_multiplier": args.ligr}, "use_key_padding_mask": True})
-    if args.epochs != 200:
-        peer_trainer.MAX_EPOCHS = args.epochs
     model = model_from_params(params)
     start = time.perf_counter()
     model.fit(dataset)

@@ -374,7 +374,7 @@ SOTA_SASREC = {"model": "sasrec", "layers": 1, "heads": 1, "dropout": 0.2, "max_
 # What RecTools' SASRec (the paper's implementation) does beside those settings: negatives drawn
 # for each position, dropout on the item table (inputs and tied output), checkpoints chosen on
 # validation Recall@10 with the user's items filtered.
-AS_RECTOOLS = {"negatives_per": "position", "item_dropout": 0.2, "select": "recall", "valid_exclude_history": True,
+AS_RECTOOLS = {"negatives_per": "position", "item_dropout": 0.2, "select": "recall10", "valid_exclude_history": True,
                "patience": 25}
 
 

@@ -40,7 +40,7 @@ def train_command(
     epochs: int | None = typer.Option(None, help="Most epochs (default 200)."),
     patience: int | None = typer.Option(None, help="Stop after this many epochs without a better validation score (default 15)."),
     select: str | None = typer.Option(None, help="Validation metric that picks the checkpoint and stops training: "
-                                                 "ndcg (NDCG@10; default) | recall (Recall@10)."),
+                                                 "ndcg10 (NDCG@10; default) | recall10 (Recall@10)."),
     valid_exclude_history: bool | None = typer.Option(None, "--valid-exclude-history/--valid-keep-history",
                                                       help="Validate with the user's own items out of the ranking "
                                                            "(default: kept, the project's protocol)."),

@@ -94,6 +94,6 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
                                "folder": f"models/{name}"})
     if graph_prior:
         search = choose_graph_prior(run_dir, name, progress=progress, exclude_history=train_config.valid_exclude_history,
-                                    metric={"ndcg": "ndcg10", "recall": "recall10"}[train_config.select])
+                                    metric=train_config.select)
         summary.update(graph_prior=search["graph_prior"], valid_ndcg10_with_prior=search["valid_ndcg10"])
     return summary

@@ -22,7 +22,7 @@ from ..measure import peak_memory_mb
 from .checkpoint import load_checkpoint, save_checkpoint
 
 WINDOWS = ("all", "last")
-SELECTS = {"ndcg": "NDCG@10", "recall": "Recall@10"}  # --select: the validation metric that picks checkpoints
+SELECTS = {"ndcg10": "NDCG@10", "recall10": "Recall@10"}  # --select: the validation metric that picks checkpoints (tune-prior --metric names them alike)
 
 
 @dataclass
@@ -36,7 +36,7 @@ class TrainConfig:
     threads: int = 0            # torch threads (0 = all cores)
     windows: str = "all"        # all | last: every training transition a target, or each user's last max_len only
     device: str = "cpu"         # cpu | cuda | cuda:N: where the model trains and validates
-    select: str = "ndcg"        # ndcg | recall: validation NDCG@10 or Recall@10 picks the checkpoint and stops
+    select: str = "ndcg10"      # ndcg10 | recall10: validation NDCG@10 or Recall@10 picks the checkpoint and stops
     valid_exclude_history: bool = False  # validate with the user's own items out of the ranking
 
     def __post_init__(self):

@@ -109,12 +109,12 @@ def test_select_names_the_metric_that_picks_the_checkpoint_and_stops(seq, tmp_pa
                 {"NDCG@10": 0.05, "Recall@10": 0.05}, {"NDCG@10": 0.3, "Recall@10": 0.01}]
     inputs, targets = training_windows(seq.train(), 20, "last")
     best = {}
-    for select in ("ndcg", "recall"):
+    for select in ("ndcg10", "recall10"):
         model = Generator(seq.num_items, GeneratorConfig(profiles="none", max_len=20, dim=8), InterestContext())
         curve = iter(scripted)
         state = fit(model, inputs, targets, TrainConfig(epochs=4, patience=2, batch_size=512, seed=0, threads=1,
                                                         select=select), lambda m: next(curve), tmp_path / select)
         best[select] = (state["best_epoch"], state["epoch"])
-    assert best == {"ndcg": (1, 3), "recall": (2, 4)}
-    with pytest.raises(ConfigError, match="select.*ndcg, recall"):
+    assert best == {"ndcg10": (1, 3), "recall10": (2, 4)}
+    with pytest.raises(ConfigError, match="select.*ndcg10, recall10"):
         TrainConfig(select="mrr")

@@ -275,15 +275,15 @@ def test_validation_protocol_options_reach_the_curve(run):
     recall picks the checkpoint by Recall@10: both recorded in the config and each epoch's line."""
     path, _ = run
     args = ["train", str(path), "--model", "sasrec", "--epochs", "2", "--max-len", "20", "--dim", "32",
-            "--threads", "1", "--name", "valid-protocol", "--valid-exclude-history", "--select", "recall", "--json"]
+            "--threads", "1", "--name", "valid-protocol", "--valid-exclude-history", "--select", "recall10", "--json"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     folder = path / "models" / "valid-protocol"
     config = json.loads((folder / "config.json").read_text())["train"]
-    assert config["select"] == "recall" and config["valid_exclude_history"] is True
+    assert config["select"] == "recall10" and config["valid_exclude_history"] is True
     log = [json.loads(line) for line in (folder / "train_log.jsonl").read_text().splitlines()]
     assert all(r["valid"]["exclude_history"] for r in log)
     best = max(log, key=lambda r: r["valid"]["Recall@10"])
     assert json.loads(result.stdout)["valid_recall10"] == round(best["valid"]["Recall@10"], 5)
     result = runner.invoke(app, [*args[:-3], "--select", "hr"])
-    assert result.exit_code == 2 and "ndcg, recall" in result.stderr
+    assert result.exit_code == 2 and "ndcg10, recall10" in result.stderr
