@@ -27,7 +27,7 @@ def make_scorer(model, trie: SIDTrie | None, beam: int = 20, trie_mask: bool = T
         h = trimmed(histories)
         if trie is None:
             return model.item_scores(h).cpu()
-        items, _ = beam_search(model.code_head, model.hidden(h)[:, -1], trie, beam, trie_mask)
+        items, _ = beam_search(*model.decoding(h, torch.from_numpy(users).to(h.device)), trie, beam, trie_mask)
         if counts is not None:
             counts["invalid"] += int((items < 0).sum())
             counts["total"] += items.numel()
@@ -37,7 +37,7 @@ def make_scorer(model, trie: SIDTrie | None, beam: int = 20, trie_mask: bool = T
     def candidates(histories: torch.Tensor, users: np.ndarray, items: torch.Tensor) -> torch.Tensor:
         """``(B, C)`` scores of given items: code-sequence log-probabilities (sids head)."""
         h = trimmed(histories)
-        return model.code_head.sequence_log_prob(model.hidden(h)[:, -1], model.codes[items.to(h.device)]).cpu()
+        return model.code_log_probs(h, items.to(h.device), torch.from_numpy(users).to(h.device)).cpu()
 
     if trie is not None:
         score.candidates = candidates

@@ -18,28 +18,32 @@ from ..tokenize.trie import SIDTrie
 
 
 @torch.no_grad()
-def beam_search(code_head, hidden: torch.Tensor, trie: SIDTrie, width: int = 20,
+def beam_search(decoder, state, trie: SIDTrie, width: int = 20,
                 trie_mask: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    """The ``width`` most probable items (code sequences) after each user's state.
+    """The ``width`` most probable items (code sequences) of each user.
 
     Args:
-        code_head: a :class:`g2rec.model.generator.CodeHead`.
-        hidden: ``(B, D)`` the generator's last hidden state per user.
+        decoder: anything with ``level_log_probs(state, level) -> (B, b, K_level)`` (each beam's
+            next-code log-probabilities) and ``advance(state, beam, level, code) -> state`` (the
+            state after beams ``beam (B, W)`` chose ``code (B, W)``): the generator's
+            :class:`~g2rec.model.generator.CodeHead` or the
+            :class:`~g2rec.model.encdec.SIDEncoderDecoder`; ``model.decoding(histories)`` gives
+            both it and the start ``state`` (one beam per user).
         trie: the items' SID trie (:class:`g2rec.tokenize.trie.SIDTrie`).
         width: beam width W (also the number of items returned).
         trie_mask: constrain every step to real prefixes (default) or decode freely.
 
     Returns:
         ``items (B, W)`` long (``-1`` for a hallucinated or missing beam) and ``scores (B, W)``
-        log-probabilities, best first; on the CPU, where the trie is (``hidden`` may be on a GPU).
+        log-probabilities, best first; on the CPU, where the trie is (the model may be on a GPU).
     """
-    B, D = hidden.shape
-    state = hidden[:, None, :]                                                 # (B, 1, D)
-    score = hidden.new_zeros(B, 1)
-    node = torch.zeros(B, 1, dtype=torch.long)                                 # root; -1 = off-trie
+    score = node = None
     for level in range(trie.levels):
-        logp = torch.log_softmax(code_head.level_logits(state, level), dim=-1)  # (B, b, K)
-        K = logp.shape[-1]
+        logp = decoder.level_log_probs(state, level)                           # (B, b, K)
+        B, K = logp.shape[0], logp.shape[-1]
+        if score is None:
+            score = logp.new_zeros(B, 1)
+            node = torch.zeros(B, 1, dtype=torch.long)                         # root; -1 = off-trie
         if trie_mask:
             allowed = trie.allowed_mask(node.reshape(-1))[:, :K].reshape(node.shape + (K,))
             logp = logp.masked_fill(~allowed.to(logp.device), float("-inf"))
@@ -47,7 +51,7 @@ def beam_search(code_head, hidden: torch.Tensor, trie: SIDTrie, width: int = 20,
         score, flat = cand.topk(min(width, cand.shape[1]), dim=1)
         beam, code = flat // K, flat % K
         node = trie.child(node.gather(1, beam.cpu()), code.cpu())              # -1 once off the trie
-        state = code_head.step(state.gather(1, beam[..., None].expand(-1, -1, D)), level, code)
+        state = decoder.advance(state, beam, level, code)
     items, score = trie.items(node), score.cpu()
     items[~torch.isfinite(score)] = -1
     return items, score

@@ -152,6 +152,14 @@ class CodeHead(nn.Module):
         """The state after choosing ``code (...)`` at ``level``."""
         return state + self.code_emb[level](code)
 
+    def level_log_probs(self, state: torch.Tensor, level: int) -> torch.Tensor:
+        """Beam search's decoder (:func:`g2rec.model.beam.beam_search`): ``state (B, W, D)`` -> ``(B, W, K_level)``."""
+        return F.log_softmax(self.level_logits(state, level), dim=-1)
+
+    def advance(self, state: torch.Tensor, beam: torch.Tensor, level: int, code: torch.Tensor) -> torch.Tensor:
+        """The states of beams ``beam (B, W)`` after choosing ``code (B, W)``."""
+        return self.step(state.gather(1, beam[..., None].expand(-1, -1, state.shape[-1])), level, code)
+
     def sequence_log_prob(self, hidden: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """``log p(c_1..c_L | h) = sum_l log p(c_l | h, c_<l)`` of candidate code sequences:
         ``hidden (B, D)``, ``codes (B, C, L)`` -> ``(B, C)`` (unconstrained softmax per level)."""
@@ -305,6 +313,15 @@ class Generator(PriorScoring, nn.Module):
         if self.config.head == "sids":
             return self.code_head.item_log_probs(self.hidden(items)[:, -1], self.codes[:-1])
         return F.log_softmax(self.item_logits(items), dim=-1)
+
+    def decoding(self, items: torch.Tensor, users: torch.Tensor | None = None) -> tuple[CodeHead, torch.Tensor]:
+        """The sids head and its start state ``(B, 1, D)`` for :func:`g2rec.model.beam.beam_search`."""
+        return self.code_head, self.hidden(items)[:, -1:]
+
+    def code_log_probs(self, items: torch.Tensor, targets: torch.Tensor, users: torch.Tensor | None = None
+                       ) -> torch.Tensor:
+        """``(B, C)`` code-sequence log-probabilities of ``targets (B, C)`` after ``items (B, T)``."""
+        return self.code_head.sequence_log_prob(self.hidden(items)[:, -1], self.codes[targets])
 
     def forward(self, items: torch.Tensor, targets: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor | None, torch.Tensor | None]:

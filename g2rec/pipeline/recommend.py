@@ -71,7 +71,7 @@ def recommend(run_dir: str | Path, users: list, model: str = "g2rec-items", k: i
         else:
             h = torch.where(hist < 0, net.num_items, hist)
             if trie is not None:
-                items, scores = beam_search(net.code_head, net.hidden(h)[:, -1], trie, max(k, record["beam"]))
+                items, scores = beam_search(*net.decoding(h, torch.as_tensor(idx)), trie, max(k, record["beam"]))
                 scores = torch.full((len(idx), net.num_items), float("-inf")).scatter_(1, items.clamp_min(0), scores)
             else:
                 scores = net.item_scores(h)

@@ -37,19 +37,19 @@ def exhaustive_log_prob(head, hidden, codes):
 def test_wide_beam_is_exact_and_narrow_beam_returns_real_items():
     codes, head, trie, hidden = setup()
     exact = exhaustive_log_prob(head, hidden, codes)
-    items, scores = beam_search(head, hidden, trie, width=len(codes))
+    items, scores = beam_search(head, hidden[:, None], trie, width=len(codes))
     assert torch.equal(items, exact.argsort(1, descending=True))
     assert torch.allclose(scores, exact.sort(1, descending=True).values, atol=1e-5)
-    items, _ = beam_search(head, hidden, trie, width=3)
+    items, _ = beam_search(head, hidden[:, None], trie, width=3)
     assert (items >= 0).all() and all(len(set(row)) == 3 for row in items.tolist())
     assert torch.equal(items[:, 0], exact.argmax(1))  # top-1 found here; checked against exhaustive search
 
 
 def test_unconstrained_decoding_can_hallucinate():
     codes, head, trie, hidden = setup(num_items=4)
-    items, _ = beam_search(head, hidden, trie, width=6, trie_mask=False)
+    items, _ = beam_search(head, hidden[:, None], trie, width=6, trie_mask=False)
     assert (items == -1).any()  # 4 of 24 codes are items: most free beams are not
-    constrained, _ = beam_search(head, hidden, trie, width=4)
+    constrained, _ = beam_search(head, hidden[:, None], trie, width=4)
     assert (constrained >= 0).all()
 
 
@@ -66,7 +66,7 @@ def test_sequence_log_prob_of_candidates_matches_teacher_forcing():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (the device machine; CI has none)")
 def test_beam_on_a_gpu_matches_the_cpu():
     codes, head, trie, hidden = setup()
-    items, scores = beam_search(head, hidden, trie, width=4)
-    items_gpu, scores_gpu = beam_search(head.to("cuda"), hidden.to("cuda"), trie, width=4)
+    items, scores = beam_search(head, hidden[:, None], trie, width=4)
+    items_gpu, scores_gpu = beam_search(head.to("cuda"), hidden.to("cuda")[:, None], trie, width=4)
     assert items_gpu.device.type == "cpu" and torch.equal(items_gpu, items)
     assert torch.allclose(scores_gpu, scores, atol=1e-5)
