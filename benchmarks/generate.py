@@ -124,7 +124,7 @@ def training_rate(run: RunFolder, kind: str, config: GeneratorConfig, steps: int
     (history windows; one window of cornac's TIGER is one sample with one target)."""
     torch.manual_seed(0)
     model, _ = build_model(run, kind, config)
-    x, y = (torch.from_numpy(a) for a in training_windows(run.sequences().train(), config.max_len))
+    x, y = (torch.from_numpy(a) for a in training_windows(run.sequences().train(), config.max_len)[:2])
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     # the training loop's own batches: shuffled, length-bucketed, trimmed to their longest window
     batches = length_bucketed_batches((x != model.num_items).sum(1), batch, seed=0)

@@ -281,7 +281,7 @@ def validation_pick(rows: dict, metric: str) -> str | None:
 
 def model_family(models: dict, name: str) -> dict | None:
     """Which network a recipe entry scores with, and whether the graph prior was searched for it:
-    ``{"network": "sasrec" | "g2rec" | "tiger" | "mixed", "prior": bool}`` (an ensemble of
+    ``{"network": "sasrec" | "g2rec" | "tiger" | "tiger-mlp" | "mixed", "prior": bool}`` (an ensemble of
     different networks is ``mixed``); None for a baseline or a name the recipe lacks."""
     entry = models.get(name)
     if not entry:

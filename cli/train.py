@@ -17,7 +17,8 @@ SUMMARY_KEYS = ["model", "name", "head", "profiles", "epochs", "best_epoch", "va
 
 def train_command(
     run_dir: Path = typer.Argument(..., help="Run folder (after `g2rec tokenize` for g2rec and tiger)."),
-    model: str = typer.Option("g2rec", help="g2rec | sasrec (items head, no interest context) | tiger (sids head, plain codes)."),
+    model: str = typer.Option("g2rec", help="g2rec | sasrec (items head, no interest context) | tiger (TIGER's encoder-decoder "
+                                            "over plain semantic IDs) | tiger-mlp (the sids head over the same codes)."),
     head: str | None = typer.Option(None, help="items (score every item; default) | sids (semantic IDs, trie beam search)."),
     profiles: str | None = typer.Option(None, help="g2rec: add (default) | interleave | none (how interest profiles enter)."),
     item_input: str | None = typer.Option(None, help="id (item embedding) | sid (merged semantic-ID codes)."),
@@ -30,11 +31,15 @@ def train_command(
     negatives_per: str | None = typer.Option(None, help="--loss sampled / gbce: batch (drawn once, shared by its positions; default) | position (drawn for each)."),
     sampler: str | None = typer.Option(None, help="--loss sampled: uniform (default) | popularity | in-batch (logQ-corrected)."),
     gbce_t: float | None = typer.Option(None, help="--loss gbce: calibration t in [0, 1] (default 0.75)."),
-    max_len: int | None = typer.Option(None, help="History items read (default 50)."),
-    dim: int | None = typer.Option(None, help="Model width (default 128 for g2rec, 64 for sasrec and tiger)."),
+    max_len: int | None = typer.Option(None, help="History items read (default 50; tiger 20)."),
+    dim: int | None = typer.Option(None, help="Model width (default 128 for g2rec and tiger, 64 for sasrec and tiger-mlp)."),
     layers: int | None = typer.Option(None, help="Transformer blocks (default 2)."),
-    heads: int | None = typer.Option(None, help="Attention heads (default 2)."),
-    dropout: float | None = typer.Option(None, help="Dropout (default 0.5 for g2rec, 0.3 for sasrec and tiger)."),
+    heads: int | None = typer.Option(None, help="Attention heads (default 2; tiger 6)."),
+    encoder_layers: int | None = typer.Option(None, help="tiger: encoder layers (default 4)."),
+    decoder_layers: int | None = typer.Option(None, help="tiger: decoder layers (default 4)."),
+    head_dim: int | None = typer.Option(None, help="tiger: width of each attention head (default 64)."),
+    user_tokens: int | None = typer.Option(None, help="tiger: hashed user tokens, user index mod N (default 2000; 0 = none)."),
+    dropout: float | None = typer.Option(None, help="Dropout (default 0.5 for g2rec, 0.3 for sasrec and tiger-mlp, 0.1 for tiger)."),
     item_dropout: float | None = typer.Option(None, help="Dropout on the item embedding table in training, one mask per "
                                                          "step for the inputs and the tied output (default 0)."),
     epochs: int | None = typer.Option(None, help="Most epochs (default 200)."),
@@ -51,7 +56,8 @@ def train_command(
     seed: int | None = typer.Option(None, help="Random seed (default 0): same seed, same model."),
     threads: int | None = typer.Option(None, help="torch threads (default: all cores)."),
     windows: str | None = typer.Option(None, help="all (every training transition a target; default) | last "
-                                                  "(each user's last max-len items only)."),
+                                                  "(each user's last max-len items only) | prefixes (each transition "
+                                                  "its own sample; tiger's, and its default)."),
     device: str | None = typer.Option(None, help="cpu (default) | cuda | cuda:N: where training and validation run "
                                                  "(evaluate, tune-prior and recommend run on the CPU)."),
     name: str | None = typer.Option(None, help="Model folder name under RUN_DIR/models (default MODEL-HEAD)."),
@@ -67,7 +73,8 @@ def train_command(
                             item_input=item_input, profile_weight=profile_weight, item_init=item_init, block=block,
                             ff_mult=ff_mult, loss=loss, negatives=negatives, negatives_per=negatives_per,
                             sampler=sampler, gbce_t=gbce_t, max_len=max_len,
-                            dim=dim, layers=layers, heads=heads, dropout=dropout, item_dropout=item_dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
+                            dim=dim, layers=layers, heads=heads, encoder_layers=encoder_layers,
+                            decoder_layers=decoder_layers, head_dim=head_dim, user_tokens=user_tokens, dropout=dropout, item_dropout=item_dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay, beam=beam, seed=seed, threads=threads, windows=windows,
                             device=device, select=select, valid_exclude_history=valid_exclude_history)
     show_summary(f"train {summary['name']} -> {run_dir}/models/{summary['name']}", summary, SUMMARY_KEYS, json_out)

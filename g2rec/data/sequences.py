@@ -115,6 +115,24 @@ def window_users(train: Sequences, max_len: int, newest_only: bool = False) -> n
     return np.repeat(np.arange(train.num_users), _windows_per_user(train, max_len, newest_only))
 
 
+def prefix_windows(train: Sequences, max_len: int, pad: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every training transition as its own sample (TIGER's training data): each item after a
+    user's first, with the up to ``max_len`` items before it.
+
+    Returns:
+        ``(N, max_len + 1)`` int64 windows, the target last, left-padded with ``pad``
+        (N = interactions - users with any), and ``(N,)`` the user index of each; users in order,
+        each user's transitions oldest first.
+    """
+    follows = np.ones(train.num_interactions, dtype=bool)
+    follows[train.offsets[:-1][train.lengths > 0]] = False                   # a user's first item follows nothing
+    target = np.flatnonzero(follows)                                          # (N,)
+    users = train.users[target]
+    pos = target[:, None] - max_len + np.arange(max_len + 1)                  # (N, max_len + 1)
+    valid = pos >= train.offsets[users][:, None]
+    return np.where(valid, train.items[np.where(valid, pos, 0)], pad).astype(np.int64), users
+
+
 def _windows_per_user(train: Sequences, max_len: int, newest_only: bool) -> np.ndarray:
     lengths = train.lengths
     count = np.where(lengths >= 2, -(-(lengths - 1) // max_len), 0)

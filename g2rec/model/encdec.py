@@ -51,6 +51,8 @@ class EncoderDecoderConfig:
     dropout: float = 0.1
     user_tokens: int = 2000    # U hashed user tokens (0 = no user token)
 
+    head = property(lambda self: "sids", doc="what it generates: semantic IDs, decoded by beam search")
+
     def __post_init__(self):
         for name in ("max_len", "dim", "encoder_layers", "decoder_layers", "heads", "head_dim", "ff_mult"):
             if getattr(self, name) < 1:

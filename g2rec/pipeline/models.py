@@ -1,13 +1,16 @@
 """Models of a run folder: the choices of ``g2rec train --model``, building a network over the
 run's interest context, and loading a trained model (or an ensemble) from ``models/NAME``.
 
-Models, all the same :class:`~g2rec.model.generator.Generator` code:
+Models, all the same :class:`~g2rec.model.generator.Generator` code but ``tiger``:
 
 * ``g2rec``: interest profiles (``profiles``), the profile loss, the ``items`` head (scored with
   the graph prior chosen on validation) or the ``sids`` head over the prototype-supervised
   semantic IDs;
 * ``sasrec``: the ``items`` head with no interest context;
-* ``tiger``: the ``sids`` head over plain residual k-means codes, no graph, no prototypes;
+* ``tiger``: TIGER's encoder-decoder (:class:`~g2rec.model.encdec.SIDEncoderDecoder`) over
+  plain residual k-means codes, no graph, no prototypes;
+* ``tiger-mlp``: the generator's ``sids`` head (a per-level MLP over the causal Transformer's
+  last state) over the same plain codes;
 * ``popularity`` and ``knn`` (item-kNN on the co-engagement graph): nothing to train, only
   evaluated.
 
@@ -30,6 +33,7 @@ import torch
 from ..atomic import file_sha256
 from ..errors import G2RecError
 from ..model.ensemble import Ensemble
+from ..model.encdec import EncoderDecoderConfig, SIDEncoderDecoder
 from ..model.generator import Generator, GeneratorConfig
 from ..model.prior import PriorConfig
 from ..tokenize.trie import SIDTrie
@@ -37,11 +41,13 @@ from ..train.checkpoint import load_checkpoint
 from .context import load_context
 from .runfolder import RunFolder
 
-MODELS = ("g2rec", "sasrec", "tiger")
+MODELS = ("g2rec", "sasrec", "tiger", "tiger-mlp")
+ENCODER_DECODERS = ("tiger",)  # models of EncoderDecoderConfig; the others are Generators
+PLAIN_CODES = ("tiger", "tiger-mlp")
 BASELINES = ("popularity", "knn")
 # what --model sasrec / tiger fix (asking for another value is an error)
 PRESETS = {"sasrec": {"head": "items", "profiles": "none", "item_input": "id", "profile_weight": 0.0, "item_init": "none"},
-           "tiger": {"head": "sids", "profiles": "none", "item_input": "sid", "profile_weight": 0.0, "item_init": "none"}}
+           "tiger-mlp": {"head": "sids", "profiles": "none", "item_input": "sid", "profile_weight": 0.0, "item_init": "none"}}
 # g2rec's own defaults where they differ from GeneratorConfig's (SASRec's network): the best
 # single network measured on Beauty (benchmarks/README.md, recipe g2rec-items-d128)
 DEFAULTS = {"g2rec": {"dim": 128, "dropout": 0.5}}
@@ -74,20 +80,36 @@ def prior_graph(run: RunFolder, folder: Path | None) -> sp.csr_matrix:
     return graph
 
 
-def build_model(run: RunFolder, kind: str, config: GeneratorConfig, folder: Path | None = None,
-                fresh: bool = False) -> tuple[Generator, SIDTrie | None]:
-    """The generator of ``kind`` over the run's items, with its interest context; and its trie
-    (sids head). ``folder``: the model's folder (TIGER keeps its plain codes there; ``fresh``,
+def build_model(run: RunFolder, kind: str, config: GeneratorConfig | EncoderDecoderConfig, folder: Path | None = None,
+                fresh: bool = False) -> tuple[Generator | SIDEncoderDecoder, SIDTrie | None]:
+    """The network of ``kind`` over the run's items, with its interest context; and its trie
+    (semantic IDs). ``folder``: the model's folder (TIGER keeps its plain codes there; ``fresh``,
     a new training, remakes them if the vectors they came from changed)."""
-    context = load_context(run, codes="plain" if kind == "tiger" else "supervised",
-                           need_profiles=config.profiles != "none" or config.profile_weight > 0,
-                           need_codes=config.head == "sids" or config.item_input == "sid", folder=folder,
-                           item_init=config.item_init, fresh_codes=fresh)
-    if config.loss == "sampled" and config.sampler != "uniform":  # popularity of the training interactions
-        context.item_counts = torch.from_numpy(run.sequences().item_counts())
-    model = Generator(run.num_items, config, context)
+    codes = "plain" if kind in PLAIN_CODES else "supervised"
+    if kind in ENCODER_DECODERS:
+        context = load_context(run, codes=codes, need_profiles=False, folder=folder, fresh_codes=fresh)
+        model = SIDEncoderDecoder(run.num_items, config, context.codes, context.codebook_sizes)
+    else:
+        context = load_context(run, codes=codes, need_profiles=config.profiles != "none" or config.profile_weight > 0,
+                               need_codes=config.head == "sids" or config.item_input == "sid", folder=folder,
+                               item_init=config.item_init, fresh_codes=fresh)
+        if config.loss == "sampled" and config.sampler != "uniform":  # popularity of the training interactions
+            context.item_counts = torch.from_numpy(run.sequences().item_counts())
+        model = Generator(run.num_items, config, context)
     trie = SIDTrie.build(context.codes.numpy(), context.codebook_sizes) if config.head == "sids" else None
     return model, trie
+
+
+def network_config(folder: Path, record: dict) -> GeneratorConfig | EncoderDecoderConfig:
+    """The network config a model folder's ``config.json`` records, or a one-line error."""
+    try:
+        if record["model"] in ENCODER_DECODERS:
+            return EncoderDecoderConfig(**record["generator"])
+        # the checkpoint replaces the item embedding: no need to read the vectors that started it
+        return replace(GeneratorConfig(**record["generator"]), item_init="none")
+    except (KeyError, TypeError) as e:
+        raise G2RecError(f"{folder}/config.json: not a config of --model {record.get('model')} ({e}); "
+                         f"train the model again") from None
 
 
 def load_trained(run: RunFolder, name: str) -> tuple[Generator | Ensemble, SIDTrie | None, dict]:
@@ -102,9 +124,8 @@ def load_trained(run: RunFolder, name: str) -> tuple[Generator | Ensemble, SIDTr
     if record["model"] == "ensemble":  # no weights of its own: its members'
         members = [load_trained(run, member)[0] for member in record["members"]]
         return Ensemble(members, prior, graph).eval(), None, record
-    # the checkpoint replaces the item embedding: no need to read the vectors that started it
-    config = replace(GeneratorConfig(**record["generator"]), item_init="none")
-    net, trie = build_model(run, record["model"], config, folder)
+    net, trie = build_model(run, record["model"], network_config(folder, record), folder)
     load_checkpoint(folder / "best.safetensors", net)
-    net.attach_prior(prior, graph)
+    if isinstance(net, Generator):
+        net.attach_prior(prior, graph)
     return net.eval(), trie, record

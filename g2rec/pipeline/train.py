@@ -18,39 +18,54 @@ from ..errors import ConfigError, G2RecError, check_choice
 from ..eval.protocol import evaluate_ranking
 from ..eval.scorers import make_scorer
 from ..measure import Stopwatch, peak_memory_mb
+from ..model.encdec import EncoderDecoderConfig
 from ..model.generator import GeneratorConfig
 from ..model.prior import PriorConfig
 from ..train.loop import TrainConfig, fit, training_windows
-from .models import DEFAULTS, MODELS, PRESETS, build_model, read_config
+from .models import DEFAULTS, ENCODER_DECODERS, MODELS, PRESETS, build_model, read_config
 from .runfolder import RunFolder
 from .tune_prior import choose_graph_prior
 
-OPTIONS = ({f.name for f in fields(GeneratorConfig)} | {f.name for f in fields(TrainConfig)}) | {"beam"}
+GENERATOR = {f.name for f in fields(GeneratorConfig)}
+ENCODER_DECODER = {f.name for f in fields(EncoderDecoderConfig)}
+TRAIN = {f.name for f in fields(TrainConfig)}
+OPTIONS = GENERATOR | ENCODER_DECODER | TRAIN | {"beam"}
 
 
-def model_options(model: str, options: dict) -> tuple[GeneratorConfig, TrainConfig, int]:
+def model_options(model: str, options: dict) -> tuple[GeneratorConfig | EncoderDecoderConfig, TrainConfig, int]:
     """The configs of ``g2rec train --model MODEL`` with ``options`` (None = the default):
-    ``--model sasrec|tiger`` fix their presets, ``g2rec`` has its own defaults (:data:`.models.DEFAULTS`)."""
+    ``--model sasrec|tiger-mlp`` fix their presets, ``g2rec`` has its own defaults
+    (:data:`.models.DEFAULTS`), ``tiger`` takes :class:`EncoderDecoderConfig`'s options and trains
+    on every transition as its own sample (``windows='prefixes'``)."""
     check_choice("model", model, MODELS)
     unknown = sorted(set(options) - OPTIONS)
     if unknown:
         raise ConfigError(f"unknown train option(s): {', '.join(unknown)} (valid: {', '.join(sorted(OPTIONS))})")
     given = {k: v for k, v in options.items() if v is not None}
-    gen_fields = {f.name for f in fields(GeneratorConfig)}
-    gen = {**DEFAULTS.get(model, {}), **{k: v for k, v in given.items() if k in gen_fields}}
+    network = ENCODER_DECODER if model in ENCODER_DECODERS else GENERATOR
+    foreign = sorted(set(given) - network - TRAIN - {"beam"})
+    if foreign:
+        raise ConfigError(f"--model {model} has no option(s) {', '.join(foreign)}")
+    gen = {**DEFAULTS.get(model, {}), **{k: v for k, v in given.items() if k in network}}
     if model in PRESETS:
         clash = {k for k in gen if k in PRESETS[model] and gen[k] != PRESETS[model][k]}
         if clash:
             raise ConfigError(f"--model {model} fixes {', '.join(sorted(clash))}; use --model g2rec to change them")
         gen.update(PRESETS[model])
-    train_config = TrainConfig(**{k: v for k, v in given.items() if k in {f.name for f in fields(TrainConfig)}})
-    return GeneratorConfig(**gen), train_config, given.get("beam", 20)
+    train_options = {k: v for k, v in given.items() if k in TRAIN}
+    if model in ENCODER_DECODERS:
+        if train_options.setdefault("windows", "prefixes") != "prefixes":
+            raise ConfigError(f"--model {model} predicts one item per history: it trains on windows='prefixes' "
+                              f"(got {train_options['windows']!r})")
+        return EncoderDecoderConfig(**gen), TrainConfig(**train_options), given.get("beam", 20)
+    return GeneratorConfig(**gen), TrainConfig(**train_options), given.get("beam", 20)
 
 
 def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, resume: bool = False,
           progress=None, graph_prior: bool | None = None, **options) -> dict:
-    """Train a generator (``model`` in g2rec | sasrec | tiger); ``options`` are fields of
-    :class:`GeneratorConfig` and :class:`TrainConfig` (``beam``: the sids head's validation beam).
+    """Train a generator (``model`` in g2rec | sasrec | tiger | tiger-mlp); ``options`` are fields of
+    :class:`GeneratorConfig` (:class:`EncoderDecoderConfig` for tiger) and :class:`TrainConfig`
+    (``beam``: the validation beam of semantic-ID models).
     ``graph_prior`` (default: on for g2rec's items head) then chooses the graph prior on
     validation (:func:`.tune_prior.choose_graph_prior`). Returns the summary, also recorded
     under ``stages.train.NAME`` in the manifest with the config and the curve."""
@@ -77,12 +92,13 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
     net, trie = build_model(run, model, gen_config, folder, fresh=not resume)
     folder.mkdir(parents=True, exist_ok=True)
     write_json_atomic(folder / "config.json", config_record)
-    inputs, targets = training_windows(seq.train(), gen_config.max_len, train_config.windows)
+    inputs, targets, users = training_windows(seq.train(), gen_config.max_len, train_config.windows)
     scorer = make_scorer(net, trie, beam)
     state = fit(net, inputs, targets, train_config,
                 lambda m: evaluate_ranking(scorer, seq, VALID, gen_config.max_len, batch=512,
-                                           exclude_history=train_config.valid_exclude_history), folder, resume, progress)
-    summary = {"model": model, "name": name, "head": gen_config.head, "profiles": gen_config.profiles,
+                                           exclude_history=train_config.valid_exclude_history), folder, resume, progress,
+                users=users if model in ENCODER_DECODERS else None)
+    summary = {"model": model, "name": name, "head": gen_config.head, "profiles": getattr(gen_config, "profiles", "none"),
                "epochs": state["epoch"], "best_epoch": state["best_epoch"],
                "valid_ndcg10": round(state["best_metrics"]["NDCG@10"], 5),
                "valid_recall10": round(state["best_metrics"]["Recall@10"], 5),

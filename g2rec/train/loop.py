@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data.sequences import Sequences, sequence_windows
+from ..data.sequences import Sequences, prefix_windows, sequence_windows, window_users
 from ..errors import ConfigError, check_choice
 from ..measure import peak_memory_mb
 from .checkpoint import load_checkpoint, save_checkpoint
 
-WINDOWS = ("all", "last")
+WINDOWS = ("all", "last", "prefixes")
 SELECTS = {"ndcg10": "NDCG@10", "recall10": "Recall@10"}  # --select: the validation metric that picks checkpoints (tune-prior --metric names them alike)
 
 
@@ -34,7 +34,7 @@ class TrainConfig:
     patience: int = 15          # epochs without a better validation score (``select``) before stopping
     seed: int = 0
     threads: int = 0            # torch threads (0 = all cores)
-    windows: str = "all"        # all | last: every training transition a target, or each user's last max_len only
+    windows: str = "all"        # all | last | prefixes: every training transition a target, each user's last max_len only, or each transition its own sample
     device: str = "cpu"         # cpu | cuda | cuda:N: where the model trains and validates
     select: str = "ndcg10"      # ndcg10 | recall10: validation NDCG@10 or Recall@10 picks the checkpoint and stops
     valid_exclude_history: bool = False  # validate with the user's own items out of the ranking
@@ -62,21 +62,31 @@ def training_device(name: str) -> torch.device:
     return device
 
 
-def training_windows(train: Sequences, max_len: int, windows: str = "all") -> tuple[np.ndarray, np.ndarray]:
-    """Inputs and next-item targets from the training sequences (:func:`sequence_windows`).
+def training_windows(train: Sequences, max_len: int, windows: str = "all") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inputs and next-item targets from the training sequences.
 
     ``windows="all"``: every sequence cut from its newest item into windows of ``max_len + 1``
-    items, so each training transition is a target once; ``"last"``: only each user's last
-    ``max_len + 1`` items (older items of long histories are never targets).
+    items, so each training transition is a target once (:func:`sequence_windows`); ``"last"``:
+    only each user's last ``max_len + 1`` items (older items of long histories are never
+    targets); ``"prefixes"``: each transition its own sample, the up to ``max_len`` items
+    before it and its target in the last column only (:func:`prefix_windows`; what an
+    encoder-decoder, which predicts one item per history, trains on).
 
-    Returns ``(inputs, targets)``, both ``(N, max_len)`` int64, left-padded with ``I``
-    (users with fewer than 2 training items give none); ``targets[:, t]`` follows ``inputs[:, t]``.
+    Returns ``(inputs, targets, users)``: ``(N, max_len)`` int64 both, left-padded with ``I``
+    (users with fewer than 2 training items give none), ``targets[:, t]`` following
+    ``inputs[:, t]``, and ``(N,)`` the user index of each row.
     """
     check_choice("windows", windows, WINDOWS)
     pad = train.num_items
+    if windows == "prefixes":
+        w, users = prefix_windows(train, max_len, pad)
+        targets = np.full((len(w), max_len), pad, dtype=np.int64)
+        targets[:, -1] = w[:, -1]
+        return np.ascontiguousarray(w[:, :-1]), targets, users
     w = sequence_windows(train, max_len, pad, newest_only=windows == "last")
     inputs = np.ascontiguousarray(w[:, :-1])
-    return inputs, np.where(inputs == pad, pad, w[:, 1:])  # a sequence's first item follows nothing
+    users = window_users(train, max_len, newest_only=windows == "last")
+    return inputs, np.where(inputs == pad, pad, w[:, 1:]), users  # a sequence's first item follows nothing
 
 
 def length_bucketed_batches(lengths: torch.Tensor, batch_size: int, seed: int, pool: int = 32) -> list[torch.Tensor]:
@@ -98,8 +108,10 @@ def _epoch_seed(seed: int, epoch: int) -> int:
 
 
 def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config: TrainConfig,
-        validate: Callable[[torch.nn.Module], dict], folder: Path, resume: bool = False, progress=None) -> dict:
-    """Train ``model`` (anything with ``num_items`` and ``model(items, targets) -> (scores, loss)``)
+        validate: Callable[[torch.nn.Module], dict], folder: Path, resume: bool = False, progress=None,
+        users: np.ndarray | None = None) -> dict:
+    """Train ``model`` (anything with ``num_items`` and ``model(items, targets) -> (scores, loss)``,
+    called ``model(items, targets, users)`` when ``users``, each row's user index, are given)
     on the windows.
 
     Each epoch ends with ``validate(model)`` (a metrics dict with ``NDCG@10`` and ``Recall@10``;
@@ -126,6 +138,7 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
     elif log.exists():
         log.unlink()
     x, y = torch.from_numpy(inputs).to(device), torch.from_numpy(targets).to(device)
+    u = None if users is None else torch.from_numpy(users).to(device)
     pad = model.num_items
     batches = (len(x) + config.batch_size - 1) // config.batch_size
     lengths = (x != pad).sum(1).cpu()
@@ -141,7 +154,7 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
             xb, yb = x[idx], y[idx]
             width = int((xb != pad).sum(1).max())  # trim the all-padding columns on the left
             xb, yb = xb[:, -width:], yb[:, -width:]
-            _, loss = model(xb, yb)
+            _, loss = model(xb, yb) if u is None else model(xb, yb, u[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -29,11 +29,11 @@ def test_every_row_of_the_issue_datasets_has_a_network(load_benchmark):
     q = load_benchmark("quality")
     for name in ("toys", "scientific", "ml-100k"):
         recipe = q.load_recipes()[name]
-        assert recipe["ahead_of"] == {"metric": "ndcg@10", "networks": ["sasrec", "tiger"]}
+        assert recipe["ahead_of"] == {"metric": "ndcg@10", "networks": ["sasrec", "tiger", "tiger-mlp"]}
         for model in recipe["models"]:
             family = q.model_family(recipe["models"], model)
             assert (family is None) == (model in ("popularity", "knn")), model
-            assert family is None or family["network"] in ("sasrec", "g2rec", "tiger", "mixed")
+            assert family is None or family["network"] in ("sasrec", "g2rec", "tiger", "tiger-mlp", "mixed")
     toys = q.load_recipes()["toys"]["models"]
     assert q.model_family(toys, "g2rec-items-d128-x3-prior-tuned") == {"network": "g2rec", "prior": True}
     assert q.model_family(toys, "sasrec-tiger")["network"] == "mixed"

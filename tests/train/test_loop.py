@@ -29,7 +29,7 @@ def test_windows_hold_training_items_only(seq):
     # relabel every held-out interaction with a fresh item id that training never sees
     marked = type(seq)(seq.user_ids, np.arange(seq.num_items + held_out.sum()), seq.offsets,
                        np.where(held_out, seq.num_items + np.cumsum(held_out) - 1, seq.items), seq.times, seq.split)
-    inputs, targets = training_windows(marked.train(), max_len=20, windows="last")
+    inputs, targets, _ = training_windows(marked.train(), max_len=20, windows="last")
     pad = marked.num_items
     real = np.concatenate([inputs[inputs != pad], targets[targets != pad]])
     assert real.max() < seq.num_items
@@ -39,8 +39,18 @@ def test_windows_hold_training_items_only(seq):
     last = train.items[train.offsets[1:] - 1]
     assert np.array_equal(targets[:, -1], last)
     # all windows: every training transition is a target exactly once
-    _, every = training_windows(marked.train(), max_len=20)
+    _, every, _ = training_windows(marked.train(), max_len=20)
     assert (every != pad).sum() == int(np.maximum(train.lengths - 1, 0).sum()) > (targets != pad).sum()
+    # prefixes: the same transitions, one per row, each with the items before it
+    histories, after, users = training_windows(marked.train(), max_len=20, windows="prefixes")
+    assert len(after) == (every != pad).sum() and (after[:, :-1] == pad).all()
+    assert np.array_equal(np.sort(after[:, -1]), np.sort(every[every != pad]))
+    row = int(np.flatnonzero(users == users[-1])[-1])                     # the last user's newest transition
+    u = users[row]
+    items = train.items[train.offsets[u]:train.offsets[u + 1]]
+    assert after[row, -1] == items[-1]
+    expect = items[:-1][-20:]
+    assert np.array_equal(histories[row, 20 - len(expect):], expect) and (histories[row, :20 - len(expect)] == pad).all()
 
 
 def quality(metrics: dict) -> dict:
@@ -50,7 +60,7 @@ def quality(metrics: dict) -> dict:
 def run(seq, folder, epochs, resume=False, seed=0, **options):
     torch.manual_seed(seed)
     model = Generator(seq.num_items, GeneratorConfig(profiles="none", max_len=20, dim=16, **options), InterestContext())
-    inputs, targets = training_windows(seq.train(), 20)
+    inputs, targets, _ = training_windows(seq.train(), 20)
 
     def validate(m):
         return evaluate_ranking(lambda h, u: m.item_scores(torch.where(h < 0, m.num_items, h)), seq, VALID,
@@ -107,7 +117,7 @@ def test_select_names_the_metric_that_picks_the_checkpoint_and_stops(seq, tmp_pa
     patience counts epochs without a better score of that metric."""
     scripted = [{"NDCG@10": 0.2, "Recall@10": 0.1}, {"NDCG@10": 0.1, "Recall@10": 0.3},
                 {"NDCG@10": 0.05, "Recall@10": 0.05}, {"NDCG@10": 0.3, "Recall@10": 0.01}]
-    inputs, targets = training_windows(seq.train(), 20, "last")
+    inputs, targets, _ = training_windows(seq.train(), 20, "last")
     best = {}
     for select in ("ndcg10", "recall10"):
         model = Generator(seq.num_items, GeneratorConfig(profiles="none", max_len=20, dim=8), InterestContext())

@@ -77,8 +77,10 @@ def test_g2rec_sids_and_tiger_heads(run):
                  ["tokenize", str(path), "--num-prototypes", "8", "--codebook-size", "16", "--no-leiden"]):
         result = runner.invoke(app, [*args, "--json"])
         assert result.exit_code == 0, result.output
-    for model in ("g2rec", "tiger"):
-        result = runner.invoke(app, ["train", str(path), "--model", model, "--head", "sids", "--epochs", "1",
+    small = {"g2rec": ["--head", "sids"], "tiger-mlp": ["--head", "sids"],
+             "tiger": ["--encoder-layers", "1", "--decoder-layers", "1", "--heads", "2", "--head-dim", "16"]}
+    for model, options in small.items():
+        result = runner.invoke(app, ["train", str(path), "--model", model, *options, "--epochs", "1",
                                      "--max-len", "20", "--dim", "32", "--threads", "1", "--json"])
         assert result.exit_code == 0, result.output
         name = f"{model}-sids"
