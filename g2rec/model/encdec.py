@@ -159,10 +159,7 @@ class SIDEncoderDecoder(nn.Module):
         super().__init__()
         self.config, self.num_items, self.levels = config, num_items, len(sizes)
         self.sizes = tuple(int(k) for k in sizes)
-        offsets = [0]
-        for k in self.sizes[:-1]:
-            offsets.append(offsets[-1] + k)
-        self.offsets = offsets
+        self.offsets = offsets = [sum(self.sizes[:level]) for level in range(self.levels)]
         self.pad_token = sum(self.sizes)
         self.start_token = self.pad_token + 1
         tokens = codes.long() + torch.tensor(offsets)
