@@ -39,6 +39,8 @@ def train_command(
     decoder_layers: int | None = typer.Option(None, help="tiger: decoder layers (default 4)."),
     head_dim: int | None = typer.Option(None, help="tiger: width of each attention head (default 64)."),
     user_tokens: int | None = typer.Option(None, help="tiger: hashed user tokens, user index mod N (default 2000; 0 = none)."),
+    encoder_input: str | None = typer.Option(None, help="tiger: codes (every code of every history item, TIGER's; default) | "
+                                                        "merged (one merged token per history item, GenRec's token merger)."),
     dropout: float | None = typer.Option(None, help="Dropout (default 0.5 for g2rec, 0.3 for sasrec and tiger-mlp, 0.1 for tiger)."),
     item_dropout: float | None = typer.Option(None, help="Dropout on the item embedding table in training, one mask per "
                                                          "step for the inputs and the tied output (default 0)."),
@@ -74,7 +76,8 @@ def train_command(
                             ff_mult=ff_mult, loss=loss, negatives=negatives, negatives_per=negatives_per,
                             sampler=sampler, gbce_t=gbce_t, max_len=max_len,
                             dim=dim, layers=layers, heads=heads, encoder_layers=encoder_layers,
-                            decoder_layers=decoder_layers, head_dim=head_dim, user_tokens=user_tokens, dropout=dropout, item_dropout=item_dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
+                            decoder_layers=decoder_layers, head_dim=head_dim, user_tokens=user_tokens,
+                            encoder_input=encoder_input, dropout=dropout, item_dropout=item_dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay, beam=beam, seed=seed, threads=threads, windows=windows,
                             device=device, select=select, valid_exclude_history=valid_exclude_history)
     show_summary(f"train {summary['name']} -> {run_dir}/models/{summary['name']}", summary, SUMMARY_KEYS, json_out)

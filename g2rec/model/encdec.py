@@ -5,9 +5,12 @@ one shared vocabulary (``o_l = K_1 + .. + K_{l-1}``), which also holds a padding
 decoder's start token ``s`` and ``U`` hashed user tokens (TIGER: 2,000).
 
 * Encoder, bidirectional, over the history's tokens, oldest first, with learned positions
-  counted from the newest token (so the newest item's codes keep theirs):
-  ``[u, c^1_1 .. c^1_L, .., c^T_1 .. c^T_L]``, ``u`` = token ``user mod U`` (none for a history
-  without a user).
+  counted from the newest token (so the newest item's codes keep theirs). TIGER's layout
+  (``encoder_input='codes'``) reads every code, ``[u, c^1_1 .. c^1_L, .., c^T_1 .. c^T_L]``;
+  GenRec's token merger (``encoder_input='merged'``) reads one token per item,
+  ``x_t = W [E_{c^t_1}; ..; E_{c^t_L}]`` (``W`` a ``(D, L D)`` linear map), ``L`` times fewer
+  encoder tokens for the same history. ``u`` = token ``user mod U`` (none for a history without
+  a user).
 * Decoder, causal, over ``[s, c_1, .., c_{L-1}]`` with cross-attention to the encoder's
   states ``m``. Its state ``g_l`` after ``c_<l`` scores level ``l``'s codes against their own
   (tied) token embeddings ``E``:
@@ -16,13 +19,15 @@ decoder's start token ``s`` and ``U`` hashed user tokens (TIGER: 2,000).
       p(c_l = k \\mid \\text{history}, c_{<l}) = \\operatorname{softmax}_k(g_l \\cdot E_{o_l + k})
 
 * Loss: teacher-forced cross-entropy averaged over the ``L`` levels, one target item per sample
-  (the item after the history).
+  (the item after the history). Dropout on the embeddings and on every residual branch, not on
+  the attention weights, so that scaled-dot-product attention keeps its fused kernel.
 * Decoding: :func:`g2rec.model.beam.beam_search` constrained to the trie of real items, this
   module being its decoder: the cross-attention keys and values of ``m`` are computed once per
   user (the beams are that user's queries), the self-attention keys and values of earlier
   levels are cached per beam, so each level runs the decoder on one new token per beam.
 
-Shapes: ``B`` users, ``T`` history items (``<= max_len``), ``S = T L (+1)`` encoder tokens,
+Shapes: ``B`` users, ``T`` history items (``<= max_len``), ``S = T L (+1)`` encoder tokens
+(``T (+1)`` merged),
 ``W`` beams, ``D`` = ``dim``, ``H`` heads of ``head_dim``.
 """
 
@@ -35,8 +40,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_choice
 from .transformer import Dropout
+
+
+ENCODER_INPUTS = ("codes", "merged")
 
 
 @dataclass
@@ -50,6 +58,7 @@ class EncoderDecoderConfig:
     ff_mult: int = 8           # feed-forward width = ff_mult * dim
     dropout: float = 0.1
     user_tokens: int = 2000    # U hashed user tokens (0 = no user token)
+    encoder_input: str = "codes"  # codes (TIGER: L tokens per history item) | merged (GenRec: one)
 
     head = property(lambda self: "sids", doc="what it generates: semantic IDs, decoded by beam search")
 
@@ -57,6 +66,7 @@ class EncoderDecoderConfig:
         for name in ("max_len", "dim", "encoder_layers", "decoder_layers", "heads", "head_dim", "ff_mult"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)} must be >= 1")
+        check_choice("encoder_input", self.encoder_input, ENCODER_INPUTS)
         if not 0 <= self.dropout < 1 or self.user_tokens < 0:
             raise ConfigError(f"need dropout in [0, 1) (got {self.dropout}) and user_tokens >= 0 (got {self.user_tokens})")
 
@@ -67,7 +77,7 @@ class Attention(nn.Module):
     def __init__(self, config: EncoderDecoderConfig):
         super().__init__()
         inner = config.heads * config.head_dim
-        self.heads, self.head_dim, self.dropout = config.heads, config.head_dim, config.dropout
+        self.heads, self.head_dim = config.heads, config.head_dim
         self.q = nn.Linear(config.dim, inner)
         self.kv = nn.Linear(config.dim, 2 * inner)
         self.proj = nn.Linear(inner, config.dim)
@@ -86,9 +96,8 @@ class Attention(nn.Module):
                 causal: bool = False) -> torch.Tensor:
         """``x (B, T, D)`` over ``k, v (B, H, S, d)``; ``mask`` bool broadcastable to ``(B, H, T, S)``
         (True = may attend). Returns ``(B, T, D)``."""
-        q = self.split(self.q(x))
-        p = self.dropout if self.training else 0.0
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=causal)
+        q = self.split(self.q(x))  # no dropout on attention weights: SDPA keeps its fused CPU kernel
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
         return self.resid_dropout(self.proj(y.transpose(-3, -2).flatten(-2)))
 
 
@@ -167,7 +176,9 @@ class SIDEncoderDecoder(nn.Module):
         self.register_buffer("tokens", torch.cat([tokens, tokens.new_full((1, self.levels), self.pad_token)]),
                              persistent=False)                                       # (I+1, L); padding row
         self.tok_emb = nn.Embedding(self.start_token + 1 + config.user_tokens, config.dim)
-        self.enc_pos = nn.Embedding(config.max_len * self.levels + 1, config.dim)
+        per_item = self.levels if config.encoder_input == "codes" else 1
+        self.enc_pos = nn.Embedding(config.max_len * per_item + 1, config.dim)
+        self.merge = nn.Linear(self.levels * config.dim, config.dim) if config.encoder_input == "merged" else None
         self.dec_pos = nn.Embedding(self.levels, config.dim)
         self.drop = Dropout(config.dropout)
         self.encoder = nn.ModuleList(EncoderLayer(config) for _ in range(config.encoder_layers))
@@ -192,15 +203,19 @@ class SIDEncoderDecoder(nn.Module):
         B, T = items.shape
         if T > self.config.max_len:
             raise ValueError(f"history of {T} items is longer than max_len={self.config.max_len}")
-        tok = self.tokens[items].reshape(B, T * self.levels)
+        tok = self.tokens[items]                                                    # (B, T, L)
+        if self.merge is None:
+            tok = tok.reshape(B, T * self.levels)
+            x, real = self.tok_emb(tok), tok != self.pad_token
+        else:
+            x, real = self.merge(self.tok_emb(tok).flatten(-2)), items != self.num_items
         if self.config.user_tokens:
             user = torch.full((B, 1), self.pad_token, dtype=torch.long, device=items.device) if users is None else \
                 (self.start_token + 1 + users.long() % self.config.user_tokens)[:, None]
-            tok = torch.cat([user, tok], dim=1)
-        real = tok != self.pad_token
+            x, real = torch.cat([self.tok_emb(user), x], dim=1), torch.cat([user != self.pad_token, real], dim=1)
         real[:, -1] |= ~real.any(1)  # an empty history attends to its (padding) last token, not to nothing
-        S, n = tok.shape[1], self.enc_pos.num_embeddings
-        x = self.drop(self.tok_emb(tok) + self.enc_pos(torch.arange(n - S, n, device=tok.device)))
+        S, n = x.shape[1], self.enc_pos.num_embeddings
+        x = self.drop(x + self.enc_pos(torch.arange(n - S, n, device=x.device)))
         mask = real[:, None, None, :]
         for layer in self.encoder:
             x = layer(x, mask)

@@ -42,8 +42,9 @@ def test_loss_is_the_mean_code_cross_entropy():
     assert torch.allclose(loss, -log_p[[0, 2]].mean() / len(SIZES), atol=1e-6)
 
 
-def test_cached_beam_search_scores_equal_teacher_forcing():
-    net, items, users = model(), histories(), torch.tensor([0, 1, 7])
+@pytest.mark.parametrize("layout", ["codes", "merged"])
+def test_cached_beam_search_scores_equal_teacher_forcing(layout):
+    net, items, users = model(encoder_input=layout), histories(), torch.tensor([0, 1, 7])
     trie = SIDTrie.build(net.codes[:-1].numpy(), SIZES)
     with torch.no_grad():
         found, scores = beam_search(*net.decoding(items, users), trie, width=net.num_items)
@@ -51,12 +52,18 @@ def test_cached_beam_search_scores_equal_teacher_forcing():
         direct = net.code_log_probs(items, found, users)
         assert torch.allclose(scores, direct, atol=1e-5)
         assert (scores[:, :-1] >= scores[:, 1:]).all()
-        top, _ = beam_search(*net.decoding(items, users), trie, width=3)
-        assert torch.equal(top, found[:, :3])
+        # a beam at least as wide as the trie's widest level keeps every prefix: exact top-W
+        widest = len(torch.unique(net.codes[:-1, :2], dim=0))
+        top, _ = beam_search(*net.decoding(items, users), trie, width=widest)
+        assert torch.equal(top, found[:, :widest])
+        narrow, narrow_scores = beam_search(*net.decoding(items, users), trie, width=3)  # approximate,
+        assert torch.allclose(narrow_scores, net.code_log_probs(items, narrow, users), atol=1e-5)  # scored exactly
+        assert (narrow_scores[:, 0] <= scores[:, 0] + 1e-6).all()
 
 
-def test_decoder_is_causal_and_left_padding_is_neutral():
-    net = model()
+@pytest.mark.parametrize("layout", ["codes", "merged"])
+def test_decoder_is_causal_and_left_padding_is_neutral(layout):
+    net = model(encoder_input=layout)
     items = histories()
     memory_states, real = net.encode(items)
     memory, mask = net.cross_memory(memory_states), real[:, None, None, :]
@@ -84,12 +91,13 @@ def test_user_token():
     assert plain.tok_emb.num_embeddings == sum(SIZES) + 2
 
 
-def test_learns_a_next_item_rule():
+@pytest.mark.parametrize("layout", ["codes", "merged"])
+def test_learns_a_next_item_rule(layout):
     """Next item = (last item + 1) mod n: after training, greedy decoding finds it."""
     torch.manual_seed(0)
     n = 20
     config = EncoderDecoderConfig(max_len=3, dim=32, encoder_layers=1, decoder_layers=1, heads=2, head_dim=16,
-                                  ff_mult=2, dropout=0.0, user_tokens=0)
+                                  ff_mult=2, dropout=0.0, user_tokens=0, encoder_input=layout)
     net = SIDEncoderDecoder(n, config, all_codes(n), SIZES)
     start = torch.randint(0, n, (256,))
     items = (start[:, None] + torch.arange(3)) % n
@@ -114,3 +122,13 @@ def test_config_fails_fast():
         EncoderDecoderConfig(head_dim=0)
     with pytest.raises(ConfigError, match="dropout"):
         EncoderDecoderConfig(dropout=1.0)
+    with pytest.raises(ConfigError, match="encoder_input.*codes, merged"):
+        EncoderDecoderConfig(encoder_input="tokens")
+
+
+def test_merged_layout_reads_one_token_per_item():
+    codes, merged = model(), model(encoder_input="merged")
+    items = histories()
+    assert codes.encode(items)[0].shape[1] == 1 + 6 * len(SIZES)
+    assert merged.encode(items)[0].shape[1] == 1 + 6
+    assert merged.encode(items)[1][2].tolist() == [False] * 6 + [True]       # padding items masked
