@@ -18,7 +18,7 @@ SUMMARY_KEYS = ["model", "name", "head", "profiles", "epochs", "best_epoch", "va
 def train_command(
     run_dir: Path = typer.Argument(..., help="Run folder (after `g2rec tokenize` for g2rec and tiger)."),
     model: str = typer.Option("g2rec", help="g2rec | sasrec (items head, no interest context) | tiger (TIGER's encoder-decoder "
-                                            "over plain semantic IDs) | tiger-mlp (the sids head over the same codes)."),
+                                            "over plain semantic IDs) | soda-tiger (tiger with SODA's distributional alignment) | tiger-mlp (the sids head over the same codes)."),
     head: str | None = typer.Option(None, help="items (score every item; default) | sids (semantic IDs, trie beam search)."),
     profiles: str | None = typer.Option(None, help="g2rec: add (default) | interleave | none (how interest profiles enter)."),
     item_input: str | None = typer.Option(None, help="id (item embedding) | sid (merged semantic-ID codes)."),
@@ -39,6 +39,9 @@ def train_command(
     decoder_layers: int | None = typer.Option(None, help="tiger: decoder layers (default 4)."),
     head_dim: int | None = typer.Option(None, help="tiger: width of each attention head (default 64)."),
     user_tokens: int | None = typer.Option(None, help="tiger: hashed user tokens, user index mod N (default 2000; 0 = none)."),
+    soda_weight: float | None = typer.Option(None, help="soda-tiger: lambda of SODA's loss (default 0.01)."),
+    soda_beta: float | None = typer.Option(None, help="soda-tiger: SODA's scale beta (default 10)."),
+    soda_tau: float | None = typer.Option(None, help="soda-tiger: SODA's soft-code temperature, in units of each level's mean squared residual (default 1)."),
     encoder_input: str | None = typer.Option(None, help="tiger: codes (every code of every history item, TIGER's; default) | "
                                                         "merged (one merged token per history item, GenRec's token merger)."),
     dropout: float | None = typer.Option(None, help="Dropout (default 0.5 for g2rec, 0.3 for sasrec and tiger-mlp, 0.1 for tiger)."),
@@ -77,7 +80,8 @@ def train_command(
                             sampler=sampler, gbce_t=gbce_t, max_len=max_len,
                             dim=dim, layers=layers, heads=heads, encoder_layers=encoder_layers,
                             decoder_layers=decoder_layers, head_dim=head_dim, user_tokens=user_tokens,
-                            encoder_input=encoder_input, dropout=dropout, item_dropout=item_dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
+                            encoder_input=encoder_input, soda_weight=soda_weight,
+                            soda_beta=soda_beta, soda_tau=soda_tau, dropout=dropout, item_dropout=item_dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay, beam=beam, seed=seed, threads=threads, windows=windows,
                             device=device, select=select, valid_exclude_history=valid_exclude_history)
     show_summary(f"train {summary['name']} -> {run_dir}/models/{summary['name']}", summary, SUMMARY_KEYS, json_out)

@@ -21,6 +21,9 @@ decoder's start token ``s`` and ``U`` hashed user tokens (TIGER: 2,000).
 * Loss: teacher-forced cross-entropy averaged over the ``L`` levels, one target item per sample
   (the item after the history). Dropout on the embeddings and on every residual branch, not on
   the attention weights, so that scaled-dot-product attention keeps its fused kernel.
+* SODA (``soda_weight = lambda > 0``, :mod:`g2rec.model.soda`): ``+ lambda L_SODA``, the
+  history's soft codes being those of ``MLP(mean of its encoder states)`` in the tokenizer's
+  space (the model then needs the tokenizer's item vectors and codebooks, ``code_space``).
 * Decoding: :func:`g2rec.model.beam.beam_search` constrained to the trie of real items, this
   module being its decoder: the cross-attention keys and values of ``m`` are computed once per
   user (the beams are that user's queries), the self-attention keys and values of earlier
@@ -41,6 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError, check_choice
+from . import soda
 from .transformer import Dropout
 
 
@@ -59,6 +63,9 @@ class EncoderDecoderConfig:
     dropout: float = 0.1
     user_tokens: int = 2000    # U hashed user tokens (0 = no user token)
     encoder_input: str = "codes"  # codes (TIGER: L tokens per history item) | merged (GenRec: one)
+    soda_weight: float = 0.0   # lambda of SODA's distributional BPR loss (0 = off)
+    soda_beta: float = 10.0    # SODA's scale beta
+    soda_tau: float = 1.0      # SODA's soft-code temperature, in units of each level's mean squared residual
 
     head = property(lambda self: "sids", doc="what it generates: semantic IDs, decoded by beam search")
 
@@ -67,6 +74,9 @@ class EncoderDecoderConfig:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)} must be >= 1")
         check_choice("encoder_input", self.encoder_input, ENCODER_INPUTS)
+        if self.soda_weight < 0 or self.soda_beta <= 0 or self.soda_tau <= 0:
+            raise ConfigError(f"need soda_weight >= 0, soda_beta > 0 and soda_tau > 0 (got {self.soda_weight}, "
+                              f"{self.soda_beta}, {self.soda_tau})")
         if not 0 <= self.dropout < 1 or self.user_tokens < 0:
             raise ConfigError(f"need dropout in [0, 1) (got {self.dropout}) and user_tokens >= 0 (got {self.user_tokens})")
 
@@ -162,9 +172,11 @@ class Decoding:
 
 class SIDEncoderDecoder(nn.Module):
     """See the module docstring. ``codes (I, L)`` long, unique per item; ``sizes`` the ``K_l``.
-    Histories are ``(B, T)`` item ids left-padded with ``num_items``."""
+    Histories are ``(B, T)`` item ids left-padded with ``num_items``. ``code_space``: the
+    tokenizer's ``(I, d)`` item vectors and ``(L', K, d)`` codebooks, needed with ``soda_weight``."""
 
-    def __init__(self, num_items: int, config: EncoderDecoderConfig, codes: torch.Tensor, sizes: tuple[int, ...]):
+    def __init__(self, num_items: int, config: EncoderDecoderConfig, codes: torch.Tensor, sizes: tuple[int, ...],
+                 code_space: tuple[torch.Tensor, torch.Tensor] | None = None):
         super().__init__()
         self.config, self.num_items, self.levels = config, num_items, len(sizes)
         self.sizes = tuple(int(k) for k in sizes)
@@ -184,6 +196,15 @@ class SIDEncoderDecoder(nn.Module):
         self.encoder = nn.ModuleList(EncoderLayer(config) for _ in range(config.encoder_layers))
         self.decoder = nn.ModuleList(DecoderLayer(config) for _ in range(config.decoder_layers))
         self.enc_ln, self.dec_ln = nn.LayerNorm(config.dim), nn.LayerNorm(config.dim)
+        self.to_code_space = None
+        if config.soda_weight > 0:
+            if code_space is None:
+                raise ConfigError("soda_weight > 0 needs the tokenizer's item vectors and codebooks (code_space)")
+            vectors, books = (torch.as_tensor(t, dtype=torch.float32) for t in code_space)
+            self.register_buffer("code_vectors", vectors, persistent=False)
+            self.register_buffer("codebooks", books, persistent=False)
+            self.register_buffer("code_scales", soda.level_scales(vectors, books), persistent=False)
+            self.to_code_space = nn.Sequential(nn.Linear(config.dim, config.dim), nn.GELU(), nn.Linear(config.dim, books.shape[-1]))
         self.apply(self._init_weights)
         for name, p in self.named_parameters():  # residual projections scaled down, as in GPT-2
             if name.endswith("proj.weight") or name.endswith("ff.2.weight"):
@@ -258,15 +279,21 @@ class SIDEncoderDecoder(nn.Module):
     def forward(self, items: torch.Tensor, targets: torch.Tensor, users: torch.Tensor | None = None
                 ) -> tuple[None, torch.Tensor]:
         """``(None, loss)``: ``items (B, T)`` histories, ``targets (B, T)`` whose last column is the
-        item after each history (``num_items`` = none; the other columns are not read)."""
+        item after each history (``num_items`` = none; the other columns are not read). The loss
+        is the mean code cross-entropy, plus ``soda_weight * L_SODA`` when SODA is on."""
         target = targets[:, -1]
         keep = target != self.num_items
         items, target = items[keep], target[keep]
         states, real = self.encode(items, None if users is None else users[keep])
         g = self.decode(target, self.cross_memory(states), real[:, None, None, :])
         loss = sum(F.cross_entropy(self.level_logits(g[:, level], level), self.codes[target, level])
-                   for level in range(self.levels))
-        return None, loss / self.levels
+                   for level in range(self.levels)) / self.levels
+        if self.to_code_space is not None:
+            pooled = (states * real[..., None]).sum(1) / real.sum(1, keepdim=True)   # mean over real tokens
+            soft = lambda x: soda.soft_codes(x, self.codebooks, self.code_scales, self.config.soda_tau)
+            loss = loss + self.config.soda_weight * soda.soda_loss(soft(self.to_code_space(pooled)),
+                                                                   soft(self.code_vectors[target]), self.config.soda_beta)
+        return None, loss
 
     # ----------------------------------------------------------------------------- beam search
     def decoding(self, items: torch.Tensor, users: torch.Tensor | None = None) -> tuple[SIDEncoderDecoder, Decoding]:

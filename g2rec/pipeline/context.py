@@ -8,7 +8,8 @@ Artifacts (``RUN_DIR/tokenize/``, see :mod:`g2rec.pipeline.tokenize`): ``prototy
 TIGER-style baselines use *plain* codes instead: residual k-means of graph-free item
 embeddings (``sasrec`` by default) with no prototype supervision, computed by
 :func:`plain_codes` and kept in the model's folder as ``codes.npz`` with the fingerprint of
-what made them (a fresh training remakes them only when that changed).
+what made them (a fresh training remakes them only when that changed), the vectors they
+quantized and the residual codebooks (:func:`plain_code_space`).
 """
 
 from __future__ import annotations
@@ -56,9 +57,20 @@ def plain_codes(run: RunFolder, folder: Path, embedding: str = "sasrec", levels:
     Path(folder).mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(".codes.npz.tmp")
     with open(tmp, "wb") as f:
-        np.savez(f, codes=sids.codes, vocab_sizes=sids.vocab_sizes, embedding=embedding, fingerprint=fingerprint)
+        np.savez(f, codes=sids.codes, vocab_sizes=sids.vocab_sizes, embedding=embedding, fingerprint=fingerprint,
+                 vectors=np.asarray(x, np.float32), codebooks=sids.codebooks)
     os.replace(tmp, path)
     return sids.codes, tuple(int(k) for k in sids.vocab_sizes)
+
+
+def plain_code_space(folder: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """The tokenizer behind ``folder/codes.npz`` (:func:`plain_codes`): the ``(I, d)`` item
+    vectors it quantized and its ``(L, K, d)`` residual codebooks (what SODA aligns to)."""
+    path = Path(folder) / "codes.npz"
+    with np.load(path, allow_pickle=False) as z:
+        if "codebooks" not in z.files:
+            raise G2RecError(f"{path}: holds no codebooks (made by an older g2rec); train the model again")
+        return torch.from_numpy(z["vectors"]), torch.from_numpy(z["codebooks"])
 
 
 def load_context(run: RunFolder, codes: str = "supervised", need_profiles: bool = True,

@@ -9,6 +9,8 @@ Models, all the same :class:`~g2rec.model.generator.Generator` code but ``tiger`
 * ``sasrec``: the ``items`` head with no interest context;
 * ``tiger``: TIGER's encoder-decoder (:class:`~g2rec.model.encdec.SIDEncoderDecoder`) over
   plain residual k-means codes, no graph, no prototypes;
+* ``soda-tiger``: ``tiger`` trained with SODA's distributional alignment to its tokenizer
+  (``soda_weight``, :mod:`g2rec.model.soda`);
 * ``tiger-mlp``: the generator's ``sids`` head (a per-level MLP over the causal Transformer's
   last state) over the same plain codes;
 * ``popularity`` and ``knn`` (item-kNN on the co-engagement graph): nothing to train, only
@@ -38,19 +40,20 @@ from ..model.generator import Generator, GeneratorConfig
 from ..model.prior import PriorConfig
 from ..tokenize.trie import SIDTrie
 from ..train.checkpoint import load_checkpoint
-from .context import load_context
+from .context import load_context, plain_code_space
 from .runfolder import RunFolder
 
-MODELS = ("g2rec", "sasrec", "tiger", "tiger-mlp")
-ENCODER_DECODERS = ("tiger",)  # models of EncoderDecoderConfig; the others are Generators
-PLAIN_CODES = ("tiger", "tiger-mlp")
+MODELS = ("g2rec", "sasrec", "tiger", "soda-tiger", "tiger-mlp")
+ENCODER_DECODERS = ("tiger", "soda-tiger")  # models of EncoderDecoderConfig; the others are Generators
+PLAIN_CODES = ("tiger", "soda-tiger", "tiger-mlp")
 BASELINES = ("popularity", "knn")
 # what --model sasrec / tiger fix (asking for another value is an error)
 PRESETS = {"sasrec": {"head": "items", "profiles": "none", "item_input": "id", "profile_weight": 0.0, "item_init": "none"},
+           "tiger": {"soda_weight": 0.0},
            "tiger-mlp": {"head": "sids", "profiles": "none", "item_input": "sid", "profile_weight": 0.0, "item_init": "none"}}
 # g2rec's own defaults where they differ from GeneratorConfig's (SASRec's network): the best
 # single network measured on Beauty (benchmarks/README.md, recipe g2rec-items-d128)
-DEFAULTS = {"g2rec": {"dim": 128, "dropout": 0.5}}
+DEFAULTS = {"g2rec": {"dim": 128, "dropout": 0.5}, "soda-tiger": {"soda_weight": 0.01}}
 PRIOR_GRAPH = "prior_graph.npz"  # in a model folder: its prior's graph, when not the run's
 
 
@@ -88,7 +91,8 @@ def build_model(run: RunFolder, kind: str, config: GeneratorConfig | EncoderDeco
     codes = "plain" if kind in PLAIN_CODES else "supervised"
     if kind in ENCODER_DECODERS:
         context = load_context(run, codes=codes, need_profiles=False, folder=folder, fresh_codes=fresh)
-        model = SIDEncoderDecoder(run.num_items, config, context.codes, context.codebook_sizes)
+        space = plain_code_space(folder) if config.soda_weight > 0 else None
+        model = SIDEncoderDecoder(run.num_items, config, context.codes, context.codebook_sizes, space)
     else:
         context = load_context(run, codes=codes, need_profiles=config.profiles != "none" or config.profile_weight > 0,
                                need_codes=config.head == "sids" or config.item_input == "sid", folder=folder,

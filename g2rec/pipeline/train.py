@@ -35,7 +35,7 @@ OPTIONS = GENERATOR | ENCODER_DECODER | TRAIN | {"beam"}
 def model_options(model: str, options: dict) -> tuple[GeneratorConfig | EncoderDecoderConfig, TrainConfig, int]:
     """The configs of ``g2rec train --model MODEL`` with ``options`` (None = the default):
     ``--model sasrec|tiger-mlp`` fix their presets, ``g2rec`` has its own defaults
-    (:data:`.models.DEFAULTS`), ``tiger`` takes :class:`EncoderDecoderConfig`'s options and trains
+    (:data:`.models.DEFAULTS`), ``tiger`` and ``soda-tiger`` take :class:`EncoderDecoderConfig`'s options and trains
     on every transition as its own sample (``windows='prefixes'``)."""
     check_choice("model", model, MODELS)
     unknown = sorted(set(options) - OPTIONS)
@@ -50,7 +50,8 @@ def model_options(model: str, options: dict) -> tuple[GeneratorConfig | EncoderD
     if model in PRESETS:
         clash = {k for k in gen if k in PRESETS[model] and gen[k] != PRESETS[model][k]}
         if clash:
-            raise ConfigError(f"--model {model} fixes {', '.join(sorted(clash))}; use --model g2rec to change them")
+            other = "soda-tiger" if model == "tiger" else "g2rec"
+            raise ConfigError(f"--model {model} fixes {', '.join(sorted(clash))}; use --model {other} to change them")
         gen.update(PRESETS[model])
     train_options = {k: v for k, v in given.items() if k in TRAIN}
     if model in ENCODER_DECODERS:
@@ -63,8 +64,8 @@ def model_options(model: str, options: dict) -> tuple[GeneratorConfig | EncoderD
 
 def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, resume: bool = False,
           progress=None, graph_prior: bool | None = None, **options) -> dict:
-    """Train a generator (``model`` in g2rec | sasrec | tiger | tiger-mlp); ``options`` are fields of
-    :class:`GeneratorConfig` (:class:`EncoderDecoderConfig` for tiger) and :class:`TrainConfig`
+    """Train a generator (``model`` in g2rec | sasrec | tiger | soda-tiger | tiger-mlp); ``options``
+    are fields of :class:`GeneratorConfig` (:class:`EncoderDecoderConfig` for tiger, soda-tiger) and :class:`TrainConfig`
     (``beam``: the validation beam of semantic-ID models).
     ``graph_prior`` (default: on for g2rec's items head) then chooses the graph prior on
     validation (:func:`.tune_prior.choose_graph_prior`). Returns the summary, also recorded

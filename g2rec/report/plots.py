@@ -10,10 +10,10 @@ from ..errors import G2RecError
 from .breakdown import LengthBreakdown
 
 # bar colours by kind of row; published rows are hatched
-COLOURS = {"g2rec": "#1f77b4", "sasrec": "#2ca02c", "tiger": "#9467bd", "tiger-mlp": "#c5b0d5", "popularity": "#7f7f7f", "knn": "#a0a0a0",
+COLOURS = {"g2rec": "#1f77b4", "sasrec": "#2ca02c", "tiger": "#9467bd", "soda-tiger": "#7b4173", "tiger-mlp": "#c5b0d5", "popularity": "#7f7f7f", "knn": "#a0a0a0",
            "published": "#ff7f0e", "unknown": "#17becf"}
 DPI = 110
-FAMILY_MAPS = {"g2rec": "Blues", "sasrec": "Greens", "tiger": "Purples", "tiger-mlp": "Purples", "popularity": "Greys", "knn": "Greys"}
+FAMILY_MAPS = {"g2rec": "Blues", "sasrec": "Greens", "tiger": "Purples", "soda-tiger": "Purples", "tiger-mlp": "Purples", "popularity": "Greys", "knn": "Greys"}
 STYLES = ("-", "--", "-.", ":")
 
 
