@@ -18,9 +18,10 @@ SUMMARY_KEYS = ["model", "name", "head", "profiles", "epochs", "best_epoch", "va
 def train_command(
     run_dir: Path = typer.Argument(..., help="Run folder (after `g2rec tokenize` for g2rec and tiger)."),
     model: str = typer.Option("g2rec", help="g2rec | sasrec (items head, no interest context) | tiger (TIGER's encoder-decoder "
-                                            "over plain semantic IDs) | soda-tiger (tiger with SODA's distributional alignment) | tiger-mlp (the sids head over the same codes)."),
+                                            "over plain semantic IDs) | soda-tiger (tiger with SODA's distributional alignment) | g2rec-tiger (the encoder-decoder over "
+                                            "prototype-supervised IDs with interest profiles) | tiger-mlp (the sids head over the same codes)."),
     head: str | None = typer.Option(None, help="items (score every item; default) | sids (semantic IDs, trie beam search)."),
-    profiles: str | None = typer.Option(None, help="g2rec: add (default) | interleave | none (how interest profiles enter)."),
+    profiles: str | None = typer.Option(None, help="g2rec: add (default) | interleave | none (how interest profiles enter); g2rec-tiger: add (default) | none."),
     item_input: str | None = typer.Option(None, help="id (item embedding) | sid (merged semantic-ID codes)."),
     profile_weight: float | None = typer.Option(None, help="lambda of the profile loss (default 1; 0 = off)."),
     item_init: str | None = typer.Option(None, help="g2rec: start item embeddings from `g2rec embed` vectors of this method (e.g. lightgcn; default none)."),

@@ -10,7 +10,8 @@ decoder's start token ``s`` and ``U`` hashed user tokens (TIGER: 2,000).
   GenRec's token merger (``encoder_input='merged'``) reads one token per item,
   ``x_t = W [E_{c^t_1}; ..; E_{c^t_L}]`` (``W`` a ``(D, L D)`` linear map), ``L`` times fewer
   encoder tokens for the same history. ``u`` = token ``user mod U`` (none for a history without
-  a user).
+  a user). G2Rec's interest context (``profiles='add'``): each history item's interest profile
+  ``y_i = P_i V`` (:mod:`g2rec.tokenize.profiles`), projected, is added to its token(s).
 * Decoder, causal, over ``[s, c_1, .., c_{L-1}]`` with cross-attention to the encoder's
   states ``m``. Its state ``g_l`` after ``c_<l`` scores level ``l``'s codes against their own
   (tied) token embeddings ``E``:
@@ -49,6 +50,7 @@ from .transformer import Dropout
 
 
 ENCODER_INPUTS = ("codes", "merged")
+PROFILES = ("none", "add")
 
 
 @dataclass
@@ -63,6 +65,7 @@ class EncoderDecoderConfig:
     dropout: float = 0.1
     user_tokens: int = 2000    # U hashed user tokens (0 = no user token)
     encoder_input: str = "codes"  # codes (TIGER: L tokens per history item) | merged (GenRec: one)
+    profiles: str = "none"     # none | add (each history item's interest profile added to its tokens)
     soda_weight: float = 0.0   # lambda of SODA's distributional BPR loss (0 = off)
     soda_beta: float = 10.0    # SODA's scale beta
     soda_tau: float = 1.0      # SODA's soft-code temperature, in units of each level's mean squared residual
@@ -74,6 +77,7 @@ class EncoderDecoderConfig:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)} must be >= 1")
         check_choice("encoder_input", self.encoder_input, ENCODER_INPUTS)
+        check_choice("profiles", self.profiles, PROFILES)
         if self.soda_weight < 0 or self.soda_beta <= 0 or self.soda_tau <= 0:
             raise ConfigError(f"need soda_weight >= 0, soda_beta > 0 and soda_tau > 0 (got {self.soda_weight}, "
                               f"{self.soda_beta}, {self.soda_tau})")
@@ -173,10 +177,11 @@ class Decoding:
 class SIDEncoderDecoder(nn.Module):
     """See the module docstring. ``codes (I, L)`` long, unique per item; ``sizes`` the ``K_l``.
     Histories are ``(B, T)`` item ids left-padded with ``num_items``. ``code_space``: the
-    tokenizer's ``(I, d)`` item vectors and ``(L', K, d)`` codebooks, needed with ``soda_weight``."""
+    tokenizer's ``(I, d)`` item vectors and ``(L', K, d)`` codebooks, needed with ``soda_weight``;
+    ``profiles``: the ``(I, d_y)`` interest profiles, needed with ``profiles='add'``."""
 
     def __init__(self, num_items: int, config: EncoderDecoderConfig, codes: torch.Tensor, sizes: tuple[int, ...],
-                 code_space: tuple[torch.Tensor, torch.Tensor] | None = None):
+                 code_space: tuple[torch.Tensor, torch.Tensor] | None = None, profiles: torch.Tensor | None = None):
         super().__init__()
         self.config, self.num_items, self.levels = config, num_items, len(sizes)
         self.sizes = tuple(int(k) for k in sizes)
@@ -196,6 +201,14 @@ class SIDEncoderDecoder(nn.Module):
         self.encoder = nn.ModuleList(EncoderLayer(config) for _ in range(config.encoder_layers))
         self.decoder = nn.ModuleList(DecoderLayer(config) for _ in range(config.decoder_layers))
         self.enc_ln, self.dec_ln = nn.LayerNorm(config.dim), nn.LayerNorm(config.dim)
+        self.profile_proj = None
+        if config.profiles == "add":
+            if profiles is None:
+                raise ConfigError("profiles='add' needs the items' interest profiles: run `g2rec tokenize` first")
+            profiles = torch.as_tensor(profiles, dtype=torch.float32)
+            self.register_buffer("profiles", torch.cat([profiles, profiles.new_zeros(1, profiles.shape[1])]),
+                                 persistent=False)                                   # (I+1, d_y); padding row
+            self.profile_proj = nn.Linear(profiles.shape[1], config.dim)
         self.to_code_space = None
         if config.soda_weight > 0:
             if code_space is None:
@@ -225,11 +238,14 @@ class SIDEncoderDecoder(nn.Module):
         if T > self.config.max_len:
             raise ValueError(f"history of {T} items is longer than max_len={self.config.max_len}")
         tok = self.tokens[items]                                                    # (B, T, L)
+        x = self.tok_emb(tok)                                                       # (B, T, L, D)
+        if self.merge is not None:
+            x, real = self.merge(x.flatten(-2)), items != self.num_items            # (B, T, D)
+        if self.profile_proj is not None:
+            y = self.profile_proj(self.profiles[items]) * (items != self.num_items)[..., None]
+            x = x + (y if self.merge is not None else y[:, :, None])
         if self.merge is None:
-            tok = tok.reshape(B, T * self.levels)
-            x, real = self.tok_emb(tok), tok != self.pad_token
-        else:
-            x, real = self.merge(self.tok_emb(tok).flatten(-2)), items != self.num_items
+            x, real = x.reshape(B, T * self.levels, -1), tok.reshape(B, T * self.levels) != self.pad_token
         if self.config.user_tokens:
             user = torch.full((B, 1), self.pad_token, dtype=torch.long, device=items.device) if users is None else \
                 (self.start_token + 1 + users.long() % self.config.user_tokens)[:, None]

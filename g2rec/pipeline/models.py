@@ -11,6 +11,8 @@ Models, all the same :class:`~g2rec.model.generator.Generator` code but ``tiger`
   plain residual k-means codes, no graph, no prototypes;
 * ``soda-tiger``: ``tiger`` trained with SODA's distributional alignment to its tokenizer
   (``soda_weight``, :mod:`g2rec.model.soda`);
+* ``g2rec-tiger``: G2Rec on TIGER's encoder-decoder: the prototype-supervised semantic IDs of
+  ``g2rec tokenize`` and each history item's interest profile added to its encoder tokens;
 * ``tiger-mlp``: the generator's ``sids`` head (a per-level MLP over the causal Transformer's
   last state) over the same plain codes;
 * ``popularity`` and ``knn`` (item-kNN on the co-engagement graph): nothing to train, only
@@ -43,17 +45,19 @@ from ..train.checkpoint import load_checkpoint
 from .context import load_context, plain_code_space
 from .runfolder import RunFolder
 
-MODELS = ("g2rec", "sasrec", "tiger", "soda-tiger", "tiger-mlp")
-ENCODER_DECODERS = ("tiger", "soda-tiger")  # models of EncoderDecoderConfig; the others are Generators
+MODELS = ("g2rec", "sasrec", "tiger", "soda-tiger", "g2rec-tiger", "tiger-mlp")
+ENCODER_DECODERS = ("tiger", "soda-tiger", "g2rec-tiger")  # models of EncoderDecoderConfig; the others are Generators
 PLAIN_CODES = ("tiger", "soda-tiger", "tiger-mlp")
 BASELINES = ("popularity", "knn")
 # what --model sasrec / tiger fix (asking for another value is an error)
 PRESETS = {"sasrec": {"head": "items", "profiles": "none", "item_input": "id", "profile_weight": 0.0, "item_init": "none"},
-           "tiger": {"soda_weight": 0.0},
+           "tiger": {"soda_weight": 0.0, "profiles": "none"}, "soda-tiger": {"profiles": "none"},
+           "g2rec-tiger": {"soda_weight": 0.0},  # SODA aligns to the plain codes' tokenizer
            "tiger-mlp": {"head": "sids", "profiles": "none", "item_input": "sid", "profile_weight": 0.0, "item_init": "none"}}
 # g2rec's own defaults where they differ from GeneratorConfig's (SASRec's network): the best
 # single network measured on Beauty (benchmarks/README.md, recipe g2rec-items-d128)
-DEFAULTS = {"g2rec": {"dim": 128, "dropout": 0.5}, "soda-tiger": {"soda_weight": 0.01}}
+DEFAULTS = {"g2rec": {"dim": 128, "dropout": 0.5}, "soda-tiger": {"soda_weight": 0.01},
+            "g2rec-tiger": {"profiles": "add"}}
 PRIOR_GRAPH = "prior_graph.npz"  # in a model folder: its prior's graph, when not the run's
 
 
@@ -90,9 +94,10 @@ def build_model(run: RunFolder, kind: str, config: GeneratorConfig | EncoderDeco
     a new training, remakes them if the vectors they came from changed)."""
     codes = "plain" if kind in PLAIN_CODES else "supervised"
     if kind in ENCODER_DECODERS:
-        context = load_context(run, codes=codes, need_profiles=False, folder=folder, fresh_codes=fresh)
+        context = load_context(run, codes=codes, need_profiles=config.profiles != "none", folder=folder,
+                               fresh_codes=fresh)
         space = plain_code_space(folder) if config.soda_weight > 0 else None
-        model = SIDEncoderDecoder(run.num_items, config, context.codes, context.codebook_sizes, space)
+        model = SIDEncoderDecoder(run.num_items, config, context.codes, context.codebook_sizes, space, context.profiles)
     else:
         context = load_context(run, codes=codes, need_profiles=config.profiles != "none" or config.profile_weight > 0,
                                need_codes=config.head == "sids" or config.item_input == "sid", folder=folder,

@@ -34,9 +34,10 @@ OPTIONS = GENERATOR | ENCODER_DECODER | TRAIN | {"beam"}
 
 def model_options(model: str, options: dict) -> tuple[GeneratorConfig | EncoderDecoderConfig, TrainConfig, int]:
     """The configs of ``g2rec train --model MODEL`` with ``options`` (None = the default):
-    ``--model sasrec|tiger-mlp`` fix their presets, ``g2rec`` has its own defaults
-    (:data:`.models.DEFAULTS`), ``tiger`` and ``soda-tiger`` take :class:`EncoderDecoderConfig`'s options and trains
-    on every transition as its own sample (``windows='prefixes'``)."""
+    every model but ``g2rec`` fixes its preset (:data:`.models.PRESETS`), some have their own
+    defaults (:data:`.models.DEFAULTS`); the encoder-decoders (tiger, soda-tiger, g2rec-tiger)
+    take :class:`EncoderDecoderConfig`'s options and train on every transition as its own sample
+    (``windows='prefixes'``)."""
     check_choice("model", model, MODELS)
     unknown = sorted(set(options) - OPTIONS)
     if unknown:
@@ -50,8 +51,9 @@ def model_options(model: str, options: dict) -> tuple[GeneratorConfig | EncoderD
     if model in PRESETS:
         clash = {k for k in gen if k in PRESETS[model] and gen[k] != PRESETS[model][k]}
         if clash:
-            other = "soda-tiger" if model == "tiger" else "g2rec"
-            raise ConfigError(f"--model {model} fixes {', '.join(sorted(clash))}; use --model {other} to change them")
+            other = {"tiger": "soda-tiger or g2rec-tiger", "soda-tiger": "g2rec-tiger", "g2rec-tiger": "soda-tiger"}
+            raise ConfigError(f"--model {model} fixes {', '.join(sorted(clash))}; use --model "
+                              f"{other.get(model, 'g2rec')} to change them")
         gen.update(PRESETS[model])
     train_options = {k: v for k, v in given.items() if k in TRAIN}
     if model in ENCODER_DECODERS:
@@ -64,8 +66,8 @@ def model_options(model: str, options: dict) -> tuple[GeneratorConfig | EncoderD
 
 def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, resume: bool = False,
           progress=None, graph_prior: bool | None = None, **options) -> dict:
-    """Train a generator (``model`` in g2rec | sasrec | tiger | soda-tiger | tiger-mlp); ``options``
-    are fields of :class:`GeneratorConfig` (:class:`EncoderDecoderConfig` for tiger, soda-tiger) and :class:`TrainConfig`
+    """Train a generator (``model`` one of :data:`.models.MODELS`); ``options`` are fields of
+    :class:`GeneratorConfig` (:class:`EncoderDecoderConfig` for the encoder-decoders) and :class:`TrainConfig`
     (``beam``: the validation beam of semantic-ID models).
     ``graph_prior`` (default: on for g2rec's items head) then chooses the graph prior on
     validation (:func:`.tune_prior.choose_graph_prior`). Returns the summary, also recorded

@@ -22,7 +22,8 @@ def model(n=20, user_tokens=5, **options) -> SIDEncoderDecoder:
     torch.manual_seed(0)
     config = EncoderDecoderConfig(max_len=6, dim=16, encoder_layers=2, decoder_layers=2, heads=2, head_dim=8,
                                   ff_mult=2, dropout=0.0, user_tokens=user_tokens, **options)
-    return SIDEncoderDecoder(n, config, all_codes(n), SIZES).eval()
+    profiles = torch.rand(n, 5) if config.profiles == "add" else None
+    return SIDEncoderDecoder(n, config, all_codes(n), SIZES, profiles=profiles).eval()
 
 
 def histories(n=20):
@@ -61,9 +62,9 @@ def test_cached_beam_search_scores_equal_teacher_forcing(layout):
         assert (narrow_scores[:, 0] <= scores[:, 0] + 1e-6).all()
 
 
-@pytest.mark.parametrize("layout", ["codes", "merged"])
-def test_decoder_is_causal_and_left_padding_is_neutral(layout):
-    net = model(encoder_input=layout)
+@pytest.mark.parametrize("layout,profiles", [("codes", "none"), ("merged", "none"), ("codes", "add"), ("merged", "add")])
+def test_decoder_is_causal_and_left_padding_is_neutral(layout, profiles):
+    net = model(encoder_input=layout, profiles=profiles)
     items = histories()
     memory_states, real = net.encode(items)
     memory, mask = net.cross_memory(memory_states), real[:, None, None, :]
@@ -132,3 +133,20 @@ def test_merged_layout_reads_one_token_per_item():
     assert codes.encode(items)[0].shape[1] == 1 + 6 * len(SIZES)
     assert merged.encode(items)[0].shape[1] == 1 + 6
     assert merged.encode(items)[1][2].tolist() == [False] * 6 + [True]       # padding items masked
+
+
+@pytest.mark.parametrize("layout", ["codes", "merged"])
+def test_interest_profiles_enter_the_encoder(layout):
+    plain, with_profiles = model(encoder_input=layout), model(encoder_input=layout, profiles="add")
+    state = {k: v for k, v in with_profiles.state_dict().items() if not k.startswith("profile_proj")}
+    plain.load_state_dict(state)
+    items = histories()
+    with torch.no_grad():
+        with_profiles.profile_proj.weight.zero_(), with_profiles.profile_proj.bias.zero_()
+        assert torch.allclose(plain.encode(items)[0], with_profiles.encode(items)[0], atol=1e-6)  # y projected to 0
+        with_profiles.profiles[3] += 1.0                                            # item 3's profile moves
+        with_profiles.profile_proj.weight.normal_()
+        changed = with_profiles.encode(items)[0]
+    assert not torch.allclose(plain.encode(items)[0][0], changed[0])                # history 0 holds item 3
+    with pytest.raises(ConfigError, match="interest profiles"):
+        SIDEncoderDecoder(20, EncoderDecoderConfig(profiles="add"), all_codes(20), SIZES)

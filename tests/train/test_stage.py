@@ -80,7 +80,8 @@ def test_g2rec_sids_and_tiger_heads(run):
     small = {"g2rec": ["--head", "sids"], "tiger-mlp": ["--head", "sids"],
              "tiger": ["--encoder-layers", "1", "--decoder-layers", "1", "--heads", "2", "--head-dim", "16"],
              "soda-tiger": ["--encoder-layers", "1", "--decoder-layers", "1", "--heads", "2", "--head-dim", "16",
-                            "--encoder-input", "merged", "--soda-weight", "0.1"]}
+                            "--encoder-input", "merged", "--soda-weight", "0.1"],
+             "g2rec-tiger": ["--encoder-layers", "1", "--decoder-layers", "1", "--heads", "2", "--head-dim", "16"]}
     for model, options in small.items():
         result = runner.invoke(app, ["train", str(path), "--model", model, *options, "--epochs", "1",
                                      "--max-len", "20", "--dim", "32", "--threads", "1", "--json"])
@@ -94,7 +95,7 @@ def test_g2rec_sids_and_tiger_heads(run):
         sampled = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", name, "--sampled", "99", "--json"]).stdout)
         assert sampled["metrics"]["protocol"] == "sampled-99" and 0 < sampled["metrics"]["ndcg@10"] <= 1
     result = runner.invoke(app, ["train", str(path), "--model", "tiger", "--soda-weight", "0.1"])
-    assert result.exit_code == 2 and "fixes soda_weight; use --model soda-tiger" in result.stderr
+    assert result.exit_code == 2 and "fixes soda_weight; use --model soda-tiger or g2rec-tiger" in result.stderr
     # TIGER's plain codes: kept while the vectors they came from are the same, remade when not
     codes = path / "models" / "tiger-sids" / "codes.npz"
     first, stamp = np.load(codes)["codes"], codes.stat().st_mtime_ns
