@@ -40,6 +40,8 @@ def train_command(
     decoder_layers: int | None = typer.Option(None, help="tiger: decoder layers (default 4)."),
     head_dim: int | None = typer.Option(None, help="tiger: width of each attention head (default 64)."),
     user_tokens: int | None = typer.Option(None, help="tiger: hashed user tokens, user index mod N (default 2000; 0 = none)."),
+    codes_from: str | None = typer.Option(None, help="tiger, soda-tiger: the `g2rec embed` vectors their plain codes quantize (default sasrec)."),
+    codes_method: str | None = typer.Option(None, help="tiger, soda-tiger: rkmeans (residual k-means; default) | rqvae (TIGER's RQ-VAE) for the plain codes."),
     soda_weight: float | None = typer.Option(None, help="soda-tiger: lambda of SODA's loss (default 0.01)."),
     soda_beta: float | None = typer.Option(None, help="soda-tiger: SODA's scale beta (default 10)."),
     soda_tau: float | None = typer.Option(None, help="soda-tiger: SODA's soft-code temperature, in units of each level's mean squared residual (default 1)."),
@@ -81,7 +83,8 @@ def train_command(
                             sampler=sampler, gbce_t=gbce_t, max_len=max_len,
                             dim=dim, layers=layers, heads=heads, encoder_layers=encoder_layers,
                             decoder_layers=decoder_layers, head_dim=head_dim, user_tokens=user_tokens,
-                            encoder_input=encoder_input, soda_weight=soda_weight,
+                            encoder_input=encoder_input, codes_from=codes_from,
+                            codes_method=codes_method, soda_weight=soda_weight,
                             soda_beta=soda_beta, soda_tau=soda_tau, dropout=dropout, item_dropout=item_dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay, beam=beam, seed=seed, threads=threads, windows=windows,
                             device=device, select=select, valid_exclude_history=valid_exclude_history)

@@ -51,6 +51,7 @@ from .transformer import Dropout
 
 ENCODER_INPUTS = ("codes", "merged")
 PROFILES = ("none", "add")
+CODE_METHODS = ("rkmeans", "rqvae")
 
 
 @dataclass
@@ -65,6 +66,8 @@ class EncoderDecoderConfig:
     dropout: float = 0.1
     user_tokens: int = 2000    # U hashed user tokens (0 = no user token)
     encoder_input: str = "codes"  # codes (TIGER: L tokens per history item) | merged (GenRec: one)
+    codes_from: str = "sasrec"     # plain codes (tiger, soda-tiger): the `g2rec embed` method they quantize
+    codes_method: str = "rkmeans"  # plain codes: rkmeans (residual k-means) | rqvae (TIGER's RQ-VAE)
     profiles: str = "none"     # none | add (each history item's interest profile added to its tokens)
     soda_weight: float = 0.0   # lambda of SODA's distributional BPR loss (0 = off)
     soda_beta: float = 10.0    # SODA's scale beta
@@ -78,6 +81,10 @@ class EncoderDecoderConfig:
                 raise ConfigError(f"{name}={getattr(self, name)} must be >= 1")
         check_choice("encoder_input", self.encoder_input, ENCODER_INPUTS)
         check_choice("profiles", self.profiles, PROFILES)
+        check_choice("codes_method", self.codes_method, CODE_METHODS)
+        if self.soda_weight > 0 and self.codes_method != "rkmeans":
+            raise ConfigError(f"SODA aligns to residual k-means codebooks: soda_weight needs codes_method='rkmeans' "
+                              f"(got {self.codes_method!r})")
         if self.soda_weight < 0 or self.soda_beta <= 0 or self.soda_tau <= 0:
             raise ConfigError(f"need soda_weight >= 0, soda_beta > 0 and soda_tau > 0 (got {self.soda_weight}, "
                               f"{self.soda_beta}, {self.soda_tau})")

@@ -37,8 +37,9 @@ def _load(run: RunFolder, name: str) -> dict:
 
 
 def plain_codes(run: RunFolder, folder: Path, embedding: str = "sasrec", levels: int = 3, codebook_size: int = 256,
-                seed: int = 0, fresh: bool = False) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Unsupervised residual k-means SIDs of ``embedding``, cached in ``folder/codes.npz``.
+                seed: int = 0, fresh: bool = False, method: str = "rkmeans") -> tuple[np.ndarray, tuple[int, ...]]:
+    """Unsupervised SIDs of ``embedding`` (``method`` rkmeans: residual k-means; rqvae: TIGER's
+    RQ-VAE), cached in ``folder/codes.npz``.
 
     The cache is what a trained model was trained with, so it is read as it is, except for
     ``fresh`` (a new training): then codes made from other vectors or options are made again.
@@ -46,19 +47,20 @@ def plain_codes(run: RunFolder, folder: Path, embedding: str = "sasrec", levels:
     path = Path(folder) / "codes.npz"
     x = None if path.exists() and not fresh else run.embeddings(embedding)
     fingerprint = None if x is None else \
-        f"{embedding}:{hashlib.sha256(x.tobytes()).hexdigest()}:L{levels}:K{codebook_size}:seed{seed}"
+        f"{embedding}:{hashlib.sha256(x.tobytes()).hexdigest()}:L{levels}:K{codebook_size}:seed{seed}" + \
+        ("" if method == "rkmeans" else f":{method}")
     if path.exists():
         with np.load(path, allow_pickle=False) as z:
             if fingerprint is None or ("fingerprint" in z.files and str(z["fingerprint"]) == fingerprint):
                 return z["codes"], tuple(int(k) for k in z["vocab_sizes"])
     size = min(codebook_size, max(2, len(x) // 4))
-    sids = semantic_ids(x, SemanticIDConfig(levels=levels, codebook_size=size, supervision=0.0,
+    sids = semantic_ids(x, SemanticIDConfig(method=method, levels=levels, codebook_size=size, supervision=0.0,
                                             compare_unsupervised=False, seed=seed))
     Path(folder).mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(".codes.npz.tmp")
     with open(tmp, "wb") as f:
         np.savez(f, codes=sids.codes, vocab_sizes=sids.vocab_sizes, embedding=embedding, fingerprint=fingerprint,
-                 vectors=np.asarray(x, np.float32), codebooks=sids.codebooks)
+                 vectors=np.asarray(x, np.float32), **({} if sids.codebooks is None else {"codebooks": sids.codebooks}))
     os.replace(tmp, path)
     return sids.codes, tuple(int(k) for k in sids.vocab_sizes)
 
@@ -69,16 +71,17 @@ def plain_code_space(folder: Path) -> tuple[torch.Tensor, torch.Tensor]:
     path = Path(folder) / "codes.npz"
     with np.load(path, allow_pickle=False) as z:
         if "codebooks" not in z.files:
-            raise G2RecError(f"{path}: holds no codebooks (made by an older g2rec); train the model again")
+            raise G2RecError(f"{path}: holds no residual k-means codebooks; train the model again")
         return torch.from_numpy(z["vectors"]), torch.from_numpy(z["codebooks"])
 
 
 def load_context(run: RunFolder, codes: str = "supervised", need_profiles: bool = True,
                  need_codes: bool = True, folder: Path | None = None, item_init: str = "none",
-                 fresh_codes: bool = False) -> InterestContext:
+                 fresh_codes: bool = False, plain: dict | None = None) -> InterestContext:
     """The :class:`InterestContext` the generator needs (only the parts asked for);
     ``codes='plain'`` reads or makes the TIGER codes in the model ``folder``; ``item_init``: the
-    embed method whose vectors start the item embedding."""
+    embed method whose vectors start the item embedding; ``plain``: :func:`plain_codes`' options
+    (``embedding``, ``method``)."""
     n = run.num_items
     context = InterestContext()
     if item_init != "none":
@@ -97,7 +100,7 @@ def load_context(run: RunFolder, codes: str = "supervised", need_profiles: bool 
         context.member_val = torch.from_numpy(np.where(idx >= 0, proto["val"], 0).astype(np.float32))
         context.num_prototypes = int(proto["vectors"].shape[0])
     if need_codes and codes == "plain":
-        values, sizes = plain_codes(run, folder, fresh=fresh_codes)
+        values, sizes = plain_codes(run, folder, fresh=fresh_codes, **(plain or {}))
         context.codes, context.codebook_sizes = torch.from_numpy(values.astype(np.int64)), sizes
     elif need_codes:
         z = _load(run, "sids.npz")

@@ -52,7 +52,7 @@ BASELINES = ("popularity", "knn")
 # what --model sasrec / tiger fix (asking for another value is an error)
 PRESETS = {"sasrec": {"head": "items", "profiles": "none", "item_input": "id", "profile_weight": 0.0, "item_init": "none"},
            "tiger": {"soda_weight": 0.0, "profiles": "none"}, "soda-tiger": {"profiles": "none"},
-           "g2rec-tiger": {"soda_weight": 0.0},  # SODA aligns to the plain codes' tokenizer
+           "g2rec-tiger": {"soda_weight": 0.0, "codes_from": "sasrec", "codes_method": "rkmeans"},  # tokenize's codes
            "tiger-mlp": {"head": "sids", "profiles": "none", "item_input": "sid", "profile_weight": 0.0, "item_init": "none"}}
 # g2rec's own defaults where they differ from GeneratorConfig's (SASRec's network): the best
 # single network measured on Beauty (benchmarks/README.md, recipe g2rec-items-d128)
@@ -95,7 +95,7 @@ def build_model(run: RunFolder, kind: str, config: GeneratorConfig | EncoderDeco
     codes = "plain" if kind in PLAIN_CODES else "supervised"
     if kind in ENCODER_DECODERS:
         context = load_context(run, codes=codes, need_profiles=config.profiles != "none", folder=folder,
-                               fresh_codes=fresh)
+                               fresh_codes=fresh, plain={"embedding": config.codes_from, "method": config.codes_method})
         space = plain_code_space(folder) if config.soda_weight > 0 else None
         model = SIDEncoderDecoder(run.num_items, config, context.codes, context.codebook_sizes, space, context.profiles)
     else:

@@ -89,7 +89,11 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
         if not (folder / "config.json").exists():
             raise G2RecError(f"{folder}: nothing to resume (no config.json); train without --resume")
         saved = read_config(folder)
-        if saved["model"] != model or saved["generator"] != config_record["generator"]:
+        try:  # through the dataclass: options added since the run began take their defaults
+            saved_network = asdict(type(gen_config)(**saved["generator"]))
+        except (KeyError, TypeError, ConfigError):
+            saved_network = saved.get("generator")
+        if saved["model"] != model or saved_network != config_record["generator"]:
             raise ConfigError(f"{folder}: --resume with other model options than the run being resumed ({saved['generator']})")
     torch.manual_seed(train_config.seed)
     net, trie = build_model(run, model, gen_config, folder, fresh=not resume)

@@ -94,6 +94,18 @@ def test_g2rec_sids_and_tiger_heads(run):
         assert 0.0 <= free["metrics"]["hallucination_rate"] <= 1.0
         sampled = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", name, "--sampled", "99", "--json"]).stdout)
         assert sampled["metrics"]["protocol"] == "sampled-99" and 0 < sampled["metrics"]["ndcg@10"] <= 1
+    # TIGER's tokenizer: RQ-VAE codes of any embed method's vectors (SODA needs residual k-means codebooks)
+    result = runner.invoke(app, ["train", str(path), "--model", "tiger", *small["tiger"], "--codes-method", "rqvae",
+                                 "--codes-from", "sasrec", "--epochs", "1", "--max-len", "20", "--dim", "32",
+                                 "--threads", "1", "--name", "tiger-rqvae", "--json"])
+    assert result.exit_code == 0, result.output
+    with np.load(path / "models" / "tiger-rqvae" / "codes.npz") as z:
+        assert str(z["fingerprint"]).endswith(":rqvae") and "codebooks" not in z.files
+        assert len(np.unique(z["codes"], axis=0)) == len(z["codes"])
+    result = runner.invoke(app, ["train", str(path), "--model", "soda-tiger", "--codes-method", "rqvae"])
+    assert result.exit_code == 2 and "codes_method='rkmeans'" in result.stderr
+    result = runner.invoke(app, ["train", str(path), "--model", "tiger", "--codes-from", "nosuch", "--epochs", "1"])
+    assert result.exit_code == 2 and "nosuch" in result.stderr
     result = runner.invoke(app, ["train", str(path), "--model", "tiger", "--soda-weight", "0.1"])
     assert result.exit_code == 2 and "fixes soda_weight; use --model soda-tiger or g2rec-tiger" in result.stderr
     # TIGER's plain codes: kept while the vectors they came from are the same, remade when not
@@ -273,6 +285,11 @@ def test_options_are_checked_and_a_resume_keeps_its_own(run):
             "--max-len", "20", "--dim", "32", "--threads", "1", "--no-graph-prior", "--name", "resumed"]
     assert runner.invoke(app, args).exit_code == 0
     assert runner.invoke(app, [*args, "--epochs", "2", "--resume"]).exit_code == 0
+    config = path / "models" / "resumed" / "config.json"  # saved before an option existed: it takes its default
+    record = json.loads(config.read_text())
+    del record["generator"]["gbce_t"]
+    config.write_text(json.dumps(record))
+    assert runner.invoke(app, [*args, "--epochs", "3", "--resume"]).exit_code == 0
     result = runner.invoke(app, [*args[:-2], "--dim", "16", "--name", "resumed", "--resume"])
     assert result.exit_code == 2 and "--resume with other model options" in result.stderr
 
