@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..data.sequences import Sequences
+from ..errors import ConfigError
 
 
 @dataclass
@@ -35,7 +38,16 @@ class EmbedResult:
     details: dict = field(default_factory=dict)
 
 
-def config_from_options(cls, **options):
-    """Build config ``cls`` from the options that name its fields and are not None."""
+def config_from_options(cls, known: set[str] | None = None, **options):
+    """Build config ``cls`` from the options that are not None. ``known``: option names other
+    configs take (left out when None, refused when set); any other name is refused, naming the
+    closest valid one."""
     names = {f.name for f in fields(cls)}
+    for key, value in options.items():
+        if key not in names | (known or set()):
+            close = difflib.get_close_matches(key, sorted(names | (known or set())), n=1)
+            raise ConfigError(f"unknown option {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                              + f"; valid for {cls.__name__}: {', '.join(sorted(names))}")
+        if key not in names and value is not None:
+            raise ConfigError(f"{cls.__name__} has no option {key!r} (its options: {', '.join(sorted(names))})")
     return cls(**{k: v for k, v in options.items() if k in names and v is not None})

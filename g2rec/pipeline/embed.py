@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +51,8 @@ def embed(run_dir: str | Path, method: str = "spectral", config=None, evaluate: 
     """
     clock = Stopwatch()
     config_cls, fit = method_parts(method)
-    config = config or config_from_options(config_cls, **options)
+    known = {f.name for cls, _ in METHODS.values() for f in fields(cls)}  # the CLI passes every method's, unset
+    config = config or config_from_options(config_cls, known, **options)
     run = RunFolder(run_dir)
     seq, graph = run.sequences(), run.graph()
     result = fit(EmbedInputs(graph, seq, run.input_path), config, progress)

@@ -7,6 +7,7 @@ on validation (:mod:`.tune_prior`).
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -41,7 +42,9 @@ def model_options(model: str, options: dict) -> tuple[GeneratorConfig | EncoderD
     check_choice("model", model, MODELS)
     unknown = sorted(set(options) - OPTIONS)
     if unknown:
-        raise ConfigError(f"unknown train option(s): {', '.join(unknown)} (valid: {', '.join(sorted(OPTIONS))})")
+        close = [m for k in unknown for m in difflib.get_close_matches(k, sorted(OPTIONS), n=1)]
+        hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+        raise ConfigError(f"unknown train option(s): {', '.join(unknown)}{hint}; valid: {', '.join(sorted(OPTIONS))}")
     given = {k: v for k, v in options.items() if v is not None}
     network = ENCODER_DECODER if model in ENCODER_DECODERS else GENERATOR
     foreign = sorted(set(given) - network - TRAIN - {"beam"})

@@ -64,3 +64,13 @@ def test_unknown_method_and_missing_embeddings(run):
         embed(run, "word2vec")
     with pytest.raises(G2RecError, match="no 'sage' embeddings"):
         RunFolder(run).embeddings("sage")
+
+
+def test_unknown_and_foreign_options_are_refused_by_name(run):
+    with pytest.raises(ConfigError, match="unknown option 'dimm' \\(did you mean 'dim'\\?\\)"):
+        embed(run, "lightgcn", dimm=3)
+    with pytest.raises(ConfigError, match="LightGCNConfig has no option 'solver'"):
+        embed(run, "lightgcn", solver="arpack")
+    assert not (run / "embeddings" / "lightgcn.npy").exists()
+    result = runner.invoke(app, ["embed", str(run), "--method", "lightgcn", "--solver", "arpack"])
+    assert result.exit_code == 2 and "no option 'solver'" in result.stderr
