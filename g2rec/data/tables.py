@@ -113,13 +113,20 @@ def resolve_columns(frame: pd.DataFrame, path: Path, options: ReadOptions,
                             path=path, line=1)
         return None
 
-    return {
+    roles = {
         "user": pick("user", options.user_col, user_guesses, True),
         "item": pick("item", options.item_col, item_guesses, True),
         "time": pick("time", options.time_col, time_guesses, False),
         "weight": pick("weight", options.weight_col, (), False),
         "event": pick("event", options.event_col, (), False),
     }
+    taken = {}
+    for role, column in roles.items():
+        if column is not None and column in taken:
+            raise DataError(f"column '{column}' is both the {taken[column]} and the {role} column; "
+                            f"name distinct columns with --{taken[column]}-col and --{role}-col", path=path, line=1)
+        taken.setdefault(column, role)
+    return roles
 
 
 def table_to_log(frame: pd.DataFrame, path: Path, fmt: str, cols: dict, counts=None) -> InteractionLog:

@@ -7,6 +7,9 @@ import pandas as pd
 
 from ..errors import DataError
 
+# the times a log may hold: pandas' nanosecond range, in unix seconds
+LOWEST, HIGHEST = int(pd.Timestamp.min.ceil("s").timestamp()), int(pd.Timestamp.max.floor("s").timestamp())
+
 
 def parse_times(values: pd.Series, path, line: np.ndarray, field: str) -> np.ndarray:
     """Parse a column of times to int64 seconds (float64 if fractional).
@@ -33,4 +36,10 @@ def parse_times(values: pd.Series, path, line: np.ndarray, field: str) -> np.nda
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DataError(f"cannot parse {values.iloc[i]!r} as a time", path=path, line=int(line[i]), field=field)
-    return ((parsed - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
+    seconds = parsed.dt.tz_convert(None).to_numpy().astype("datetime64[s]").astype(np.int64)
+    out = (seconds < LOWEST) | (seconds > HIGHEST)
+    if out.any():
+        i = int(np.flatnonzero(out)[0])
+        raise DataError(f"time {values.iloc[i]!r} is outside {pd.Timestamp.min.year + 1}-{pd.Timestamp.max.year} "
+                        f"(a mangled date?)", path=path, line=int(line[i]), field=field)
+    return seconds

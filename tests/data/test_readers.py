@@ -100,3 +100,16 @@ def test_sniffing_small_files(tmp_path):
     assert sniff_format(write(tmp_path / "x.json", '{"0": [1, 2, 3], "1": [2, 3]}')) == "lcrec"
     assert sniff_format(write(tmp_path / "tx.csv", "hash,from_address,to_address,block_timestamp\n")) == "onchain"
     assert sniff_format(write(tmp_path / "log.csv", "user_id,item_id\n1,2\n")) == "csv"
+
+
+def test_times_outside_pandas_range_and_one_column_in_two_roles_are_refused(tmp_path):
+    from g2rec.errors import DataError
+
+    path = tmp_path / "log.csv"
+    path.write_text("user,item,time\nu1,i1,2020-01-01\nu1,i2,0001-01-26\nu2,i1,2020-01-03\n")
+    with pytest.raises(DataError, match=r"log.csv:3: field 'time': time '0001-01-26' is outside 1678-2262"):
+        read_log(path)
+    path.write_text("user,item,time\nu1,i1,1969-12-31T23:59:59Z\nu1,i2,2262-04-10\n")
+    assert read_log(path).frame["time"].tolist() == [-1, 9223200000]
+    with pytest.raises(DataError, match=r"log.csv:1: column 'user' is both the user and the item column"):
+        read_log(path, ReadOptions(user_col="user", item_col="user"))
