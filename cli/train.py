@@ -70,6 +70,7 @@ def train_command(
                                                  "(evaluate, tune-prior and recommend run on the CPU)."),
     name: str | None = typer.Option(None, help="Model folder name under RUN_DIR/models (default MODEL-HEAD)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint of this model."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a model already trained under this name (weights, curve, metrics)."),
     graph_prior: bool | None = typer.Option(None, "--graph-prior/--no-graph-prior",
                                             help="g2rec items head: choose the graph prior's weight on validation after training (default on)."),
     json_out: bool = JsonOption,
@@ -77,7 +78,7 @@ def train_command(
     """Train with validation NDCG@10 or Recall@10 each epoch, early stopping, atomic checkpoints and --resume."""
     with user_errors():
         with progress_bar(not json_out) as progress:
-            summary = train(run_dir, model, name, resume, progress, graph_prior, head=head, profiles=profiles,
+            summary = train(run_dir, model, name, resume, progress, graph_prior, overwrite=overwrite, head=head, profiles=profiles,
                             item_input=item_input, profile_weight=profile_weight, item_init=item_init, block=block,
                             ff_mult=ff_mult, loss=loss, negatives=negatives, negatives_per=negatives_per,
                             sampler=sampler, gbce_t=gbce_t, max_len=max_len,

@@ -8,6 +8,7 @@ on validation (:mod:`.tune_prior`).
 from __future__ import annotations
 
 import difflib
+import shutil
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -68,12 +69,13 @@ def model_options(model: str, options: dict) -> tuple[GeneratorConfig | EncoderD
 
 
 def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, resume: bool = False,
-          progress=None, graph_prior: bool | None = None, **options) -> dict:
+          progress=None, graph_prior: bool | None = None, overwrite: bool = False, **options) -> dict:
     """Train a generator (``model`` one of :data:`.models.MODELS`); ``options`` are fields of
     :class:`GeneratorConfig` (:class:`EncoderDecoderConfig` for the encoder-decoders) and :class:`TrainConfig`
     (``beam``: the validation beam of semantic-ID models).
     ``graph_prior`` (default: on for g2rec's items head) then chooses the graph prior on
-    validation (:func:`.tune_prior.choose_graph_prior`). Returns the summary, also recorded
+    validation (:func:`.tune_prior.choose_graph_prior`). A model already trained under ``name``
+    is continued (``resume``) or replaced (``overwrite``), never silently. Returns the summary, also recorded
     under ``stages.train.NAME`` in the manifest with the config and the curve."""
     gen_config, train_config, beam = model_options(model, options)
     clock = Stopwatch()
@@ -88,6 +90,11 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
     folder = run.model_folder(name)
     config_record = {"model": model, "generator": asdict(gen_config), "prior": asdict(PriorConfig()),
                      "train": asdict(train_config), "beam": beam}
+    if not resume and (folder / "config.json").exists():
+        if not overwrite:
+            raise G2RecError(f"{folder}: a model '{name}' is already trained there; pass --resume to continue it, "
+                             f"--overwrite to train it again (its weights, curve and metrics go), or another --name")
+        shutil.rmtree(folder)
     if resume:
         if not (folder / "config.json").exists():
             raise G2RecError(f"{folder}: nothing to resume (no config.json); train without --resume")

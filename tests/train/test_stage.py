@@ -104,7 +104,8 @@ def test_g2rec_sids_and_tiger_heads(run):
         assert len(np.unique(z["codes"], axis=0)) == len(z["codes"])
     result = runner.invoke(app, ["train", str(path), "--model", "soda-tiger", "--codes-method", "rqvae"])
     assert result.exit_code == 2 and "codes_method='rkmeans'" in result.stderr
-    result = runner.invoke(app, ["train", str(path), "--model", "tiger", "--codes-from", "nosuch", "--epochs", "1"])
+    result = runner.invoke(app, ["train", str(path), "--model", "tiger", "--codes-from", "nosuch", "--epochs", "1",
+                                 "--name", "tiger-nosuch"])
     assert result.exit_code == 2 and "nosuch" in result.stderr
     result = runner.invoke(app, ["train", str(path), "--model", "tiger", "--soda-weight", "0.1"])
     assert result.exit_code == 2 and "fixes soda_weight; use --model soda-tiger or g2rec-tiger" in result.stderr
@@ -292,6 +293,22 @@ def test_options_are_checked_and_a_resume_keeps_its_own(run):
     assert runner.invoke(app, [*args, "--epochs", "3", "--resume"]).exit_code == 0
     result = runner.invoke(app, [*args[:-2], "--dim", "16", "--name", "resumed", "--resume"])
     assert result.exit_code == 2 and "--resume with other model options" in result.stderr
+
+
+def test_a_trained_model_is_replaced_only_when_asked(run):
+    path, _ = run
+    args = ["train", str(path), "--model", "sasrec", "--epochs", "1", "--max-len", "20", "--dim", "32",
+            "--threads", "1", "--name", "twice"]
+    assert runner.invoke(app, args).exit_code == 0
+    assert runner.invoke(app, ["evaluate", str(path), "--model", "twice", "--json"]).exit_code == 0
+    folder = path / "models" / "twice"
+    weights = (folder / "best.safetensors").read_bytes()
+    result = runner.invoke(app, [*args, "--dim", "16"])
+    assert result.exit_code == 2 and "already trained there; pass --resume" in result.stderr
+    assert (folder / "best.safetensors").read_bytes() == weights and (folder / "metrics.json").exists()
+    assert runner.invoke(app, [*args, "--dim", "16", "--overwrite"]).exit_code == 0
+    assert not (folder / "metrics.json").exists() and not list(folder.glob("ranks-*.npy"))
+    assert json.loads((folder / "config.json").read_text())["generator"]["dim"] == 16
 
 
 def test_validation_protocol_options_reach_the_curve(run):
