@@ -169,7 +169,7 @@ def ensure_model(run: Path, recipe_run: str, name: str, entry: dict | None, retr
         if complete:
             return
     print(f"[{run.name}] {command}{' --resume' if resume else ''}", flush=True)
-    train(run, model, name, resume=resume, **options)
+    train(run, model, name, resume=resume, overwrite=not resume, **options)  # a half-made or --retrain folder
 
 
 def metrics_key(sampled: int | None) -> str:

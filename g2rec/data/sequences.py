@@ -55,6 +55,24 @@ class Sequences:
         """``(M,)`` user index of each interaction."""
         return np.repeat(np.arange(self.num_users, dtype=np.int64), self.lengths)
 
+    def check(self) -> Sequences:
+        """``self`` when its arrays are consistent with each other; else a ``ValueError`` saying how not."""
+        m, offsets = len(self.items), np.asarray(self.offsets)
+        problems = [
+            (offsets.ndim != 1 or len(offsets) != self.num_users + 1, f"{len(offsets)} offsets for {self.num_users} users"),
+            (len(self.times) != m or len(self.split) != m, f"{m} items, {len(self.times)} times, {len(self.split)} splits"),
+        ]
+        for bad, why in problems:
+            if bad:
+                raise ValueError(why)
+        if len(offsets) and (offsets[0] != 0 or offsets[-1] != m or np.any(np.diff(offsets) < 0)):
+            raise ValueError("offsets are not a non-decreasing run from 0 to the number of interactions")
+        if m and (self.items.min() < 0 or self.items.max() >= self.num_items):
+            raise ValueError(f"item index outside 0..{self.num_items - 1}")
+        if m and not np.isin(self.split, list(SPLIT_NAMES)).all():
+            raise ValueError("split labels other than train/valid/test")
+        return self
+
     def subset(self, mask: np.ndarray) -> Sequences:
         """The interactions where ``mask`` is true, same id maps (e.g. ``seq.subset(seq.split == TRAIN)``)."""
         counts = np.bincount(self.users[mask], minlength=self.num_users)
@@ -85,7 +103,7 @@ class Sequences:
         folder = Path(folder)
         with np.load(folder / "sequences.npz", allow_pickle=False) as z:
             arrays = {k: z[k] for k in ("offsets", "items", "times", "split")}
-        return cls(_load_ids(folder / "user_ids.parquet"), _load_ids(folder / "item_ids.parquet"), **arrays)
+        return cls(load_ids(folder / "user_ids.parquet"), load_ids(folder / "item_ids.parquet"), **arrays)
 
 
 def sequence_windows(train: Sequences, max_len: int, pad: int, newest_only: bool = False) -> np.ndarray:
@@ -144,5 +162,5 @@ def _save_ids(path: Path, ids: np.ndarray) -> None:
     pd.DataFrame({"index": np.arange(len(ids), dtype=np.int64), "original_id": values}).to_parquet(path, index=False)
 
 
-def _load_ids(path: Path) -> np.ndarray:
+def load_ids(path: Path) -> np.ndarray:
     return pd.read_parquet(path)["original_id"].to_numpy()

@@ -16,7 +16,7 @@ from ..atomic import file_sha256, write_json_atomic
 from ..graph.build import GraphConfig, build_coengagement_graph
 from ..graph.stats import graph_stats
 from ..measure import Stopwatch, peak_memory_mb
-from .runfolder import GRAPH_FILE, MANIFEST, RunFolder, staged_run_dir
+from .runfolder import GRAPH_FILE, MANIFEST, RunFolder, fingerprint, staged_run_dir
 
 
 def build_graph(
@@ -83,6 +83,7 @@ def build_graph(
                 "files": files + [GRAPH_FILE],
                 "summary": summary,
             }},
+            "files": {f: {**fingerprint(tmp / f), "stage": "build-graph"} for f in files + [GRAPH_FILE]},
         }
         write_json_atomic(tmp / MANIFEST, manifest)
     return summary

@@ -28,12 +28,10 @@ from .runfolder import RunFolder
 from .tokenize import FOLDER as TOKENS
 
 
-def _load(run: RunFolder, name: str) -> dict:
-    path = run.path / TOKENS / name
-    if not path.exists():
+def _load(run: RunFolder, name: str, keys: tuple[str, ...]) -> dict:
+    if not (run.path / TOKENS / name).exists():
         raise G2RecError(f"{run.path}: missing {TOKENS}/{name} (run `g2rec tokenize {run.path}` first)")
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+    return run.load_npz(f"{TOKENS}/{name}", keys)
 
 
 def plain_codes(run: RunFolder, folder: Path, embedding: str = "sasrec", levels: int = 3, codebook_size: int = 256,
@@ -50,29 +48,31 @@ def plain_codes(run: RunFolder, folder: Path, embedding: str = "sasrec", levels:
         f"{embedding}:{hashlib.sha256(x.tobytes()).hexdigest()}:L{levels}:K{codebook_size}:seed{seed}" + \
         ("" if method == "rkmeans" else f":{method}")
     if path.exists():
-        with np.load(path, allow_pickle=False) as z:
-            if fingerprint is None or ("fingerprint" in z.files and str(z["fingerprint"]) == fingerprint):
-                return z["codes"], tuple(int(k) for k in z["vocab_sizes"])
+        z = run.load_npz(str(path.relative_to(run.path)), ("codes", "vocab_sizes"))
+        if fingerprint is None or ("fingerprint" in z and str(z["fingerprint"]) == fingerprint):
+            return z["codes"], tuple(int(k) for k in z["vocab_sizes"])
     size = min(codebook_size, max(2, len(x) // 4))
     sids = semantic_ids(x, SemanticIDConfig(method=method, levels=levels, codebook_size=size, supervision=0.0,
                                             compare_unsupervised=False, seed=seed))
     Path(folder).mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(".codes.npz.tmp")
+    tmp = path.with_name(f".codes.npz.{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
         np.savez(f, codes=sids.codes, vocab_sizes=sids.vocab_sizes, embedding=embedding, fingerprint=fingerprint,
                  vectors=np.asarray(x, np.float32), **({} if sids.codebooks is None else {"codebooks": sids.codebooks}))
     os.replace(tmp, path)
+    if path.is_relative_to(run.path):
+        run.record("train", None, None, files=[str(path.relative_to(run.path))])
     return sids.codes, tuple(int(k) for k in sids.vocab_sizes)
 
 
-def plain_code_space(folder: Path) -> tuple[torch.Tensor, torch.Tensor]:
+def plain_code_space(run: RunFolder, folder: Path) -> tuple[torch.Tensor, torch.Tensor]:
     """The tokenizer behind ``folder/codes.npz`` (:func:`plain_codes`): the ``(I, d)`` item
     vectors it quantized and its ``(L, K, d)`` residual codebooks (what SODA aligns to)."""
-    path = Path(folder) / "codes.npz"
-    with np.load(path, allow_pickle=False) as z:
-        if "codebooks" not in z.files:
-            raise G2RecError(f"{path}: holds no residual k-means codebooks; train the model again")
-        return torch.from_numpy(z["vectors"]), torch.from_numpy(z["codebooks"])
+    rel = str((Path(folder) / "codes.npz").relative_to(run.path))
+    z = run.load_npz(rel, ("vectors",))
+    if "codebooks" not in z:
+        raise G2RecError(f"{run.path / rel}: holds no residual k-means codebooks; train the model again")
+    return torch.from_numpy(z["vectors"]), torch.from_numpy(z["codebooks"])
 
 
 def load_context(run: RunFolder, codes: str = "supervised", need_profiles: bool = True,
@@ -87,12 +87,11 @@ def load_context(run: RunFolder, codes: str = "supervised", need_profiles: bool 
     if item_init != "none":
         context.item_vectors = torch.from_numpy(np.asarray(run.embeddings(item_init), dtype=np.float32))
     if need_profiles:
-        proto = _load(run, "prototypes.npz")
-        path = run.path / TOKENS / "profiles.npy"
-        if not path.exists():
+        proto = _load(run, "prototypes.npz", ("idx", "val", "vectors"))
+        if not (run.path / TOKENS / "profiles.npy").exists():
             raise G2RecError(f"{run.path}: missing {TOKENS}/profiles.npy (run `g2rec tokenize {run.path}` first)")
-        profiles = np.load(path, allow_pickle=False)
-        if len(profiles) != n or len(proto["idx"]) != n:
+        profiles = run.load(f"{TOKENS}/profiles.npy", lambda p: np.load(p, allow_pickle=False))
+        if profiles.ndim != 2 or len(profiles) != n or len(proto["idx"]) != n:
             raise G2RecError(f"{run.path}/{TOKENS}: profiles for {len(profiles)} items, the run has {n}: re-run tokenize")
         context.profiles = torch.from_numpy(profiles.astype(np.float32))
         idx = proto["idx"].astype(np.int64)
@@ -103,8 +102,8 @@ def load_context(run: RunFolder, codes: str = "supervised", need_profiles: bool 
         values, sizes = plain_codes(run, folder, fresh=fresh_codes, **(plain or {}))
         context.codes, context.codebook_sizes = torch.from_numpy(values.astype(np.int64)), sizes
     elif need_codes:
-        z = _load(run, "sids.npz")
-        if len(z["codes"]) != n:
+        z = _load(run, "sids.npz", ("codes", "vocab_sizes"))
+        if z["codes"].ndim != 2 or len(z["codes"]) != n:
             raise G2RecError(f"{run.path}/{TOKENS}/sids.npz: codes for {len(z['codes'])} items, the run has {n}: re-run tokenize")
         context.codes = torch.from_numpy(z["codes"].astype(np.int64))
         context.codebook_sizes = tuple(int(k) for k in z["vocab_sizes"])

@@ -72,5 +72,6 @@ def embed(run_dir: str | Path, method: str = "spectral", config=None, evaluate: 
     folder.mkdir(exist_ok=True)
     save_npy_atomic(folder / f"{method}.npy", vectors)
     run.record("embed", method, {"params": asdict(config), "summary": summary, "curve": result.curve,
-                                 "details": result.details, "file": f"embeddings/{method}.npy"})
+                                 "details": result.details, "file": f"embeddings/{method}.npy"},
+               files=[f"embeddings/{method}.npy"])
     return summary

@@ -20,7 +20,7 @@ from ..eval.scorers import make_scorer
 from ..measure import Stopwatch, peak_memory_mb
 from ..model.ensemble import Ensemble
 from ..model.prior import PriorConfig
-from .models import load_trained, read_config
+from .models import clear_metrics, load_trained, read_config
 from .runfolder import RunFolder
 
 
@@ -36,7 +36,7 @@ def make_ensemble(run_dir: str | Path, members: list[str], name: str, progress=N
     if len(set(members)) != len(members) or len(members) < 2 or name in members:
         raise ConfigError(f"ensemble {name!r}: needs at least 2 distinct members, not itself (got {members})")
     folder = run.model_folder(name)
-    if (folder / "config.json").exists() and read_config(folder)["model"] != "ensemble":
+    if (folder / "config.json").exists() and read_config(run, folder)["model"] != "ensemble":
         raise G2RecError(f"{folder}: holds a trained model, not an ensemble; choose another --name")
     nets, own = [], []
     for member in members:
@@ -54,10 +54,10 @@ def make_ensemble(run_dir: str | Path, members: list[str], name: str, progress=N
                "valid_recall10": round(valid["Recall@10"], 5), "member_valid_ndcg10": own,
                "seconds": round(clock.seconds, 1), "peak_memory_mb": round(peak_memory_mb(), 1)}
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "metrics.json").unlink(missing_ok=True)  # metrics of an earlier ensemble of that name
+    clear_metrics(folder)  # metrics of an earlier ensemble of that name
     write_json_atomic(folder / "config.json", {"model": "ensemble", "members": members,
                                                "max_len": ensemble.config.max_len, "prior": asdict(PriorConfig()),
                                                "beam": 20, "valid": summary})
-    run.record("ensemble", name, summary)
+    run.record("ensemble", name, summary, files=[f"models/{name}/config.json"], forget=f"models/{name}")
     return summary
 

@@ -7,7 +7,6 @@ such as ``test-full-ranking``, with every query's rank beside it (``ranks-KEY.np
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,7 @@ def evaluate_model(run: RunFolder, model: str = "g2rec-items", split: str = "tes
     check_choice("split", split, ("valid", "test"))
     seq = run.sequences()
     split_id = {"valid": VALID, "test": TEST}[split]
-    hallucination, trie = None, None
+    hallucination, trie, beams = None, None, {}
     if model in BASELINES:
         scorer = PopularityScorer(seq) if model == "popularity" else GraphKNNScorer(run.graph(), seq)
     else:
@@ -39,6 +38,7 @@ def evaluate_model(run: RunFolder, model: str = "g2rec-items", split: str = "tes
         if unconstrained and trie is not None:
             hallucination = {"invalid": 0, "total": 0}
         scorer = make_scorer(net, trie, beam or record["beam"], trie_mask=hallucination is None, counts=hallucination)
+        beams = {"beam": beam or record["beam"], "trained_beam": record["beam"]} if trie is not None else {}
     metrics = evaluate_ranking(scorer, seq, split_id, max_len, exclude_history, sampled, seed, progress=progress,
                                keep_ranks=True, skip_cold_targets=skip_cold_targets)
     ranks = metrics.pop("ranks")
@@ -46,8 +46,22 @@ def evaluate_model(run: RunFolder, model: str = "g2rec-items", split: str = "tes
         metrics["hallucination_rate"] = round(hallucination["invalid"] / max(hallucination["total"], 1), 5)
     elif trie is not None:
         metrics["hallucination_rate"] = 0.0  # constrained beams are trie paths: items by construction
-    metrics = {k.lower(): (round(v, 5) if isinstance(v, float) else v) for k, v in metrics.items()}
+    metrics = {k.lower(): (round(v, 5) if isinstance(v, float) else v) for k, v in {**metrics, **beams}.items()}
     return metrics, ranks
+
+
+def metrics_key(split: str, metrics: dict, exclude_history: bool, skip_cold_targets: bool, unconstrained: bool,
+                seed: int) -> str:
+    """The ``metrics.json`` key of an evaluation: everything that changes its numbers, e.g.
+    ``test-full-ranking``, ``test-sampled-100-seed3``, ``test-full-ranking-exclude-history-beam50``."""
+    parts = [split, metrics["protocol"].replace(" ", "-")]
+    if metrics["protocol"].startswith("sampled") and seed != 0:
+        parts.append(f"seed{seed}")
+    parts += [name for on, name in ((exclude_history, "exclude-history"), (skip_cold_targets, "skip-cold-targets"),
+                                    (unconstrained, "unconstrained")) if on]
+    if metrics.get("beam", metrics.get("trained_beam")) != metrics.get("trained_beam"):
+        parts.append(f"beam{metrics['beam']}")
+    return "-".join(parts)
 
 
 def evaluate(run_dir: str | Path, model: str = "g2rec-items", split: str = "test", sampled: int | None = None,
@@ -63,14 +77,13 @@ def evaluate(run_dir: str | Path, model: str = "g2rec-items", split: str = "test
     summary = {"model": model, "split": split, "metrics": metrics}
     folder = run.model_folder(model)
     folder.mkdir(parents=True, exist_ok=True)
-    key = f"{split}-{metrics['protocol'].replace(' ', '-')}" + "".join(
-        suffix for on, suffix in ((exclude_history, "-exclude-history"), (skip_cold_targets, "-skip-cold-targets"),
-                                  (unconstrained, "-unconstrained")) if on)
-    path = folder / "metrics.json"
-    existing = json.loads(path.read_text()) if path.exists() else {}
-    save_ranks(folder, key, ranks)
-    write_json_atomic(path, {**existing, key: summary})
-    run.record("evaluate", f"{model}/{key}", summary)
+    key = metrics_key(split, metrics, exclude_history, skip_cold_targets, unconstrained, seed)
+    rel = f"models/{model}/metrics.json"
+    ranks_path = save_ranks(folder, key, ranks)
+    with run.locked("metrics"):  # two evaluations of one model keep each other's entries
+        existing = run.load_json(rel) if (folder / "metrics.json").exists() else {}
+        write_json_atomic(folder / "metrics.json", {**(existing if isinstance(existing, dict) else {}), key: summary})
+    run.record("evaluate", f"{model}/{key}", summary, files=[rel, f"models/{model}/{ranks_path.name}"])
     return summary
 
 

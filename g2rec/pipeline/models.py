@@ -27,7 +27,6 @@ the :class:`GeneratorConfig`, ``prior``: the :class:`PriorConfig`, ``train``, ``
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -61,20 +60,32 @@ DEFAULTS = {"g2rec": {"dim": 128, "dropout": 0.5}, "soda-tiger": {"soda_weight":
 PRIOR_GRAPH = "prior_graph.npz"  # in a model folder: its prior's graph, when not the run's
 
 
-def read_config(folder: Path) -> dict:
-    """A model folder's ``config.json``, or a one-line error naming it."""
-    path = folder / "config.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise G2RecError(f"{path}: unreadable model config ({e}); train the model again") from None
+def read_config(run: RunFolder, folder: Path) -> dict:
+    """A model folder's ``config.json`` (checked against the manifest), or a one-line error naming it."""
+    rel = str((folder / "config.json").relative_to(run.path))
+    record = run.load_json(rel)
+    if not isinstance(record, dict) or not isinstance(record.get("model"), str):
+        raise run.damaged(rel, "not a g2rec model config (no 'model')")
+    return record
+
+
+def clear_metrics(folder: Path) -> None:
+    """Remove the evaluations of a model folder (``metrics.json``, ``ranks-*.npy``): the model changed."""
+    for path in [folder / "metrics.json", *folder.glob("ranks-*.npy")]:
+        path.unlink(missing_ok=True)
+
+
+def model_files(run: RunFolder, folder: Path) -> list[str]:
+    """The files of a model folder that loading it reads (recorded with their checksums)."""
+    names = ("config.json", "best.safetensors", "codes.npz", PRIOR_GRAPH)
+    return [str((folder / n).relative_to(run.path)) for n in names if (folder / n).exists()]
 
 
 def prior_graph(run: RunFolder, folder: Path | None) -> sp.csr_matrix:
     """The ``(I, I)`` graph of the prior of the model in ``folder``: the copy its ``config.json``
     names (``tune-prior --graph-from``, checked against its sha256), else the run's."""
     config = folder / "config.json" if folder is not None else None
-    own = read_config(folder).get("prior_graph") if config is not None and config.exists() else None
+    own = read_config(run, folder).get("prior_graph") if config is not None and config.exists() else None
     if not own:
         return run.graph()
     path = folder / own["file"]
@@ -96,7 +107,7 @@ def build_model(run: RunFolder, kind: str, config: GeneratorConfig | EncoderDeco
     if kind in ENCODER_DECODERS:
         context = load_context(run, codes=codes, need_profiles=config.profiles != "none", folder=folder,
                                fresh_codes=fresh, plain={"embedding": config.codes_from, "method": config.codes_method})
-        space = plain_code_space(folder) if config.soda_weight > 0 else None
+        space = plain_code_space(run, folder) if config.soda_weight > 0 else None
         model = SIDEncoderDecoder(run.num_items, config, context.codes, context.codebook_sizes, space, context.profiles)
     else:
         context = load_context(run, codes=codes, need_profiles=config.profiles != "none" or config.profile_weight > 0,
@@ -127,14 +138,17 @@ def load_trained(run: RunFolder, name: str) -> tuple[Generator | Ensemble, SIDTr
     if not (folder / "config.json").exists():
         trained = sorted(run.manifest.get("stages", {}).get("train", {}))
         raise G2RecError(f"{run.path}: no trained model '{name}' (trained: {', '.join(trained) or 'none'}; run `g2rec train`)")
-    record = read_config(folder)
-    prior = PriorConfig(**record.get("prior", {}))
+    record = read_config(run, folder)
+    try:
+        prior = PriorConfig(**record.get("prior", {}))
+    except (TypeError, G2RecError) as e:
+        raise run.damaged(str((folder / "config.json").relative_to(run.path)), f"a bad prior ({e})") from None
     graph = prior_graph(run, folder) if prior.weight > 0 else None
     if record["model"] == "ensemble":  # no weights of its own: its members'
         members = [load_trained(run, member)[0] for member in record["members"]]
         return Ensemble(members, prior, graph).eval(), None, record
     net, trie = build_model(run, record["model"], network_config(folder, record), folder)
-    load_checkpoint(folder / "best.safetensors", net)
+    load_checkpoint(run.checked(str((folder / "best.safetensors").relative_to(run.path))), net)
     if isinstance(net, Generator):
         net.attach_prior(prior, graph)
     return net.eval(), trie, record

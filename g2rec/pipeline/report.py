@@ -53,14 +53,15 @@ def collect_models(run: RunFolder) -> list[ModelResults]:
     models = []
     for folder in sorted((run.path / "models").glob("*/metrics.json")):
         folder = folder.parent
-        try:
-            evaluations = json.loads((folder / "metrics.json").read_text())
-        except json.JSONDecodeError as e:
-            raise G2RecError(f"{folder / 'metrics.json'}: corrupt ({e.msg} at line {e.lineno})") from None
-        config = json.loads((folder / "config.json").read_text()) if (folder / "config.json").exists() else {}
+        evaluations = run.load_json(f"models/{folder.name}/metrics.json")
+        config = run.load_json(f"models/{folder.name}/config.json") if (folder / "config.json").exists() else {}
+        if not isinstance(evaluations, dict) or not isinstance(config, dict):
+            raise run.damaged(f"models/{folder.name}/metrics.json", "not a g2rec metrics file")
         kind = config.get("model", folder.name if folder.name in BASELINES else "unknown")
+        curve = run.load(f"models/{folder.name}/train_log.jsonl", read_curve) \
+            if (folder / "train_log.jsonl").exists() else []
         models.append(ModelResults(folder.name, kind, config.get("generator", {}).get("head"), evaluations,
-                                   read_curve(folder / "train_log.jsonl"), folder))
+                                   curve, folder))
     if not models:
         raise G2RecError(f"{run.path}: no evaluated models (no models/*/metrics.json); "
                          f"run `g2rec evaluate {run.path} --model NAME` first")
@@ -85,11 +86,12 @@ def query_ranks(run: RunFolder, model: ModelResults, key: str, num_queries: int,
     """
     saved = model.folder / f"ranks-{key}.npy"
     if saved.exists():
-        return _checked(np.load(saved), num_queries, saved), "saved by evaluate"
+        ranks = run.load(str(saved.relative_to(run.path)), lambda p: np.load(p, allow_pickle=False))
+        return _checked(ranks, num_queries, saved), "saved by evaluate"
     cached = cache / model.name / f"ranks-{key}.npy" if cache is not None else None
     newest = max(p.stat().st_mtime for p in model.folder.iterdir() if p.is_file())
     if cached is not None and cached.exists() and cached.stat().st_mtime >= newest:
-        return _checked(np.load(cached), num_queries, cached), "recomputed earlier by the report (its ranks-cache)"
+        return _checked(np.load(cached, allow_pickle=False), num_queries, cached), "recomputed earlier by the report (its ranks-cache)"
     if not compute:
         return None, f"no {saved.name}; re-run `g2rec evaluate` on it"
     saved_metrics = model.metrics(key)
@@ -107,7 +109,7 @@ def query_ranks(run: RunFolder, model: ModelResults, key: str, num_queries: int,
 
 def _checked(ranks: np.ndarray, num_queries: int, path: Path) -> np.ndarray:
     if ranks.shape != (num_queries,):
-        raise G2RecError(f"{path}: {ranks.shape[0]} ranks for {num_queries} queries (made on another run folder?)")
+        raise G2RecError(f"{path}: ranks of shape {ranks.shape} for {num_queries} queries (made on another run folder?)")
     return ranks.astype(np.float64)
 
 
@@ -116,10 +118,9 @@ def load_prototypes(run: RunFolder) -> Prototypes:
     path = run.path / "tokenize" / "prototypes.npz"
     if not path.exists():
         raise G2RecError(f"{run.path}: no prototypes (run `g2rec tokenize {run.path}`)")
-    with np.load(path) as z:
-        idx, val, mass = z["idx"], z["val"], z["mass"]
-    report_path = run.path / "tokenize" / "report.json"
-    report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    z = run.load_npz("tokenize/prototypes.npz", ("idx", "val", "mass"))
+    idx, val, mass = z["idx"], z["val"], z["mass"]
+    report = run.load_json("tokenize/report.json") if (run.path / "tokenize" / "report.json").exists() else {}
     return Prototypes(mass.astype(np.float64), top_prototype(idx, val), report, report.get("embedding"))
 
 

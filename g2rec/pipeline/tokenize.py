@@ -71,7 +71,8 @@ def tokenize(run_dir, config: TokenizeConfig | None = None, progress=None, **opt
     info = load_item_info(run.manifest["stages"]["build-graph"]["input"].get("path"), seq.item_ids)
     tokens = find_tokens(graph, x, spectral, seq.item_ids, info, config, progress)
     files = _write(run, tokens, seq.item_ids)
-    run.record("tokenize", None, {"params": asdict(config), "summary": tokens.summary, "files": files})
+    run.record("tokenize", None, {"params": asdict(config), "summary": tokens.summary, "files": files},
+               files=files, forget=FOLDER)
     return tokens.summary
 
 

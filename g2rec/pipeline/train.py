@@ -24,7 +24,7 @@ from ..model.encdec import EncoderDecoderConfig
 from ..model.generator import GeneratorConfig
 from ..model.prior import PriorConfig
 from ..train.loop import TrainConfig, fit, training_windows
-from .models import DEFAULTS, ENCODER_DECODERS, MODELS, PRESETS, build_model, read_config
+from .models import DEFAULTS, ENCODER_DECODERS, MODELS, PRESETS, build_model, clear_metrics, model_files, read_config
 from .runfolder import RunFolder
 from .tune_prior import choose_graph_prior
 
@@ -98,7 +98,7 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
     if resume:
         if not (folder / "config.json").exists():
             raise G2RecError(f"{folder}: nothing to resume (no config.json); train without --resume")
-        saved = read_config(folder)
+        saved = read_config(run, folder)
         try:  # through the dataclass: options added since the run began take their defaults
             saved_network = asdict(type(gen_config)(**saved["generator"]))
         except (KeyError, TypeError, ConfigError):
@@ -108,6 +108,8 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
     torch.manual_seed(train_config.seed)
     net, trie = build_model(run, model, gen_config, folder, fresh=not resume)
     folder.mkdir(parents=True, exist_ok=True)
+    clear_metrics(folder)  # of the weights before this training (a resume changes them too)
+    run.record("train", None, None, forget=f"models/{name}")  # its files change from here on
     write_json_atomic(folder / "config.json", config_record)
     inputs, targets, users = training_windows(seq.train(), gen_config.max_len, train_config.windows)
     scorer = make_scorer(net, trie, beam)
@@ -124,7 +126,7 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
                "train_seconds": round(state["seconds"], 1), "seconds": round(clock.seconds, 1),
                "peak_memory_mb": round(peak_memory_mb(), 1)}
     run.record("train", name, {"config": config_record, "summary": summary, "curve": state["history"],
-                               "folder": f"models/{name}"})
+                               "folder": f"models/{name}"}, files=model_files(run, folder))
     if graph_prior:
         search = choose_graph_prior(run_dir, name, progress=progress, exclude_history=train_config.valid_exclude_history,
                                     metric=train_config.select)

@@ -25,7 +25,7 @@ from ..atomic import file_sha256, write_json_atomic
 from ..errors import ConfigError, G2RecError, check_choice
 from ..eval.prior_search import METRICS, PriorGrid, best_point, prior_of, search_prior
 from ..measure import Stopwatch
-from .models import PRIOR_GRAPH, load_trained
+from .models import PRIOR_GRAPH, clear_metrics, load_trained, model_files
 from .runfolder import RunFolder
 
 
@@ -91,6 +91,7 @@ def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None,
     write_json_atomic(target / "config.json", record)
     if graph_from is None:  # a stale copy of an earlier search's graph, no longer named
         (target / PRIOR_GRAPH).unlink(missing_ok=True)
-    run.record("graph-prior", name or model, search)
+    clear_metrics(target)  # they described the model before this prior
+    run.record("graph-prior", name or model, search, files=model_files(run, target), forget=f"models/{name or model}")
     return {"model": name or model, "graph_prior": best["alpha"], "history": best["history"], "decay": best["decay"],
             "eps": best["eps"], "valid_ndcg10": best["ndcg10"], "table": table}

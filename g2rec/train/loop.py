@@ -107,6 +107,21 @@ def _epoch_seed(seed: int, epoch: int) -> int:
     return seed * 1_000_003 + epoch
 
 
+def kept_log_lines(log: Path, epoch: int) -> list[str]:
+    """The lines of ``train_log.jsonl`` up to ``epoch`` (the checkpoint's): a run killed after
+    the checkpoint, or in the middle of writing a line, leaves later or partial lines behind."""
+    kept = []
+    for line in log.read_text(errors="replace").splitlines(keepends=True) if log.exists() else []:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            break
+        if not line.endswith("\n") or not isinstance(record, dict) or record.get("epoch", epoch + 1) > epoch:
+            break
+        kept.append(line)
+    return kept
+
+
 def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config: TrainConfig,
         validate: Callable[[torch.nn.Module], dict], folder: Path, resume: bool = False, progress=None,
         users: np.ndarray | None = None) -> dict:
@@ -132,9 +147,7 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
     log = folder / "train_log.jsonl"
     if resume:
         state = load_checkpoint(folder / "checkpoint.safetensors", model, optimizer)
-        with open(log) as f:  # drop lines of epochs after the checkpoint (killed mid-epoch)
-            lines = [line for line in f if json.loads(line)["epoch"] <= state["epoch"]]
-        log.write_text("".join(lines))
+        log.write_text("".join(kept_log_lines(log, state["epoch"])))
     elif log.exists():
         log.unlink()
     x, y = torch.from_numpy(inputs).to(device), torch.from_numpy(targets).to(device)

@@ -52,6 +52,11 @@ def test_missing_and_mismatched_artifacts(run, tmp_path):
     with pytest.raises(G2RecError, match="missing graph.npz"):
         embed(broken, "spectral", dim=8)
     sp.save_npz(broken / "graph.npz", sp.identity(10, format="csr"))
+    with pytest.raises(G2RecError, match=r"graph.npz: damaged artifact \(written by build-graph\).*overwritten"):
+        embed(broken, "spectral", dim=8)
+    manifest = json.loads((broken / "manifest.json").read_text())  # a run folder of an older g2rec: no checksums
+    del manifest["files"]
+    (broken / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(G2RecError, match="does not match 4344 items"):
         embed(broken, "spectral", dim=8)
     (broken / "manifest.json").write_text("{not json")

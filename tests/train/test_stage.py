@@ -117,9 +117,11 @@ def test_g2rec_sids_and_tiger_heads(run):
     vectors = path / "embeddings" / "sasrec.npy"
     original = vectors.read_bytes()
     np.save(vectors, np.load(vectors)[:, ::-1] * 2)
+    RunFolder(path).record("embed", "sasrec", None, files=["embeddings/sasrec.npy"])  # as a new `embed` does
     plain_codes(RunFolder(path), codes.parent, fresh=True)
     assert codes.stat().st_mtime_ns != stamp
     vectors.write_bytes(original)
+    RunFolder(path).record("embed", "sasrec", None, files=["embeddings/sasrec.npy"])
     assert np.array_equal(plain_codes(RunFolder(path), codes.parent, fresh=True)[0], first)
     lines = runner.invoke(app, ["recommend", str(path), "--model", "g2rec-sids", "--user", "1", "-k", "5", "--json"]).stdout
     rec = json.loads(lines)
@@ -290,6 +292,9 @@ def test_options_are_checked_and_a_resume_keeps_its_own(run):
     record = json.loads(config.read_text())
     del record["generator"]["gbce_t"]
     config.write_text(json.dumps(record))
+    manifest = json.loads((path / "manifest.json").read_text())  # an older g2rec kept no checksums
+    del manifest["files"]
+    (path / "manifest.json").write_text(json.dumps(manifest))
     assert runner.invoke(app, [*args, "--epochs", "3", "--resume"]).exit_code == 0
     result = runner.invoke(app, [*args[:-2], "--dim", "16", "--name", "resumed", "--resume"])
     assert result.exit_code == 2 and "--resume with other model options" in result.stderr
