@@ -125,7 +125,7 @@ def main(argv=None) -> int:
     torch.manual_seed(0)
     run = RunFolder(args.run)
     with tempfile.TemporaryDirectory() as folder:
-        codes, sizes = plain_codes(run, Path(folder))
+        codes, sizes = plain_codes(run, Path(folder), fresh=True)
     inputs, targets, _ = (torch.from_numpy(a) for a in training_windows(run.sequences().train(), SIZES["max_len"], "prefixes"))
     order = torch.randperm(len(inputs), generator=torch.Generator().manual_seed(0))
     batches = [(inputs[order[s:s + args.batch]], targets[order[s:s + args.batch], -1])

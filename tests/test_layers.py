@@ -10,7 +10,7 @@ import g2rec.pipeline as pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE, CLI = ROOT / "g2rec", ROOT / "cli"
-BASE = {"g2rec.errors", "g2rec.deps", "g2rec.sparse", "g2rec.measure", "g2rec.atomic", "g2rec.version"}
+BASE = {"g2rec.errors", "g2rec.config", "g2rec.deps", "g2rec.sparse", "g2rec.measure", "g2rec.atomic", "g2rec.version"}
 # the layer of each subpackage; a module imports only lower layers, the base modules and its own subpackage
 LAYERS = {"data": 1, "graph": 2, "embed": 3, "tokenize": 4, "model": 5, "train": 6, "eval": 6, "report": 7,
           "pipeline": 8}

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..config import check_fields
 from ..errors import ConfigError, DataError, check_choice
 from .log import InteractionLog
 from .sequences import TEST, TRAIN, VALID, Sequences
@@ -40,6 +41,7 @@ class PrepareConfig:
     events: list[str] | None = field(default=None)
 
     def __post_init__(self):
+        check_fields(self)
         check_choice("split", self.split, SPLITS)
         if self.split == "loo" and self.min_user_len < 3:
             raise ConfigError(f"min_user_len={self.min_user_len}: leave-one-out needs at least 3 (train, valid, test)")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
+import pandas as pd
+
 from ..errors import DataError
 from .log import InteractionLog
 from .onchain import read_onchain
@@ -38,6 +40,11 @@ def read_log(path, options: ReadOptions | None = None) -> InteractionLog:
         raise DataError("file is truncated (compressed stream ended early)", path=path) from None
     except (OSError, zlib.error) as e:
         raise DataError(f"cannot read: {e}", path=path) from None
+    except UnicodeDecodeError as e:
+        raise DataError(f"not UTF-8 text (byte {e.object[e.start:e.start + 1]!r} near byte {e.start:,} of a block; "
+                        "re-encode the file as UTF-8)", path=path) from None
+    except (ValueError, pd.errors.ParserError) as e:  # the parser's own complaint, when no check above named it
+        raise DataError(f"cannot parse as {fmt}: {' '.join(str(e).split())[:200]}", path=path) from None
     if len(log) == 0:
         raise DataError("no interactions in file", path=path)
     return log

@@ -16,6 +16,8 @@ import pandas as pd
 
 from g2rec.errors import ConfigError
 
+from ..config import check_fields
+
 
 def _check(name, value, lo, hi, lo_open=False, owner="SyntheticConfig.") -> None:
     """Raise ConfigError unless lo <= value <= hi (lo < value if lo_open; hi None = no bound)."""
@@ -42,6 +44,7 @@ class SyntheticConfig:
     seed: int = 0
 
     def __post_init__(self):
+        check_fields(self)
         _check("num_users", self.num_users, 1, None)
         _check("num_communities", self.num_communities, 1, None)
         _check("num_items", self.num_items, self.num_communities, None)  # every community non-empty

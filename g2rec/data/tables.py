@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..config import check_fields
 from ..errors import DataError, check_choice
 from .log import InteractionLog
 from .times import parse_times
@@ -46,6 +47,7 @@ class ReadOptions:
     keep_failed: bool = False
 
     def __post_init__(self):
+        check_fields(self)
         check_choice("format", self.format, FORMATS)
 
 

@@ -34,6 +34,7 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor
 
+from ..config import check_fields
 from ..data.sequences import TRAIN
 from ..errors import ConfigError, G2RecError, check_choice
 from ..graph.dgl_compat import import_dgl
@@ -99,6 +100,9 @@ class GNNConfig:
             raise ConfigError(f"l2={self.l2!r} must be >= 0")
         if self.backend == "dgl":  # fail before any work when DGL is missing
             import_dgl()
+
+    def __post_init__(self):
+        check_fields(self)
 
 
 @dataclass

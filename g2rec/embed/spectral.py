@@ -45,6 +45,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from ..config import check_fields
 from ..errors import ConfigError, check_choice
 from ..measure import Stopwatch
 from .base import EmbedInputs, EmbedResult
@@ -68,6 +69,7 @@ class SpectralConfig:
     auto_threshold: int = 20_000
 
     def __post_init__(self):
+        check_fields(self)
         check_choice("solver", self.solver, SOLVER_CHOICES)
         if self.dim < 1:
             raise ConfigError(f"dim={self.dim}: must be >= 1")

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..config import check_fields
 from ..errors import ConfigError, DataError, G2RecError
 from .base import EmbedInputs, EmbedResult
 
@@ -55,6 +56,7 @@ class TextConfig:
     dim: int | None = None          # None: the model's 384; smaller: PCA to this many dimensions
 
     def __post_init__(self):
+        check_fields(self)
         if not self.field_list():
             raise ConfigError(f"fields={self.fields!r} names no field")
         if not 1 <= self.max_tokens <= 256:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..config import check_fields
 from ..data.sequences import VALID
 from ..errors import ConfigError, check_choice
 from ..graph.ops import GraphVotes
@@ -46,6 +47,7 @@ class PriorGrid:
     eps: tuple[float, ...] = (1e-5, 1e-3)
 
     def __post_init__(self):
+        check_fields(self)
         if not all((self.alpha, self.history, self.decay, self.eps)):
             raise ConfigError("every graph prior grid needs at least one value")
         if min(self.alpha) < 0 or min(self.history) < 1 or min(self.eps) <= 0 or not all(0 < d <= 1 for d in self.decay):

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..config import check_fields
 from ..data.sequences import TRAIN, Sequences
 from ..errors import ConfigError, check_choice
 from .pairs import all_pairs, sampled_pairs, sparsification_pairs_per_user, window_pairs
@@ -52,6 +53,7 @@ class GraphConfig:
     chunk_pairs: int = 50_000_000
 
     def __post_init__(self):
+        check_fields(self)
         check_choice("builder", self.builder, BUILDERS)
         check_choice("weight", self.weight, WEIGHTINGS)
         if not 0 < self.eps < 1 or not 0 < self.delta < 1:

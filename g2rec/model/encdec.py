@@ -44,10 +44,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import check_fields
 from ..errors import ConfigError, check_choice
 from . import soda
 from .transformer import Dropout
-
 
 ENCODER_INPUTS = ("codes", "merged")
 PROFILES = ("none", "add")
@@ -76,6 +76,7 @@ class EncoderDecoderConfig:
     head = property(lambda self: "sids", doc="what it generates: semantic IDs, decoded by beam search")
 
     def __post_init__(self):
+        check_fields(self)
         for name in ("max_len", "dim", "encoder_layers", "decoder_layers", "heads", "head_dim", "ff_mult"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)} must be >= 1")

@@ -43,6 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import check_fields
 from ..errors import ConfigError, check_choice
 from .losses import (
     LOSSES,
@@ -85,6 +86,7 @@ class GeneratorConfig:
     gbce_t: float = 0.75         # loss gbce: calibration t in [0, 1]
 
     def __post_init__(self):
+        check_fields(self)
         check_choice("head", self.head, HEADS)
         check_choice("profiles", self.profiles, PROFILES)
         check_choice("item_input", self.item_input, ITEM_INPUTS)

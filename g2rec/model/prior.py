@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..config import check_fields
 from ..errors import ConfigError
 from ..graph.ops import GraphVotes
 
@@ -37,6 +38,7 @@ class PriorConfig:
     eps: float = 1e-3
 
     def __post_init__(self):
+        check_fields(self)
         if self.weight < 0 or self.history < 1 or not 0 < self.decay <= 1 or self.eps <= 0:
             raise ConfigError(f"graph prior: need weight >= 0 (got {self.weight}), history >= 1 (got {self.history}), "
                               f"decay in (0, 1] (got {self.decay}) and eps > 0 (got {self.eps})")

@@ -23,10 +23,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..config import check_fields
 from ..data.sequences import sequence_windows
+from ..embed.base import EmbedInputs, EmbedResult
 from ..errors import ConfigError, check_choice
 from .transformer import Transformer, TransformerConfig
-from ..embed.base import EmbedInputs, EmbedResult
 
 LOSSES = ("ce", "bce")
 
@@ -46,6 +47,7 @@ class SASRecConfig:
     seed: int = 0
 
     def __post_init__(self):
+        check_fields(self)
         check_choice("loss", self.loss, LOSSES)
         for name in ("dim", "layers", "heads", "max_len", "epochs", "batch_size"):
             if getattr(self, name) < 1:

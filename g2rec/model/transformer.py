@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import check_fields
+
 BLOCKS = ("gpt", "ligr")
 
 
@@ -38,6 +40,7 @@ class TransformerConfig:
     block: str = "gpt"           # gpt: pre-LayerNorm, GELU MLP | ligr: gated pre-norm, SwiGLU (LiGRBlock)
 
     def __post_init__(self):
+        check_fields(self)
         if self.block not in BLOCKS:
             raise ValueError(f"block={self.block!r} is not one of: {', '.join(BLOCKS)}")
         if self.num_items < 1 or self.max_len < 1 or self.layers < 0:

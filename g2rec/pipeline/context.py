@@ -43,14 +43,18 @@ def plain_codes(run: RunFolder, folder: Path, embedding: str = "sasrec", levels:
     ``fresh`` (a new training): then codes made from other vectors or options are made again.
     """
     path = Path(folder) / "codes.npz"
+    if not fresh and not path.exists():  # a trained model's codes are part of it: never remade behind its back
+        raise G2RecError(f"{path}: missing (the semantic IDs this model was trained with); train it again with "
+                         f"`g2rec train {run.path} --name {Path(folder).name} --overwrite`")
     x = None if path.exists() and not fresh else run.embeddings(embedding)
     fingerprint = None if x is None else \
         f"{embedding}:{hashlib.sha256(x.tobytes()).hexdigest()}:L{levels}:K{codebook_size}:seed{seed}" + \
         ("" if method == "rkmeans" else f":{method}")
     if path.exists():
-        z = run.load_npz(str(path.relative_to(run.path)), ("codes", "vocab_sizes"))
+        rel = str(path.relative_to(run.path))
+        z = run.load_npz(rel, ("codes", "vocab_sizes"))
         if fingerprint is None or ("fingerprint" in z and str(z["fingerprint"]) == fingerprint):
-            return z["codes"], tuple(int(k) for k in z["vocab_sizes"])
+            return checked_codes(run, rel, z["codes"], z["vocab_sizes"])
     size = min(codebook_size, max(2, len(x) // 4))
     sids = semantic_ids(x, SemanticIDConfig(method=method, levels=levels, codebook_size=size, supervision=0.0,
                                             compare_unsupervised=False, seed=seed))
@@ -63,6 +67,19 @@ def plain_codes(run: RunFolder, folder: Path, embedding: str = "sasrec", levels:
     if path.is_relative_to(run.path):
         run.record("train", None, None, files=[str(path.relative_to(run.path))])
     return sids.codes, tuple(int(k) for k in sids.vocab_sizes)
+
+
+def checked_codes(run: RunFolder, rel: str, codes: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
+    """``(I, L)`` integer codes with ``L`` vocabulary sizes, each code inside its level's
+    vocabulary, one row per item of the run; else :meth:`RunFolder.damaged`'s line for ``rel``."""
+    sizes = np.asarray(sizes)
+    fits = (codes.ndim == 2 and len(codes) == run.num_items and np.issubdtype(codes.dtype, np.integer)
+            and sizes.ndim == 1 and np.issubdtype(sizes.dtype, np.integer) and len(sizes) == codes.shape[1]
+            and (codes >= 0).all() and (codes < sizes).all())
+    if not fits:
+        raise run.damaged(rel, f"codes of shape {codes.shape} and vocabulary sizes {sizes.tolist()[:6]} do not "
+                               f"make {run.num_items} items' semantic IDs")
+    return codes, tuple(int(k) for k in sizes)
 
 
 def plain_code_space(run: RunFolder, folder: Path) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,8 +120,6 @@ def load_context(run: RunFolder, codes: str = "supervised", need_profiles: bool 
         context.codes, context.codebook_sizes = torch.from_numpy(values.astype(np.int64)), sizes
     elif need_codes:
         z = _load(run, "sids.npz", ("codes", "vocab_sizes"))
-        if z["codes"].ndim != 2 or len(z["codes"]) != n:
-            raise G2RecError(f"{run.path}/{TOKENS}/sids.npz: codes for {len(z['codes'])} items, the run has {n}: re-run tokenize")
-        context.codes = torch.from_numpy(z["codes"].astype(np.int64))
-        context.codebook_sizes = tuple(int(k) for k in z["vocab_sizes"])
+        values, sizes = checked_codes(run, f"{TOKENS}/sids.npz", z["codes"], z["vocab_sizes"])
+        context.codes, context.codebook_sizes = torch.from_numpy(values.astype(np.int64)), sizes
     return context

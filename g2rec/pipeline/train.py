@@ -47,6 +47,9 @@ def model_options(model: str, options: dict) -> tuple[GeneratorConfig | EncoderD
         hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
         raise ConfigError(f"unknown train option(s): {', '.join(unknown)}{hint}; valid: {', '.join(sorted(OPTIONS))}")
     given = {k: v for k, v in options.items() if v is not None}
+    beam = given.get("beam", 20)
+    if isinstance(beam, bool) or not isinstance(beam, int) or beam < 1:
+        raise ConfigError(f"beam={beam!r}: must be an integer >= 1")
     network = ENCODER_DECODER if model in ENCODER_DECODERS else GENERATOR
     foreign = sorted(set(given) - network - TRAIN - {"beam"})
     if foreign:
@@ -64,8 +67,8 @@ def model_options(model: str, options: dict) -> tuple[GeneratorConfig | EncoderD
         if train_options.setdefault("windows", "prefixes") != "prefixes":
             raise ConfigError(f"--model {model} predicts one item per history: it trains on windows='prefixes' "
                               f"(got {train_options['windows']!r})")
-        return EncoderDecoderConfig(**gen), TrainConfig(**train_options), given.get("beam", 20)
-    return GeneratorConfig(**gen), TrainConfig(**train_options), given.get("beam", 20)
+        return EncoderDecoderConfig(**gen), TrainConfig(**train_options), beam
+    return GeneratorConfig(**gen), TrainConfig(**train_options), beam
 
 
 def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, resume: bool = False,

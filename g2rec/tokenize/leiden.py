@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..config import check_fields
 from ..errors import ConfigError, G2RecError
 from .soft_modularity import modularity_of_labels
 
@@ -23,6 +24,7 @@ class LeidenConfig:
     seed: int = 0
 
     def __post_init__(self):
+        check_fields(self)
         if self.resolution <= 0:
             raise ConfigError(f"leiden resolution={self.resolution}: must be > 0")
         if self.iterations == 0 or self.iterations < -1:

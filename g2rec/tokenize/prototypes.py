@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..config import check_fields
 from ..errors import ConfigError
 from .merge import merge_clusters
 from .soft_modularity import (
@@ -69,6 +70,7 @@ class AscentConfig:
     seed: int = 0
 
     def __post_init__(self):
+        check_fields(self)
         if self.rho < 1:
             raise ConfigError(f"rho={self.rho}: must be >= 1")
         if self.gamma <= 0 or self.beta <= 0 or self.tol < 0:

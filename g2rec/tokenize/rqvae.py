@@ -26,6 +26,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from ..config import check_fields
 from .residual_kmeans import residual_kmeans
 from .soft_modularity import Membership
 
@@ -44,6 +45,9 @@ class RQVAEConfig:
     beta: float = 0.25
     tau: float = 0.1
     seed: int = 0
+
+    def __post_init__(self):
+        check_fields(self)
 
 
 class RQVAE(nn.Module):

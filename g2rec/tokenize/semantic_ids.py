@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..config import check_fields
 from ..errors import ConfigError, check_choice
 from .residual_kmeans import residual_kmeans
 from .rqvae import RQVAEConfig, train_rqvae
@@ -41,6 +42,7 @@ class SemanticIDConfig:
     seed: int = 0
 
     def __post_init__(self):
+        check_fields(self)
         check_choice("sid_method", self.method, METHODS)
         if self.levels < 1 or self.codebook_size < 2:
             raise ConfigError(f"levels={self.levels} must be >= 1 and codebook_size={self.codebook_size} >= 2")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..config import check_fields
 from ..deps import import_faiss
 from ..errors import ConfigError, check_choice
 from ..measure import Stopwatch, peak_memory_mb
@@ -61,6 +62,7 @@ class TokenizeConfig:
     seed: int = 0
 
     def __post_init__(self):
+        check_fields(self)
         check_choice("init", self.init, INITS)
         if self.init == "leiden" and not self.leiden:
             raise ConfigError("init='leiden' needs the Leiden baseline: do not turn leiden off")

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..config import check_fields
 from ..data.sequences import Sequences, prefix_windows, sequence_windows, window_users
 from ..errors import ConfigError, check_choice
 from ..measure import peak_memory_mb
@@ -40,11 +41,15 @@ class TrainConfig:
     valid_exclude_history: bool = False  # validate with the user's own items out of the ranking
 
     def __post_init__(self):
+        check_fields(self)
         check_choice("windows", self.windows, WINDOWS)
         check_choice("select", self.select, tuple(SELECTS))
         training_device(self.device)
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.patience < 1:
-            raise ConfigError(f"need epochs, batch_size, patience >= 1 and lr > 0; got {self}")
+        for name, low in (("epochs", 1), ("batch_size", 1), ("patience", 1), ("threads", 0), ("seed", 0)):
+            if getattr(self, name) < low:
+                raise ConfigError(f"{name}={getattr(self, name)}: must be >= {low}")
+        if self.lr <= 0 or self.weight_decay < 0:
+            raise ConfigError(f"lr={self.lr}, weight_decay={self.weight_decay}: need lr > 0 and weight_decay >= 0")
 
 
 def training_device(name: str) -> torch.device:
