@@ -1,14 +1,23 @@
-"""Files written so that a reader never sees half of one: a temporary file, then a rename."""
+"""Files written so that a reader never sees half of one: a temporary file, then a rename.
+
+Every temporary name carries the writing process's id (``.NAME.PID-RANDOM.tmp``), so that what a
+killed process left behind is told apart from what a live one is still writing, and swept away
+(:func:`sweep_stale`) by the next process that writes there.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import tempfile
+import re
+import secrets
+import shutil
 from pathlib import Path
 
 import numpy as np
+
+STALE = re.compile(r"\..+\.(\d+)-[0-9a-f]+\.(tmp|partial|old)")  # what temp_path names
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
@@ -19,29 +28,80 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def temp_path(path: Path, kind: str = "tmp") -> Path:
+    """A fresh hidden name beside ``path`` (``.NAME.PID-RANDOM.KIND``) owned by this process;
+    ``kind`` is ``tmp`` (a file or folder being written), ``partial`` (a run folder being
+    built) or ``old`` (a folder being replaced)."""
+    path = Path(path)
+    return path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.{kind}"
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def sweep_stale(folder: Path, prefix: str = ".") -> list[str]:
+    """Remove the temporary files and folders in ``folder`` (names starting with ``prefix``)
+    that a process no longer running left behind; returns their names."""
+    gone = []
+    for entry in Path(folder).iterdir() if Path(folder).is_dir() else ():
+        match = STALE.fullmatch(entry.name)
+        if match and entry.name.startswith(prefix) and not process_alive(int(match.group(1))):
+            remove(entry)
+            gone.append(entry.name)
+    return gone
+
+
+def remove(path: Path) -> None:
+    """Remove a file or a folder, whichever ``path`` is (nothing when it is not there)."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def write_json_atomic(path: Path, obj) -> None:
     """Write JSON to ``path`` through a temporary file and a rename, so readers never see half a file."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = temp_path(path)
     try:
-        os.chmod(tmp, 0o644)
-        with os.fdopen(fd, "w") as f:
+        with open(tmp, "w") as f:
             json.dump(obj, f, indent=2, sort_keys=False, default=_json_default)
             f.write("\n")
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
 def save_npy_atomic(path: Path, array: np.ndarray) -> Path:
     """``np.save`` of ``array`` to ``path`` (no pickle) through a temporary file and a rename."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        np.save(f, array, allow_pickle=False)
-    os.replace(tmp, path)
+    tmp = temp_path(path)
+    try:
+        with open(tmp, "wb") as f:
+            np.save(f, array, allow_pickle=False)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """``target`` as a hard link to ``source`` (files here are replaced by renames, never changed
+    in place, so sharing one is safe), or a copy where links are not possible."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def _json_default(o):

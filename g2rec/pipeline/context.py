@@ -15,7 +15,6 @@ quantized and the residual codebooks (:func:`plain_code_space`).
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
@@ -58,14 +57,11 @@ def plain_codes(run: RunFolder, folder: Path, embedding: str = "sasrec", levels:
     size = min(codebook_size, max(2, len(x) // 4))
     sids = semantic_ids(x, SemanticIDConfig(method=method, levels=levels, codebook_size=size, supervision=0.0,
                                             compare_unsupervised=False, seed=seed))
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".codes.npz.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
+    rel = str(path.relative_to(run.path))
+    with run.staging(rel) as staged, open(staged[rel], "wb") as f:
         np.savez(f, codes=sids.codes, vocab_sizes=sids.vocab_sizes, embedding=embedding, fingerprint=fingerprint,
                  vectors=np.asarray(x, np.float32), **({} if sids.codebooks is None else {"codebooks": sids.codebooks}))
-    os.replace(tmp, path)
-    if path.is_relative_to(run.path):
-        run.record("train", None, None, files=[str(path.relative_to(run.path))])
+    run.record("train", None, None, files=[rel], staged=staged)
     return sids.codes, tuple(int(k) for k in sids.vocab_sizes)
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import save_npy_atomic
 from ..embed.base import EmbedInputs, config_from_options
 from ..embed.gnn import LightGCNConfig, SAGEConfig, fit_lightgcn, fit_sage
 from ..embed.spectral import SpectralConfig, fit_spectral
@@ -54,24 +53,25 @@ def embed(run_dir: str | Path, method: str = "spectral", config=None, evaluate: 
     known = {f.name for cls, _ in METHODS.values() for f in fields(cls)}  # the CLI passes every method's, unset
     config = config or config_from_options(config_cls, known, **options)
     run = RunFolder(run_dir)
-    seq, graph = run.sequences(), run.graph()
-    result = fit(EmbedInputs(graph, seq, run.input_path), config, progress)
-    vectors = np.ascontiguousarray(result.vectors, dtype=np.float32)
-    if vectors.ndim != 2 or vectors.shape[0] != seq.num_items or not np.isfinite(vectors).all():
-        raise G2RecError(f"{method} produced embeddings of shape {vectors.shape} with non-finite values "
-                         f"or wrong rows (expected {seq.num_items} items): this is a bug, please report it")
-    fit_seconds = clock.seconds
-    summary = {"method": method, "num_items": int(vectors.shape[0]), "dim": int(vectors.shape[1]),
-               **result.summary, "fit_seconds": round(fit_seconds, 3)}
-    if evaluate:
-        knn = evaluate_item_knn(vectors, seq)
-        summary["knn_valid"] = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in knn.items()}
-    summary.update(seconds=round(clock.seconds, 3), peak_memory_mb=round(peak_memory_mb(), 1))
+    with run.claimed(f"embed-{method}", f"computing this run's {method} embeddings"):
+        seq, graph = run.sequences(), run.graph()
+        result = fit(EmbedInputs(graph, seq, run.input_path), config, progress)
+        vectors = np.ascontiguousarray(result.vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[0] != seq.num_items or not np.isfinite(vectors).all():
+            raise G2RecError(f"{method} produced embeddings of shape {vectors.shape} with non-finite values "
+                             f"or wrong rows (expected {seq.num_items} items): this is a bug, please report it")
+        fit_seconds = clock.seconds
+        summary = {"method": method, "num_items": int(vectors.shape[0]), "dim": int(vectors.shape[1]),
+                   **result.summary, "fit_seconds": round(fit_seconds, 3)}
+        if evaluate:
+            knn = evaluate_item_knn(vectors, seq)
+            summary["knn_valid"] = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in knn.items()}
+        summary.update(seconds=round(clock.seconds, 3), peak_memory_mb=round(peak_memory_mb(), 1))
 
-    folder = run.path / "embeddings"
-    folder.mkdir(exist_ok=True)
-    save_npy_atomic(folder / f"{method}.npy", vectors)
-    run.record("embed", method, {"params": asdict(config), "summary": summary, "curve": result.curve,
-                                 "details": result.details, "file": f"embeddings/{method}.npy"},
-               files=[f"embeddings/{method}.npy"])
-    return summary
+        rel = f"embeddings/{method}.npy"
+        with run.staging(rel) as staged:
+            with open(staged[rel], "wb") as f:
+                np.save(f, vectors, allow_pickle=False)
+            run.record("embed", method, {"params": asdict(config), "summary": summary, "curve": result.curve,
+                                         "details": result.details, "file": rel}, files=[rel], staged=staged)
+        return summary

@@ -20,7 +20,7 @@ from ..eval.scorers import make_scorer
 from ..measure import Stopwatch, peak_memory_mb
 from ..model.ensemble import Ensemble
 from ..model.prior import PriorConfig
-from .models import clear_metrics, load_trained, read_config
+from .models import load_trained, read_config
 from .runfolder import RunFolder
 
 
@@ -53,11 +53,12 @@ def make_ensemble(run_dir: str | Path, members: list[str], name: str, progress=N
     summary = {"name": name, "members": members, "valid_ndcg10": round(valid["NDCG@10"], 5),
                "valid_recall10": round(valid["Recall@10"], 5), "member_valid_ndcg10": own,
                "seconds": round(clock.seconds, 1), "peak_memory_mb": round(peak_memory_mb(), 1)}
-    folder.mkdir(parents=True, exist_ok=True)
-    clear_metrics(folder)  # metrics of an earlier ensemble of that name
-    write_json_atomic(folder / "config.json", {"model": "ensemble", "members": members,
-                                               "max_len": ensemble.config.max_len, "prior": asdict(PriorConfig()),
-                                               "beam": 20, "valid": summary})
-    run.record("ensemble", name, summary, files=[f"models/{name}/config.json"], forget=f"models/{name}")
+    rel = f"models/{name}"
+    with run.staging(rel) as staged:  # a new folder: an earlier ensemble of that name goes with its metrics
+        staged[rel].mkdir()
+        write_json_atomic(staged[rel] / "config.json", {"model": "ensemble", "members": members,
+                                                        "max_len": ensemble.config.max_len,
+                                                        "prior": asdict(PriorConfig()), "beam": 20, "valid": summary})
+        run.record("ensemble", name, summary, files=[f"{rel}/config.json"], forget=rel, staged=staged)
     return summary
 

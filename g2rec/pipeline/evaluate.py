@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import save_npy_atomic, write_json_atomic
+from ..atomic import write_json_atomic
 from ..data.sequences import TEST, VALID
 from ..errors import check_choice
 from ..eval.baselines import GraphKNNScorer, PopularityScorer
@@ -76,17 +76,12 @@ def evaluate(run_dir: str | Path, model: str = "g2rec-items", split: str = "test
                                     unconstrained, progress, skip_cold_targets)
     summary = {"model": model, "split": split, "metrics": metrics}
     folder = run.model_folder(model)
-    folder.mkdir(parents=True, exist_ok=True)
     key = metrics_key(split, metrics, exclude_history, skip_cold_targets, unconstrained, seed)
-    rel = f"models/{model}/metrics.json"
-    ranks_path = save_ranks(folder, key, ranks)
-    with run.locked("metrics"):  # two evaluations of one model keep each other's entries
+    rel, ranks_rel = f"models/{model}/metrics.json", f"models/{model}/ranks-{key}.npy"
+    with run.locked("metrics"), run.staging(rel, ranks_rel) as staged:  # two evaluations of one model keep each other's entries
         existing = run.load_json(rel) if (folder / "metrics.json").exists() else {}
-        write_json_atomic(folder / "metrics.json", {**(existing if isinstance(existing, dict) else {}), key: summary})
-    run.record("evaluate", f"{model}/{key}", summary, files=[rel, f"models/{model}/{ranks_path.name}"])
+        write_json_atomic(staged[rel], {**(existing if isinstance(existing, dict) else {}), key: summary})
+        with open(staged[ranks_rel], "wb") as f:
+            np.save(f, ranks.astype(np.float32), allow_pickle=False)
+        run.record("evaluate", f"{model}/{key}", summary, files=[rel, ranks_rel], staged=staged)
     return summary
-
-
-def save_ranks(folder: Path, key: str, ranks: np.ndarray) -> Path:
-    """Per-query ranks next to ``metrics.json``, written atomically."""
-    return save_npy_atomic(folder / f"ranks-{key}.npy", ranks.astype(np.float32))

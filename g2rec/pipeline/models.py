@@ -75,10 +75,11 @@ def clear_metrics(folder: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def model_files(run: RunFolder, folder: Path) -> list[str]:
-    """The files of a model folder that loading it reads (recorded with their checksums)."""
+def model_files(folder: Path, rel: str) -> list[str]:
+    """The files of the model folder ``folder`` that loading it reads (recorded with their
+    checksums), named as the run folder names them (``rel``: the model's ``models/NAME``)."""
     names = ("config.json", "best.safetensors", "codes.npz", PRIOR_GRAPH)
-    return [str((folder / n).relative_to(run.path)) for n in names if (folder / n).exists()]
+    return [f"{rel}/{n}" for n in names if (folder / n).exists()]
 
 
 def prior_graph(run: RunFolder, folder: Path | None) -> sp.csr_matrix:

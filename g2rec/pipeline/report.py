@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import save_npy_atomic
 from ..data.sequences import TEST, VALID
 from ..errors import G2RecError, check_choice
 from ..measure import Stopwatch
@@ -23,7 +24,7 @@ from ..report.anchors import DATASETS, anchors_for, dataset_of
 from ..report.breakdown import DEFAULT_EDGES, history_lengths, length_breakdown
 from ..report.prototypes import Prototypes, central_items, pca_2d, top_prototype
 from ..version import __version__
-from .evaluate import evaluate_model, save_ranks
+from .evaluate import evaluate_model
 from .models import BASELINES
 from .runfolder import RunFolder
 
@@ -103,7 +104,7 @@ def query_ranks(run: RunFolder, model: ModelResults, key: str, num_queries: int,
                       f"{saved_metrics['ndcg@10']:.5f} (model changed since it was evaluated?)")
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        save_ranks(cached.parent, key, ranks)
+        save_npy_atomic(cached, ranks.astype(np.float32))
     return _checked(ranks, num_queries, saved), "recomputed by the report"
 
 

@@ -1,35 +1,43 @@
 """The run folder: the one place g2rec reads and writes stage artifacts.
 
 ``manifest.json`` records, per stage, its input, parameters and summary, and under ``files``
-the size and SHA-256 of every artifact a stage wrote; every file goes in through a temporary
-file or folder and a rename, so a failed or killed stage leaves nothing half-written. Readers go
-through :meth:`RunFolder.load`, which checks a file against its record and turns a truncated,
-changed or unreadable one into one line naming the file, the stage that wrote it and the
-command that rebuilds it.
+the size and SHA-256 of every artifact a stage wrote. Readers go through :meth:`RunFolder.load`,
+which checks a file against its record and turns a truncated, changed or unreadable one into one
+line naming the file, the stage that wrote it and the command that rebuilds it.
+
+Writing is all or nothing. A stage writes its artifacts under temporary names
+(:func:`g2rec.atomic.temp_path`) and hands them to :meth:`RunFolder.record`, which first writes a
+journal (``.commit.json``: the renames and the new manifest), then renames, then writes the
+manifest and removes the journal. A process killed at any moment leaves either the folder as it
+was or a journal, which the next process to open the folder carries out; what the killed process
+had not handed over yet is swept away. A stage holds its own lock (:meth:`RunFolder.claimed`) on
+what it writes, so two processes never write the same artifact, and the manifest's lock
+serialises their records.
 """
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import json
 import os
 import re
-import shutil
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-from ..atomic import file_sha256, write_json_atomic
+from ..atomic import file_sha256, remove, sweep_stale, temp_path, write_json_atomic
 from ..data.sequences import Sequences, load_ids
 from ..errors import G2RecError
 
 MANIFEST = "manifest.json"
+JOURNAL = ".commit.json"  # a record being carried out: its renames and the manifest after them
 GRAPH_FILE = "graph.npz"
 COUNTS = ("num_users", "num_items", "num_interactions")
 SEQUENCE_FILES = ("sequences.npz", "user_ids.parquet", "item_ids.parquet")
+HELD: set[Path] = set()  # the stage locks this process holds (see exclusive)
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")  # a model name: one plain folder name
 
 
@@ -53,30 +61,82 @@ def read_manifest(run_dir: Path) -> dict:
 
 
 @contextmanager
+def exclusive(lock_path: Path, busy: str, unlink: bool = False):
+    """Hold an exclusive lock on the file ``lock_path`` while inside, or fail at once with
+    ``busy`` (another process holds it). ``unlink``: remove the lock file on leaving (the lock
+    is then taken again if the file was replaced while waiting for it)."""
+    lock_path = Path(lock_path).absolute()
+    if lock_path in HELD:  # this process holds it already (a stage that runs another, e.g. train's prior search)
+        yield
+        return
+    while True:
+        lock = open(lock_path, "a")  # noqa: SIM115 - held open across the yield below
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise G2RecError(busy) from None
+        try:
+            same = os.path.samestat(os.fstat(lock.fileno()), os.stat(lock_path))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        lock.close()  # a holder removed it between our open and our lock: take the new file's
+    HELD.add(lock_path)
+    try:
+        yield
+    finally:
+        HELD.discard(lock_path)
+        if unlink:
+            Path(lock_path).unlink(missing_ok=True)
+        lock.close()
+
+
+@contextmanager
 def staged_run_dir(run_dir: Path, overwrite: bool = False):
     """Yield a temporary folder beside ``run_dir``; on success it becomes ``run_dir``.
 
-    On any error the temporary folder is removed and ``run_dir`` is left as it was,
-    so a failed stage never leaves half-written artifacts.
+    On any error the temporary folder is removed and ``run_dir`` is left as it was; a process
+    killed while building leaves a ``.NAME.PID-*.partial`` folder that the next build of that
+    name removes. ``--overwrite`` swaps the new folder in with one atomic exchange where the
+    system has one (Linux ``renameat2``), so no moment has no run folder. Only one process
+    builds a given run folder at a time.
     """
     run_dir = Path(run_dir)
-    if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
-        raise G2RecError(f"{run_dir}: run folder exists and is not empty (pass --overwrite to replace it)")
     run_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=run_dir.parent, prefix=f".{run_dir.name}.", suffix=".partial"))
-    tmp.chmod(0o755)
+    with exclusive(run_dir.parent / f".{run_dir.name}.lock",
+                   f"{run_dir}: another g2rec process is building this run folder; wait for it to end", unlink=True):
+        sweep_stale(run_dir.parent, prefix=f".{run_dir.name}.")
+        if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
+            raise G2RecError(f"{run_dir}: run folder exists and is not empty (pass --overwrite to replace it)")
+        tmp = temp_path(run_dir, "partial")
+        tmp.mkdir()
+        try:
+            yield tmp
+            if not run_dir.exists():
+                os.replace(tmp, run_dir)
+            elif exchange(tmp, run_dir):
+                remove(tmp)  # now the old folder
+            else:
+                old = temp_path(run_dir, "old")
+                os.replace(run_dir, old)
+                os.replace(tmp, run_dir)
+                remove(old)
+        except BaseException:
+            remove(tmp)
+            raise
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap the paths ``a`` and ``b`` in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``);
+    False where the system cannot."""
     try:
-        yield tmp
-        if run_dir.exists():
-            old = run_dir.with_name(f".{run_dir.name}.old-{os.getpid()}")
-            os.replace(run_dir, old)
-            os.replace(tmp, run_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, run_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        libc = ctypes.CDLL(None, use_errno=True)
+        at_fdcwd, rename_exchange = -100, 2
+        return libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+    except (OSError, AttributeError):
+        return False
 
 
 class RunFolder:
@@ -87,6 +147,9 @@ class RunFolder:
         manifest = self.path / MANIFEST
         if not manifest.exists():
             raise G2RecError(f"{self.path}: not a run folder (no {MANIFEST}; run `g2rec build-graph` first)")
+        if (self.path / JOURNAL).exists():  # a record a killed process began: carry it out first
+            with self.locked("manifest"):
+                self._finish_journal()
         self.manifest = read_manifest_file(manifest)
         self._verified: set = set()
         summary = self.manifest.get("stages", {}).get("build-graph", {}).get("summary")
@@ -217,33 +280,100 @@ class RunFolder:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 
+    def claimed(self, what: str, doing: str):
+        """Hold the lock ``what`` for a whole stage (``model-NAME``, ``embed-METHOD``,
+        ``tokenize``) so that no second process writes the same artifacts meanwhile; the second
+        fails at once with one line saying what the first is ``doing``."""
+        return exclusive(self.path / f".{what}.lock", f"{self.path}: another g2rec process is {doing}; "
+                                                       "wait for it to end (or write under another name)")
+
     def model_folder(self, name: str) -> Path:
         return self.path / "models" / check_name(name)
 
-    def record(self, stage: str, key: str | None, entry: dict | None, files=(), forget: str | None = None) -> None:
-        """Store a stage's entry (under ``stages[stage][key]`` when ``key`` is given) atomically,
-        with the fingerprints of the ``files`` (paths inside the run folder) it wrote; ``forget``:
-        a folder (``models/NAME``) whose earlier records go first. ``entry`` None records files only.
+    @contextmanager
+    def staging(self, *rels: str):
+        """Temporary paths (``{rel: path}``, hidden in the run folder) to write new versions
+        of the artifacts to and hand to :meth:`record` as ``staged``; removed if anything fails
+        before they are recorded."""
+        paths = {rel: temp_path(self.path / Path(rel).name) for rel in rels}  # in the run folder itself: a
+        # killed writer leaves no new subfolder behind, and one sweep of the folder removes its files
+        try:
+            yield paths
+        except BaseException:
+            for path in paths.values():
+                remove(path)
+            raise
+
+    def record(self, stage: str, key: str | None, entry: dict | None, files=(), forget: str | None = None,
+               staged: dict[str, Path] | None = None) -> None:
+        """Store a stage's entry (under ``stages[stage][key]`` when ``key`` is given) with the
+        fingerprints of the ``files`` (paths inside the run folder) it wrote, as one step:
+        ``staged`` maps artifacts (a file, or a folder such as ``tokenize``) to the temporary
+        paths (:meth:`staging`) holding their new versions, which are renamed into place together
+        with the manifest's update through the journal. ``forget``: a folder (``models/NAME``)
+        whose earlier records go first. ``entry`` None records files only.
 
         The manifest is re-read under an exclusive lock first, so processes working on the same
         run folder at once (two trainings, an embedding beside a training) keep each other's
-        entries: writing back the copy loaded at start lost them."""
+        entries."""
+        staged = {rel: Path(tmp) for rel, tmp in (staged or {}).items()}
         with self.locked("manifest"):
-            self.manifest = read_manifest_file(self.path / MANIFEST)
-            table = self.manifest.setdefault("files", {})
+            self._finish_journal()
+            sweep_stale(self.path)  # what killed writers left
+            manifest = read_manifest_file(self.path / MANIFEST)
+            table = manifest.setdefault("files", {})
             if forget:
                 for rel in [r for r in table if r.startswith(forget.rstrip("/") + "/")]:
                     del table[rel]
             label = stage if key is None else f"{stage} {key}"
             for rel in files:
-                table[rel] = {**fingerprint(self.path / rel), "stage": label}
+                table[rel] = {**fingerprint(self._source(rel, staged)), "stage": label}
             if entry is not None:
-                stages = self.manifest.setdefault("stages", {})
+                stages = manifest.setdefault("stages", {})
                 if key is None:
                     stages[stage] = entry
                 else:
                     stages.setdefault(stage, {})[key] = entry
-            write_json_atomic(self.path / MANIFEST, self.manifest)
+            if staged:
+                moves = [[str(tmp.relative_to(self.path)), rel] for rel, tmp in staged.items()]
+                write_json_atomic(self.path / JOURNAL, {"pid": os.getpid(), "moves": moves, "manifest": manifest})
+                self._finish_journal()
+            else:
+                write_json_atomic(self.path / MANIFEST, manifest)
+            self.manifest = manifest
+
+    def _source(self, rel: str, staged: dict[str, Path]) -> Path:
+        """Where artifact ``rel`` is now: inside its staged file or folder, else in place."""
+        for path in (Path(rel), *Path(rel).parents):
+            if str(path) in staged:
+                return staged[str(path)] / Path(rel).relative_to(path)
+        return self.path / rel
+
+    def _finish_journal(self) -> None:
+        """Carry out the journal's renames and manifest (call with the manifest lock held): the
+        record of a process killed half way through it, or this process's own."""
+        journal = self.path / JOURNAL
+        if not journal.exists():
+            return
+        try:
+            plan = json.loads(journal.read_text())
+            moves, manifest = plan["moves"], plan["manifest"]
+        except (OSError, ValueError, KeyError, TypeError):  # written atomically, so never half: foreign
+            raise G2RecError(f"{journal}: unreadable journal of an interrupted stage; remove it and rerun that stage") from None
+        for tmp, rel in moves:
+            source, target = self.path / tmp, self.path / rel
+            if not source.exists():
+                continue  # moved before the interruption
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir() and target.exists():
+                old = temp_path(target, "old")
+                os.replace(target, old)
+                os.replace(source, target)
+                remove(old)
+            else:
+                os.replace(source, target)
+        write_json_atomic(self.path / MANIFEST, manifest)
+        journal.unlink()
 
 
 def read_manifest_file(path: Path) -> dict:

@@ -18,9 +18,8 @@ Everything is written into a temporary folder and moved into place when complete
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import asdict, fields
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -62,49 +61,40 @@ def tokenize(run_dir, config: TokenizeConfig | None = None, progress=None, **opt
         raise ConfigError(f"unknown tokenize option(s): {', '.join(unknown)} (valid: {', '.join(sorted(names))})")
     config = config or TokenizeConfig(**{k: v for k, v in options.items() if v is not None})
     run = RunFolder(run_dir)
-    graph, seq = run.graph(), run.sequences()
-    config.check_items(seq.num_items)
-    x = _embeddings(run, config.embedding, progress)
-    spectral = None
-    if config.init == "spectral":
-        spectral = x if config.embedding == "spectral" else _embeddings(run, "spectral", progress)
-    info = load_item_info(run.manifest["stages"]["build-graph"]["input"].get("path"), seq.item_ids)
-    tokens = find_tokens(graph, x, spectral, seq.item_ids, info, config, progress)
-    files = _write(run, tokens, seq.item_ids)
-    run.record("tokenize", None, {"params": asdict(config), "summary": tokens.summary, "files": files},
-               files=files, forget=FOLDER)
-    return tokens.summary
+    with run.claimed(FOLDER, "tokenizing this run"):
+        graph, seq = run.graph(), run.sequences()
+        config.check_items(seq.num_items)
+        x = _embeddings(run, config.embedding, progress)
+        spectral = None
+        if config.init == "spectral":
+            spectral = x if config.embedding == "spectral" else _embeddings(run, "spectral", progress)
+        info = load_item_info(run.manifest["stages"]["build-graph"]["input"].get("path"), seq.item_ids)
+        tokens = find_tokens(graph, x, spectral, seq.item_ids, info, config, progress)
+        with run.staging(FOLDER) as staged:
+            files = _write(staged[FOLDER], tokens, seq.item_ids)
+            run.record("tokenize", None, {"params": asdict(config), "summary": tokens.summary, "files": files},
+                       files=files, forget=FOLDER, staged=staged)
+        return tokens.summary
 
 
-def _write(run: RunFolder, tokens: Tokens, item_ids) -> list[str]:
+def _write(tmp: Path, tokens: Tokens, item_ids) -> list[str]:
+    """Write the stage's files into the new folder ``tmp``; their paths as the run folder names them."""
     member, vectors, mass, base, profiles = tokens.member, tokens.vectors, tokens.mass, tokens.leiden, tokens.profiles
     sids, trie, report = tokens.sids, tokens.trie, tokens.report
-    tmp = run.path / f".{FOLDER}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    try:
-        idx = np.where(member.val.numpy() > 0, member.idx.numpy(), -1).astype(np.int32)
-        np.savez(tmp / "prototypes.npz", idx=idx, val=member.val.numpy().astype(np.float32), vectors=vectors,
-                 mass=mass.astype(np.float32),
-                 leiden=base.labels if base is not None else np.full(len(idx), -1, dtype=np.int64))
-        np.save(tmp / "profiles.npy", profiles, allow_pickle=False)
-        extra = {"codebooks": sids.codebooks} if sids.codebooks is not None else {}
-        np.savez(tmp / "sids.npz", codes=sids.codes.astype(np.int32), raw_codes=sids.raw_codes.astype(np.int32),
-                 vocab_sizes=sids.vocab_sizes, **extra)
-        table = pd.DataFrame({"item_index": np.arange(len(item_ids)), "item_id": [str(i) for i in item_ids],
-                              "sid": ["-".join(map(str, row)) for row in sids.codes.tolist()]})
-        for level in range(sids.codes.shape[1]):
-            table[f"level_{level + 1}"] = sids.codes[:, level].astype(np.int32)
-        table.to_parquet(tmp / "sid_table.parquet", index=False)
-        trie.save(tmp / "trie.npz")
-        write_json_atomic(tmp / "report.json", report)
-        final = run.path / FOLDER
-        old = run.path / f".{FOLDER}.old-{os.getpid()}"
-        if final.exists():
-            os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return sorted(f"{FOLDER}/{f.name}" for f in (run.path / FOLDER).iterdir())
+    idx = np.where(member.val.numpy() > 0, member.idx.numpy(), -1).astype(np.int32)
+    np.savez(tmp / "prototypes.npz", idx=idx, val=member.val.numpy().astype(np.float32), vectors=vectors,
+             mass=mass.astype(np.float32),
+             leiden=base.labels if base is not None else np.full(len(idx), -1, dtype=np.int64))
+    np.save(tmp / "profiles.npy", profiles, allow_pickle=False)
+    extra = {"codebooks": sids.codebooks} if sids.codebooks is not None else {}
+    np.savez(tmp / "sids.npz", codes=sids.codes.astype(np.int32), raw_codes=sids.raw_codes.astype(np.int32),
+             vocab_sizes=sids.vocab_sizes, **extra)
+    table = pd.DataFrame({"item_index": np.arange(len(item_ids)), "item_id": [str(i) for i in item_ids],
+                          "sid": ["-".join(map(str, row)) for row in sids.codes.tolist()]})
+    for level in range(sids.codes.shape[1]):
+        table[f"level_{level + 1}"] = sids.codes[:, level].astype(np.int32)
+    table.to_parquet(tmp / "sid_table.parquet", index=False)
+    trie.save(tmp / "trie.npz")
+    write_json_atomic(tmp / "report.json", report)
+    return sorted(f"{FOLDER}/{f.name}" for f in tmp.iterdir())

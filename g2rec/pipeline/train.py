@@ -90,48 +90,51 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
         raise ConfigError(f"graph_prior: only --model g2rec with the items head has one (got {model}, {gen_config.head}); "
                           "for an ablation on a trained baseline use `g2rec tune-prior --name`")
     name = name or f"{model}-{gen_config.head}"
-    folder = run.model_folder(name)
-    config_record = {"model": model, "generator": asdict(gen_config), "prior": asdict(PriorConfig()),
-                     "train": asdict(train_config), "beam": beam}
-    if not resume and (folder / "config.json").exists():
-        if not overwrite:
-            raise G2RecError(f"{folder}: a model '{name}' is already trained there; pass --resume to continue it, "
-                             f"--overwrite to train it again (its weights, curve and metrics go), or another --name")
-        shutil.rmtree(folder)
-    if resume:
-        if not (folder / "config.json").exists():
-            raise G2RecError(f"{folder}: nothing to resume (no config.json); train without --resume")
-        saved = read_config(run, folder)
-        try:  # through the dataclass: options added since the run began take their defaults
-            saved_network = asdict(type(gen_config)(**saved["generator"]))
-        except (KeyError, TypeError, ConfigError):
-            saved_network = saved.get("generator")
-        if saved["model"] != model or saved_network != config_record["generator"]:
-            raise ConfigError(f"{folder}: --resume with other model options than the run being resumed ({saved['generator']})")
-    torch.manual_seed(train_config.seed)
-    net, trie = build_model(run, model, gen_config, folder, fresh=not resume)
-    folder.mkdir(parents=True, exist_ok=True)
-    clear_metrics(folder)  # of the weights before this training (a resume changes them too)
-    run.record("train", None, None, forget=f"models/{name}")  # its files change from here on
-    write_json_atomic(folder / "config.json", config_record)
-    inputs, targets, users = training_windows(seq.train(), gen_config.max_len, train_config.windows)
-    scorer = make_scorer(net, trie, beam)
-    state = fit(net, inputs, targets, train_config,
-                lambda m: evaluate_ranking(scorer, seq, VALID, gen_config.max_len, batch=512,
-                                           exclude_history=train_config.valid_exclude_history), folder, resume, progress,
-                users=users if model in ENCODER_DECODERS else None)
-    summary = {"model": model, "name": name, "head": gen_config.head, "profiles": getattr(gen_config, "profiles", "none"),
-               "epochs": state["epoch"], "best_epoch": state["best_epoch"],
-               "valid_ndcg10": round(state["best_metrics"]["NDCG@10"], 5),
-               "valid_recall10": round(state["best_metrics"]["Recall@10"], 5),
-               "parameters": sum(p.numel() for p in net.parameters()),
-               "samples_per_second": state["history"][-1]["samples_per_second"],
-               "train_seconds": round(state["seconds"], 1), "seconds": round(clock.seconds, 1),
-               "peak_memory_mb": round(peak_memory_mb(), 1)}
-    run.record("train", name, {"config": config_record, "summary": summary, "curve": state["history"],
-                               "folder": f"models/{name}"}, files=model_files(run, folder))
-    if graph_prior:
-        search = choose_graph_prior(run_dir, name, progress=progress, exclude_history=train_config.valid_exclude_history,
-                                    metric=train_config.select)
-        summary.update(graph_prior=search["graph_prior"], valid_ndcg10_with_prior=search["valid_ndcg10"])
-    return summary
+    with run.claimed(f"model-{name}", f"training or changing the model '{name}'"):
+        folder = run.model_folder(name)
+        config_record = {"model": model, "generator": asdict(gen_config), "prior": asdict(PriorConfig()),
+                         "train": asdict(train_config), "beam": beam}
+        if not resume and (folder / "config.json").exists():
+            if not overwrite:
+                raise G2RecError(f"{folder}: a model '{name}' is already trained there; pass --resume to continue it, "
+                                 f"--overwrite to train it again (its weights, curve and metrics go), or another --name")
+            shutil.rmtree(folder)
+        if resume and not (folder / "checkpoint.safetensors").exists():
+            if not folder.exists():
+                raise G2RecError(f"{folder}: nothing to resume (no model '{name}'); train without --resume")
+            resume = False  # stopped before its first epoch ended: nothing to keep, so it starts over
+        if resume:
+            saved = read_config(run, folder)
+            try:  # through the dataclass: options added since the run began take their defaults
+                saved_network = asdict(type(gen_config)(**saved["generator"]))
+            except (KeyError, TypeError, ConfigError):
+                saved_network = saved.get("generator")
+            if saved["model"] != model or saved_network != config_record["generator"]:
+                raise ConfigError(f"{folder}: --resume with other model options than the run being resumed ({saved['generator']})")
+        torch.manual_seed(train_config.seed)
+        net, trie = build_model(run, model, gen_config, folder, fresh=not resume)
+        folder.mkdir(parents=True, exist_ok=True)
+        run.record("train", None, None, forget=f"models/{name}")  # its files change from here on
+        clear_metrics(folder)  # of the weights before this training (a resume changes them too)
+        write_json_atomic(folder / "config.json", config_record)
+        inputs, targets, users = training_windows(seq.train(), gen_config.max_len, train_config.windows)
+        scorer = make_scorer(net, trie, beam)
+        state = fit(net, inputs, targets, train_config,
+                    lambda m: evaluate_ranking(scorer, seq, VALID, gen_config.max_len, batch=512,
+                                               exclude_history=train_config.valid_exclude_history), folder, resume, progress,
+                    users=users if model in ENCODER_DECODERS else None)
+        summary = {"model": model, "name": name, "head": gen_config.head, "profiles": getattr(gen_config, "profiles", "none"),
+                   "epochs": state["epoch"], "best_epoch": state["best_epoch"],
+                   "valid_ndcg10": round(state["best_metrics"]["NDCG@10"], 5),
+                   "valid_recall10": round(state["best_metrics"]["Recall@10"], 5),
+                   "parameters": sum(p.numel() for p in net.parameters()),
+                   "samples_per_second": state["history"][-1]["samples_per_second"],
+                   "train_seconds": round(state["seconds"], 1), "seconds": round(clock.seconds, 1),
+                   "peak_memory_mb": round(peak_memory_mb(), 1)}
+        run.record("train", name, {"config": config_record, "summary": summary, "curve": state["history"],
+                                   "folder": f"models/{name}"}, files=model_files(folder, f"models/{name}"))
+        if graph_prior:
+            search = choose_graph_prior(run_dir, name, progress=progress, exclude_history=train_config.valid_exclude_history,
+                                        metric=train_config.select)
+            summary.update(graph_prior=search["graph_prior"], valid_ndcg10_with_prior=search["valid_ndcg10"])
+        return summary

@@ -14,18 +14,17 @@ scores the same wherever it is read.
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from ..atomic import file_sha256, write_json_atomic
+from ..atomic import file_sha256, link_or_copy, write_json_atomic
 from ..errors import ConfigError, G2RecError, check_choice
 from ..eval.prior_search import METRICS, PriorGrid, best_point, prior_of, search_prior
 from ..measure import Stopwatch
-from .models import PRIOR_GRAPH, clear_metrics, load_trained, model_files
+from .models import PRIOR_GRAPH, load_trained, model_files
 from .runfolder import RunFolder
 
 
@@ -60,38 +59,41 @@ def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None,
     grid = grid or PriorGrid()
     run = RunFolder(run_dir)
     source, target = run.model_folder(model), run.model_folder(name or model)
-    graph_run = same_log_run(run, graph_from) if graph_from is not None else run
-    net, _, record = load_trained(run, model)
-    if net.config.head == "sids":
-        raise ConfigError(f"{model}: the graph prior is for the items head (this model has head={net.config.head!r})")
-    clock = Stopwatch()
-    table = search_prior(net, graph_run.graph(), run.sequences(), grid, progress=progress, sampled=sampled,
-                         exclude_history=exclude_history)
-    best = best_point(table, grid, metric)
-    if target != source:
-        target.mkdir(parents=True, exist_ok=True)
-        for file in ("best.safetensors", "codes.npz"):
-            if (source / file).exists():
-                shutil.copyfile(source / file, target / file)
-    record["prior"] = asdict(prior_of(best))
-    search = {"split": "valid", "metric": METRICS[metric], "protocol": f"sampled-{sampled}" if sampled else "full ranking",
-              "exclude_history": exclude_history,
-              "grid": {k: list(v) for k, v in asdict(grid).items()},
-              "table": table, "chosen": {k: best[k] for k in ("alpha", "history", "decay", "eps")},
-              "valid_ndcg10": best["ndcg10"], "valid_recall10": best["recall10"], "source_model": model, "seconds": round(clock.seconds, 1)}
-    record["graph_prior_search"] = search
-    record.pop("prior_graph", None)
-    if graph_from is not None:  # the graph first, then the config that names it
-        tmp = target / f".{PRIOR_GRAPH}.tmp"
-        shutil.copyfile(graph_run.path / "graph.npz", tmp)
-        os.replace(tmp, target / PRIOR_GRAPH)
-        record["prior_graph"] = {"file": PRIOR_GRAPH, "from": str(graph_from),
-                                 "sha256": file_sha256(target / PRIOR_GRAPH)}
-        search["graph_from"] = str(graph_from)
-    write_json_atomic(target / "config.json", record)
-    if graph_from is None:  # a stale copy of an earlier search's graph, no longer named
-        (target / PRIOR_GRAPH).unlink(missing_ok=True)
-    clear_metrics(target)  # they described the model before this prior
-    run.record("graph-prior", name or model, search, files=model_files(run, target), forget=f"models/{name or model}")
-    return {"model": name or model, "graph_prior": best["alpha"], "history": best["history"], "decay": best["decay"],
-            "eps": best["eps"], "valid_ndcg10": best["ndcg10"], "table": table}
+    with run.claimed(f"model-{target.name}", f"training or changing the model '{target.name}'"):
+        graph_run = same_log_run(run, graph_from) if graph_from is not None else run
+        net, _, record = load_trained(run, model)
+        if net.config.head == "sids":
+            raise ConfigError(f"{model}: the graph prior is for the items head (this model has head={net.config.head!r})")
+        clock = Stopwatch()
+        table = search_prior(net, graph_run.graph(), run.sequences(), grid, progress=progress, sampled=sampled,
+                             exclude_history=exclude_history)
+        best = best_point(table, grid, metric)
+        record["prior"] = asdict(prior_of(best))
+        search = {"split": "valid", "metric": METRICS[metric],
+                  "protocol": f"sampled-{sampled}" if sampled else "full ranking", "exclude_history": exclude_history,
+                  "grid": {k: list(v) for k, v in asdict(grid).items()},
+                  "table": table, "chosen": {k: best[k] for k in ("alpha", "history", "decay", "eps")},
+                  "valid_ndcg10": best["ndcg10"], "valid_recall10": best["recall10"], "source_model": model,
+                  "seconds": round(clock.seconds, 1)}
+        record["graph_prior_search"] = search
+        record.pop("prior_graph", None)
+        rel = f"models/{target.name}"
+        with run.staging(rel) as staged:  # the model folder anew, put in place with its record in one step
+            folder = staged[rel]
+            folder.mkdir()
+            # the source's files, less its evaluations (they described the model before this prior)
+            keep = ("best.safetensors", "codes.npz") if target != source else \
+                [f.name for f in source.iterdir() if f.is_file() and not f.name.startswith(".")
+                 and f.name not in ("metrics.json", PRIOR_GRAPH) and not f.name.startswith("ranks-")]
+            for file in keep:
+                if (source / file).exists():
+                    link_or_copy(source / file, folder / file)
+            if graph_from is not None:  # the graph the config names, with its sha256
+                shutil.copyfile(graph_run.path / "graph.npz", folder / PRIOR_GRAPH)
+                record["prior_graph"] = {"file": PRIOR_GRAPH, "from": str(graph_from),
+                                         "sha256": file_sha256(folder / PRIOR_GRAPH)}
+                search["graph_from"] = str(graph_from)
+            write_json_atomic(folder / "config.json", record)
+            run.record("graph-prior", target.name, search, files=model_files(folder, rel), forget=rel, staged=staged)
+        return {"model": name or model, "graph_prior": best["alpha"], "history": best["history"], "decay": best["decay"],
+                "eps": best["eps"], "valid_ndcg10": best["ndcg10"], "table": table}

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..atomic import sweep_stale
 from ..config import check_fields
 from ..data.sequences import Sequences, prefix_windows, sequence_windows, window_users
 from ..errors import ConfigError, check_choice
@@ -142,6 +143,7 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    sweep_stale(folder)  # a checkpoint half-written when an earlier run was killed
     if config.threads:
         torch.set_num_threads(config.threads)
     device = training_device(config.device)
