@@ -45,6 +45,9 @@ def build_graph_command(
     min_count: float = typer.Option(0.0, help="Drop pairs seen fewer times."),
     top_k: int | None = typer.Option(None, help="Keep each item's k strongest edges."),
     seed: int = typer.Option(0, help="Random seed (sampled builder)."),
+    engine: str = typer.Option("local", help="Where the graph's pairs are mapped and reduced: local | spark "
+                                             "(the same graph; needs the spark extra)."),
+    spark_master: str | None = typer.Option(None, help="Spark master URL for --engine spark (default local[*])."),
     overwrite: bool = typer.Option(False, help="Replace an existing run folder."),
     json_out: bool = JsonOption,
 ):
@@ -58,5 +61,6 @@ def build_graph_command(
                             weight=weight, min_count=min_count, top_k=top_k, seed=seed,
                             **({"half_life": half_life} if half_life is not None else {}))
         with progress_bar(not json_out) as progress:
-            summary = build_graph(input, out, read, prepare, graph, overwrite=overwrite, progress=progress)
+            summary = build_graph(input, out, read, prepare, graph, overwrite=overwrite, progress=progress,
+                                  engine=engine, spark_master=spark_master)
     show_summary(f"build-graph -> {out}", summary, SUMMARY_KEYS, json_out)

@@ -83,7 +83,26 @@ def build_coengagement_graph(seq: Sequences, config: GraphConfig | None = None, 
     """
     config = config or GraphConfig()
     train = seq.subset(seq.split == TRAIN)
-    counts, decayed, info = _reduce(train, config, progress)
+    plan = MapPlan.of(train, config)
+    sums, emitted = [], 0
+    for start, end in user_chunks(plan.cost, config.chunk_pairs):
+        src, dst, w, decay = map_chunk(train, plan, config, start, end)
+        emitted += len(src)
+        sums.append(sum_by_pair(src.astype(np.int64) * train.num_items + dst, w, decay))
+        if progress is not None:
+            progress(end, len(plan.cost))
+    keys, count, decayed = _merge_sums(sums)
+    return finish_graph(train, config, keys, count, decayed), {**plan.info, "pairs_emitted": emitted}
+
+
+def finish_graph(train: Sequences, config: GraphConfig, keys: np.ndarray, count: np.ndarray,
+                 decayed: np.ndarray | None) -> sp.csr_matrix:
+    """The reduce's result -> the graph: ``keys`` (sorted, distinct ``src * I + dst``, src < dst)
+    with their summed ``count`` (and ``decayed`` weights), then ``min_count``, the weighting,
+    symmetry, ``top_k``, float32. Shared by every engine, so equal sums give the same graph."""
+    n_items = train.num_items
+    counts = _upper(keys, count, n_items)
+    decayed = None if decayed is None else _upper(keys, decayed, n_items)
     if config.min_count > 0:
         counts = _drop_below(counts, config.min_count)
         if decayed is not None:
@@ -95,10 +114,10 @@ def build_coengagement_graph(seq: Sequences, config: GraphConfig | None = None, 
     graph = graph.astype(np.float32)
     graph.eliminate_zeros()  # decayed weights can underflow float32: such an edge is no edge
     graph.sort_indices()
-    return graph, info
+    return graph
 
 
-def _chunks(cost: np.ndarray, budget: int):
+def user_chunks(cost: np.ndarray, budget: int):
     """Split users into consecutive runs whose summed ``cost`` stays near ``budget``."""
     bounds = np.searchsorted(np.cumsum(cost), np.arange(budget, cost.sum() + budget, budget), side="right")
     start = 0
@@ -108,55 +127,62 @@ def _chunks(cost: np.ndarray, budget: int):
             start = int(end)
 
 
-def _reduce(train: Sequences, config: GraphConfig, progress):
-    """Map every chunk of users to its pairs and sum them: upper-triangular ``(counts, decayed)``."""
-    n_items, lengths = train.num_items, train.lengths
-    pairs_total = lengths * (lengths - 1) // 2
-    need_gap = config.weight == "decay"
-    if config.builder == "window":
-        cost = lengths * config.window
-        m = None
-    else:
-        m = (np.full(len(lengths), config.pairs_per_user, dtype=np.int64) if config.pairs_per_user
-             else sparsification_pairs_per_user(lengths, n_items, config.eps, config.delta))
-        cost = np.minimum(m, pairs_total)
-    info = {"pairs_emitted": 0}
-    item_dtype = np.int32 if n_items < 2**31 else np.int64  # halves the memory traffic of the pairs
-    if config.builder == "sampled":
-        sampled = m < pairs_total
-        info.update(sampled_users=int(np.sum(sampled & (lengths >= 2))), exact_users=int(np.sum(~sampled & (lengths >= 2))),
-                    pairs_full=int(pairs_total.sum()))
-    sums = []
-    for start, end in _chunks(np.maximum(cost, 1), config.chunk_pairs):
-        lo, hi = train.offsets[start], train.offsets[end]
-        items, times = train.items[lo:hi].astype(item_dtype), train.times[lo:hi]
-        offsets = train.offsets[start:end + 1] - lo
+@dataclass
+class MapPlan:
+    """What the map needs beside a chunk's sequences: per user, the pairs it will emit
+    (``cost``, for chunking), its sample size ``m`` and whether it is sampled (``sampled``
+    builder only); ``info``: the builder's counts for the manifest."""
+
+    cost: np.ndarray
+    m: np.ndarray | None
+    sampled: np.ndarray | None
+    info: dict
+
+    @classmethod
+    def of(cls, train: Sequences, config: GraphConfig) -> MapPlan:
+        lengths = train.lengths
+        pairs_total = lengths * (lengths - 1) // 2
         if config.builder == "window":
-            src, dst, w, gap = window_pairs(items, times, offsets, config.window, need_gap)
-        else:
-            local = np.arange(end - start)
-            exact = local[~sampled[start:end]]
-            draw = local[sampled[start:end]]
-            src, dst, w_exact, gap_exact = all_pairs(items, times, offsets, exact, need_gap)
-            src2, dst2, w, gap = sampled_pairs(items, times, offsets, draw, draw + start, m[start:end][draw],
-                                               config.seed, need_gap)
-            src, dst = np.concatenate([src, src2]), np.concatenate([dst, dst2])
-            w = np.concatenate([np.ones(len(src) - len(src2)), w])
-            gap = np.concatenate([gap_exact, gap]) if need_gap else None
-        info["pairs_emitted"] += len(src)
-        decay = w_or_one(w, len(src)) * np.exp2(-gap / config.half_life) if need_gap else None
-        sums.append(_sum_by_pair(src.astype(np.int64) * n_items + dst, w, decay))
-        if progress is not None:
-            progress(end, len(lengths))
-    keys, count, decayed = _merge_sums(sums)
-    return _upper(keys, count, n_items), (None if decayed is None else _upper(keys, decayed, n_items)), info
+            return cls(np.maximum(lengths * config.window, 1), None, None, {})
+        m = (np.full(len(lengths), config.pairs_per_user, dtype=np.int64) if config.pairs_per_user
+             else sparsification_pairs_per_user(lengths, train.num_items, config.eps, config.delta))
+        sampled = m < pairs_total
+        info = {"sampled_users": int(np.sum(sampled & (lengths >= 2))),
+                "exact_users": int(np.sum(~sampled & (lengths >= 2))), "pairs_full": int(pairs_total.sum())}
+        return cls(np.maximum(np.minimum(m, pairs_total), 1), m, sampled, info)
+
+
+def map_chunk(train: Sequences, plan: MapPlan, config: GraphConfig, start: int, end: int):
+    """The map of users ``start..end-1``: their pairs ``(src, dst, weight, decay)`` (``weight``
+    None when all are 1; ``decay`` the pairs' decayed weights, None unless ``weight='decay'``).
+    A pure function of those users' sequences, their indices and the seed: any engine, any
+    chunking, gives the same multiset of pairs."""
+    need_gap = config.weight == "decay"
+    lo, hi = train.offsets[start], train.offsets[end]
+    item_dtype = np.int32 if train.num_items < 2**31 else np.int64  # halves the memory traffic of the pairs
+    items, times = train.items[lo:hi].astype(item_dtype), train.times[lo:hi]
+    offsets = train.offsets[start:end + 1] - lo
+    if config.builder == "window":
+        src, dst, w, gap = window_pairs(items, times, offsets, config.window, need_gap)
+    else:
+        local = np.arange(end - start)
+        exact = local[~plan.sampled[start:end]]
+        draw = local[plan.sampled[start:end]]
+        src, dst, _, gap_exact = all_pairs(items, times, offsets, exact, need_gap)
+        src2, dst2, w, gap = sampled_pairs(items, times, offsets, draw, draw + start, plan.m[start:end][draw],
+                                           config.seed, need_gap)
+        src, dst = np.concatenate([src, src2]), np.concatenate([dst, dst2])
+        w = np.concatenate([np.ones(len(src) - len(src2)), w])
+        gap = np.concatenate([gap_exact, gap]) if need_gap else None
+    decay = w_or_one(w, len(src)) * np.exp2(-gap / config.half_life) if need_gap else None
+    return src, dst, w, decay
 
 
 def w_or_one(w, n: int) -> np.ndarray:
     return np.ones(n) if w is None else w
 
 
-def _sum_by_pair(key: np.ndarray, weight: np.ndarray | None, decay: np.ndarray | None):
+def sum_by_pair(key: np.ndarray, weight: np.ndarray | None, decay: np.ndarray | None):
     """Sum ``weight`` (1 when ``None``) and ``decay`` per distinct ``key``: ``(keys, sums, decay sums)``.
 
     Unit weights need only a sort of the keys (a vectorized quicksort, ~3x faster than the
@@ -182,7 +208,7 @@ def _merge_sums(sums):
         return sums[0]
     keys, total = np.concatenate([s[0] for s in sums]), np.concatenate([s[1] for s in sums])
     decayed = None if sums[0][2] is None else np.concatenate([s[2] for s in sums])
-    return _sum_by_pair(keys, total, decayed)
+    return sum_by_pair(keys, total, decayed)
 
 
 def _upper(keys: np.ndarray, values: np.ndarray, n: int) -> sp.csr_matrix:

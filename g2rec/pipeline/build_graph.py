@@ -13,10 +13,15 @@ from ..data.prepare import PrepareConfig, prepare_sequences
 from ..data.readers import ReadOptions, read_log
 from ..data.sequences import Sequences
 from ..atomic import file_sha256, write_json_atomic
+from ..errors import ConfigError, check_choice
 from ..graph.build import GraphConfig, build_coengagement_graph
+from ..graph.spark import build_graph_on_spark
 from ..graph.stats import graph_stats
 from ..measure import Stopwatch, peak_memory_mb
 from .runfolder import GRAPH_FILE, MANIFEST, RunFolder, fingerprint, staged_run_dir
+
+
+ENGINES = ("local", "spark")
 
 
 def build_graph(
@@ -27,6 +32,8 @@ def build_graph(
     graph: GraphConfig | None = None,
     overwrite: bool = False,
     progress=None,
+    engine: str = "local",
+    spark_master: str | None = None,
 ) -> dict:
     """Read a log, prepare sequences and splits, build the graph, and write the run folder.
 
@@ -37,12 +44,18 @@ def build_graph(
         source: a log file path, or an already-read :class:`InteractionLog`.
         run_dir: folder to create (must be empty unless ``overwrite``).
         progress: optional ``progress(stage: str, done: int, total: int)``.
+        engine: ``local`` (this process) or ``spark`` (the graph's pairs mapped and reduced
+            on Spark, :mod:`g2rec.graph.spark`; the same graph, array by array).
+        spark_master: the Spark master URL for ``engine="spark"`` (default ``local[*]``).
 
     Returns:
         The stage summary (also stored under ``stages.build-graph`` in ``manifest.json``):
         ``num_users``, ``num_items``, ``num_interactions``, ``num_edges`` and much more.
     """
     read, prepare, graph = read or ReadOptions(), prepare or PrepareConfig(), graph or GraphConfig()
+    check_choice("engine", engine, ENGINES)
+    if spark_master is not None and engine != "spark":
+        raise ConfigError(f"spark_master={spark_master!r} is for engine='spark' (got engine={engine!r})")
     clock = Stopwatch()
     if isinstance(source, InteractionLog):
         log, input_info = source, {"path": source.path, "sha256": None}
@@ -57,7 +70,10 @@ def build_graph(
     prepare_s = clock.seconds - read_s
 
     report_progress = (lambda done, total: progress("graph", done, total)) if progress else None
-    matrix, build_info = build_coengagement_graph(seq, graph, report_progress)
+    if engine == "spark":
+        matrix, build_info = build_graph_on_spark(seq, graph, spark_master)
+    else:
+        matrix, build_info = build_coengagement_graph(seq, graph, report_progress)
     stats = graph_stats(matrix)
     summary = {
         "num_users": seq.num_users,
@@ -79,7 +95,7 @@ def build_graph(
             "g2rec_version": __version__,
             "stages": {"build-graph": {
                 "input": input_info,
-                "params": {"read": asdict(read), "prepare": asdict(prepare), "graph": graph.to_dict()},
+                "params": {"read": asdict(read), "prepare": asdict(prepare), "graph": graph.to_dict(), "engine": engine},
                 "files": files + [GRAPH_FILE],
                 "summary": summary,
             }},

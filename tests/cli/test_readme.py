@@ -34,6 +34,6 @@ def test_the_readme_documents_no_option_the_cli_lacks():
 
 
 def test_ci_runs_the_readme_test_command():
-    test_command = 'pip install -e ".[cpu,dgl,text,dev]" && python -m pytest'
+    test_command = 'pip install -e ".[cpu,dgl,text,dev,spark]" && python -m pytest'
     assert test_command in README
     assert test_command in (ROOT / ".ci" / "run").read_text()

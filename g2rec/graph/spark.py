@@ -1,0 +1,94 @@
+"""The co-engagement graph's map and reduce as PySpark jobs (``build-graph --engine spark``).
+
+The map is the local builder's own: each Spark task takes a run of users and calls
+:func:`.build.map_chunk` (a pure function of those users' sequences, their indices and the
+seed), then sums its pairs per pair key as the local builder sums a chunk. The reduce is
+Spark's: ``groupBy(key).sum`` over every task's partial sums, shuffled across the cluster.
+The driver collects one row per edge (the graph's size, not the pairs') and finishes the graph
+with :func:`.build.finish_graph`, as the local builder does. Summing per-pair weights in
+another order than the local builder can change a float64 sum in its last bits only, below
+float32's precision: the float32 graph is the local builder's, array by array
+(``tests/graph/test_spark.py`` checks every builder and weighting on real logs).
+
+Reading and preparing the log (id maps, splits) still run on the driver; the pairs, which
+outnumber the log's rows many times over, are what runs on the cluster.
+
+PySpark is an extra (``pip install -e ".[spark]"``; Spark needs Java 17).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pyarrow as pa
+
+from ..data.sequences import TRAIN, Sequences
+from ..errors import G2RecError
+from .build import GraphConfig, MapPlan, user_chunks, sum_by_pair, finish_graph, map_chunk
+
+EMITTED = -1  # the key of the rows that carry each task's count of emitted pairs
+
+
+def spark_session(master: str | None = None):
+    """A Spark session on ``master`` (``local[*]`` by default; any URL ``spark-submit`` takes),
+    or one line saying how to install PySpark."""
+    try:
+        sql = importlib.import_module("pyspark.sql")
+    except ImportError as e:
+        raise G2RecError(f"PySpark is not installed ({e}): pip install 'g2rec[spark]' (Spark also needs Java 17)") from None
+    try:
+        return (sql.SparkSession.builder.master(master or "local[*]").appName("g2rec build-graph")
+                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+                .getOrCreate())
+    except Exception as e:  # noqa: BLE001 - a JVM that does not start, a master that does not answer
+        raise G2RecError(f"Spark did not start on {master or 'local[*]'}: {' '.join(str(e).split())[:200]}") from None
+
+
+def build_graph_on_spark(seq: Sequences, config: GraphConfig | None = None, master: str | None = None,
+                         spark=None):
+    """:func:`.build.build_coengagement_graph`'s graph and info, its pairs mapped and reduced on
+    Spark (``master``, or the given ``spark`` session).
+
+    The users are cut into about four runs per Spark core (each at most ``config.chunk_pairs``
+    pairs); each run's partial sums go into the shuffle as Arrow batches.
+    """
+    config = config or GraphConfig()
+    spark = spark or spark_session(master)
+    train = seq.subset(seq.split == TRAIN)
+    plan = MapPlan.of(train, config)
+    tasks = 4 * spark.sparkContext.defaultParallelism
+    budget = int(min(config.chunk_pairs, max(plan.cost.sum() // tasks, 1)))
+    chunks = [(int(a), int(b)) for a, b in user_chunks(plan.cost, budget)]
+    shared = spark.sparkContext.broadcast((train, plan, config))
+    decay = config.weight == "decay"
+
+    def partial_sums(batches):
+        train, plan, config = shared.value
+        for batch in batches:
+            for start, end in zip(batch.column("start").to_pylist(), batch.column("end").to_pylist()):
+                src, dst, w, dec = map_chunk(train, plan, config, start, end)
+                keys, count, decayed = sum_by_pair(src.astype(np.int64) * train.num_items + dst, w, dec)
+                keys, count = np.r_[EMITTED, keys], np.r_[float(len(src)), count]
+                columns = [pa.array(keys), pa.array(count)]
+                if decayed is not None:
+                    columns.append(pa.array(np.r_[0.0, decayed]))
+                yield pa.RecordBatch.from_arrays(columns, names=["key", "count", "decay"][:len(columns)])
+
+    schema = "key long, count double" + (", decay double" if decay else "")
+    frame = spark.createDataFrame(chunks, "start long, end long").repartition(len(chunks))
+    sums = frame.mapInArrow(partial_sums, schema).groupBy("key").sum()
+    table = sums.toArrow()
+    shared.unpersist()
+    keys = table.column("key").to_numpy()
+    order = np.argsort(keys)
+    keys = keys[order]
+    count = table.column("sum(count)").to_numpy()[order]
+    decayed = table.column("sum(decay)").to_numpy()[order] if decay else None
+    emitted = int(count[0]) if len(keys) and keys[0] == EMITTED else 0
+    if len(keys) and keys[0] == EMITTED:
+        keys, count = keys[1:], count[1:]
+        decayed = None if decayed is None else decayed[1:]
+    graph = finish_graph(train, config, keys, count, decayed)
+    return graph, {**plan.info, "pairs_emitted": emitted, "engine": "spark", "spark_master": spark.sparkContext.master,
+                   "spark_tasks": len(chunks)}
