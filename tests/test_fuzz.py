@@ -13,6 +13,7 @@ nothing left behind. Hypothesis runs derandomized, so CI sees the same cases eve
 import gzip
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -38,7 +39,10 @@ from g2rec.tokenize.tokens import TokenizeConfig
 from tests.conftest import BEAUTY, MOVIELENS, PHISHING, SCIENTIFIC
 
 runner = CliRunner()
-FUZZ = settings(deadline=None, derandomize=True, database=None, print_blob=True,
+# G2REC_FUZZ_SCALE=N (benchmarks/fuzz_soak.py): N times the cases, drawn at random rather than
+# the fixed derandomized ones CI sees
+SCALE = int(os.environ.get("G2REC_FUZZ_SCALE", "1"))
+FUZZ = settings(deadline=None, derandomize=SCALE == 1, database=None, print_blob=True, max_examples=100 * SCALE,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 COUNTS: dict[str, int] = {}
 
@@ -222,7 +226,7 @@ def _wrong_shape(path: Path) -> bytes:
     return buffer.getvalue()
 
 
-@settings(FUZZ, max_examples=200)
+@settings(FUZZ, max_examples=200 * SCALE)
 @given(artifact=st.sampled_from(sorted(ARTIFACTS)),
        damage=st.sampled_from(["truncate", "garbage", "missing", "wrong-shape"]),
        where=st.floats(0, 0.99), checksums=st.booleans(), noise=st.binary(min_size=1, max_size=64))

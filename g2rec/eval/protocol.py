@@ -115,7 +115,7 @@ def sampled_negatives(seq: Sequences, users: np.ndarray, num: int, seed: int, ch
 def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len: int = 50,
                      exclude_history: bool = False, sampled: int | None = None, seed: int = 0,
                      batch: int = 256, progress=None, keep_ranks: bool = False,
-                     skip_cold_targets: bool = False) -> dict:
+                     skip_cold_targets: bool = False, ranks=None) -> dict:
     """Recall/NDCG@{5,10,20} and MRR of ``scorer`` on the ``split`` queries of ``seq``.
 
     Args:
@@ -127,6 +127,9 @@ def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len
         sampled: rank against this many sampled negatives (99 = the G2Rec paper's protocol).
         skip_cold_targets: leave out queries whose target item has no training interaction.
         progress: optional ``progress(stage, done, total)``.
+        ranks: the processes of a distributed training (:class:`g2rec.train.distributed.Ranks`):
+            each scores every ``world``-th batch of queries and the ranks are gathered, so
+            every process returns the same metrics a single process computes.
         keep_ranks: also return ``ranks``, the ``(B,)`` float64 0-based rank of each query's
             target (``inf`` when absent from a ranked list), in query order
             (``np.flatnonzero(seq.split == split)``, less the skipped cold targets): per-user
@@ -144,9 +147,12 @@ def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len
         skipped = int((~warm).sum())
         users, hist, targets, target_pos = users[warm], hist[warm], targets[warm], target_pos[warm]
     negatives = sampled_negatives(seq, users, sampled, seed) if sampled else None
-    ranks, seconds = [], 0.0
+    shards, found, seconds = ranks, [], 0.0
     order = np.argsort((hist >= 0).sum(1), kind="stable")  # batches of like lengths: little padding to score
-    for lo in range(0, len(users), batch):
+    mine = list(range(0, len(users), batch))
+    if shards is not None:
+        mine = mine[shards.rank::shards.world]
+    for lo in mine:
         sl = order[lo:lo + batch]
         h, target = torch.from_numpy(hist[sl]), torch.from_numpy(targets[sl])
         tick = time.perf_counter()
@@ -158,16 +164,18 @@ def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len
         seconds += time.perf_counter() - tick
         exclude = seen_before(seq, users[sl], target_pos[sl]) if exclude_history else None
         if sampled:
-            ranks.append(target_ranks(out, torch.zeros_like(target)).double())
+            found.append(target_ranks(out, torch.zeros_like(target)).double())
         elif isinstance(out, TopK):
-            ranks.append(_list_ranks(out.items, target, exclude))
+            found.append(_list_ranks(out.items, target, exclude))
         else:
-            ranks.append(target_ranks(out, target, exclude).double())
+            found.append(target_ranks(out, target, exclude).double())
         if progress is not None:
             progress("evaluate", min(lo + batch, len(users)), len(users))
-    in_order = torch.cat(ranks).numpy() if ranks else np.zeros(0)
-    ranks = np.empty(len(in_order))
-    ranks[order] = in_order
+    scored = torch.cat(found).numpy() if found else np.zeros(0)
+    where = np.concatenate([order[lo:lo + batch] for lo in mine]) if mine else np.zeros(0, np.int64)
+    ranks = np.empty(len(order))
+    for positions, part in [(where, scored)] if shards is None else shards.gather((where, scored)):
+        ranks[positions] = part  # back in query order (every rank's batches, when sharded)
     result = metrics_from_ranks(ranks)
     result.update(protocol=f"sampled-{sampled}" if sampled else "full ranking",
                   exclude_history=exclude_history, skipped_cold_targets=skipped, max_len=max_len,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import shutil
+from contextlib import nullcontext
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -23,7 +24,8 @@ from ..measure import Stopwatch, peak_memory_mb
 from ..model.encdec import EncoderDecoderConfig
 from ..model.generator import GeneratorConfig
 from ..model.prior import PriorConfig
-from ..train.loop import TrainConfig, fit, training_windows
+from ..train.distributed import setup
+from ..train.loop import TrainConfig, fit, training_device, training_windows
 from .models import DEFAULTS, ENCODER_DECODERS, MODELS, PRESETS, build_model, clear_metrics, model_files, read_config
 from .runfolder import RunFolder
 from .tune_prior import choose_graph_prior
@@ -90,15 +92,15 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
         raise ConfigError(f"graph_prior: only --model g2rec with the items head has one (got {model}, {gen_config.head}); "
                           "for an ablation on a trained baseline use `g2rec tune-prior --name`")
     name = name or f"{model}-{gen_config.head}"
-    with run.claimed(f"model-{name}", f"training or changing the model '{name}'"):
+    ranks, _ = setup(training_device(train_config.device))  # several under torchrun: rank 0 writes
+    claim = run.claimed(f"model-{name}", f"training or changing the model '{name}'") if ranks.main else nullcontext()
+    with claim:
         folder = run.model_folder(name)
         config_record = {"model": model, "generator": asdict(gen_config), "prior": asdict(PriorConfig()),
                          "train": asdict(train_config), "beam": beam}
-        if not resume and (folder / "config.json").exists():
-            if not overwrite:
-                raise G2RecError(f"{folder}: a model '{name}' is already trained there; pass --resume to continue it, "
-                                 f"--overwrite to train it again (its weights, curve and metrics go), or another --name")
-            shutil.rmtree(folder)
+        if not resume and (folder / "config.json").exists() and not overwrite:
+            raise G2RecError(f"{folder}: a model '{name}' is already trained there; pass --resume to continue it, "
+                             f"--overwrite to train it again (its weights, curve and metrics go), or another --name")
         if resume and not (folder / "checkpoint.safetensors").exists():
             if not folder.exists():
                 raise G2RecError(f"{folder}: nothing to resume (no model '{name}'); train without --resume")
@@ -111,18 +113,25 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
                 saved_network = saved.get("generator")
             if saved["model"] != model or saved_network != config_record["generator"]:
                 raise ConfigError(f"{folder}: --resume with other model options than the run being resumed ({saved['generator']})")
+        ranks.wait()  # every rank has read the folder before rank 0 changes it
         torch.manual_seed(train_config.seed)
-        net, trie = build_model(run, model, gen_config, folder, fresh=not resume)
-        folder.mkdir(parents=True, exist_ok=True)
-        run.record("train", None, None, forget=f"models/{name}")  # its files change from here on
-        clear_metrics(folder)  # of the weights before this training (a resume changes them too)
-        write_json_atomic(folder / "config.json", config_record)
+        if ranks.main:
+            if not resume and folder.exists():
+                shutil.rmtree(folder)  # --overwrite, or a start that never reached its first checkpoint
+            net, trie = build_model(run, model, gen_config, folder, fresh=not resume)
+            folder.mkdir(parents=True, exist_ok=True)
+            run.record("train", None, None, forget=f"models/{name}")  # its files change from here on
+            clear_metrics(folder)  # of the weights before this training (a resume changes them too)
+            write_json_atomic(folder / "config.json", config_record)
+        ranks.wait()
+        if not ranks.main:  # the codes rank 0 made, if any
+            net, trie = build_model(run, model, gen_config, folder, fresh=False)
         inputs, targets, users = training_windows(seq.train(), gen_config.max_len, train_config.windows)
         scorer = make_scorer(net, trie, beam)
         state = fit(net, inputs, targets, train_config,
-                    lambda m: evaluate_ranking(scorer, seq, VALID, gen_config.max_len, batch=512,
-                                               exclude_history=train_config.valid_exclude_history), folder, resume, progress,
-                    users=users if model in ENCODER_DECODERS else None)
+                    lambda m: evaluate_ranking(scorer, seq, VALID, gen_config.max_len, batch=512, ranks=ranks,
+                                               exclude_history=train_config.valid_exclude_history), folder, resume,
+                    progress if ranks.main else None, users=users if model in ENCODER_DECODERS else None)
         summary = {"model": model, "name": name, "head": gen_config.head, "profiles": getattr(gen_config, "profiles", "none"),
                    "epochs": state["epoch"], "best_epoch": state["best_epoch"],
                    "valid_ndcg10": round(state["best_metrics"]["NDCG@10"], 5),
@@ -130,7 +139,9 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
                    "parameters": sum(p.numel() for p in net.parameters()),
                    "samples_per_second": state["history"][-1]["samples_per_second"],
                    "train_seconds": round(state["seconds"], 1), "seconds": round(clock.seconds, 1),
-                   "peak_memory_mb": round(peak_memory_mb(), 1)}
+                   "peak_memory_mb": round(peak_memory_mb(), 1), "processes": ranks.world}
+        if not ranks.main:
+            return summary
         run.record("train", name, {"config": config_record, "summary": summary, "curve": state["history"],
                                    "folder": f"models/{name}"}, files=model_files(folder, f"models/{name}"))
         if graph_prior:

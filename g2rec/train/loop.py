@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn.parallel import DistributedDataParallel
 
 from ..atomic import sweep_stale
 from ..config import check_fields
@@ -22,6 +23,7 @@ from ..data.sequences import Sequences, prefix_windows, sequence_windows, window
 from ..errors import ConfigError, check_choice
 from ..measure import peak_memory_mb
 from .checkpoint import load_checkpoint, save_checkpoint
+from .distributed import setup
 
 WINDOWS = ("all", "last", "prefixes")
 SELECTS = {"ndcg10": "NDCG@10", "recall10": "Recall@10"}  # --select: the validation metric that picks checkpoints (tune-prior --metric names them alike)
@@ -142,20 +144,24 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
     best metrics, history).
     """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    sweep_stale(folder)  # a checkpoint half-written when an earlier run was killed
+    ranks, device = setup(training_device(config.device))  # one rank unless under torchrun
+    if ranks.main:
+        folder.mkdir(parents=True, exist_ok=True)
+        sweep_stale(folder)  # a checkpoint half-written when an earlier run was killed
     if config.threads:
         torch.set_num_threads(config.threads)
-    device = training_device(config.device)
     model.to(device)  # before the optimizer: its state (and a resumed one) lives beside the weights
+    net = model if ranks.world == 1 else DistributedDataParallel(
+        model, device_ids=[device.index] if device.type == "cuda" else None)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     state = {"epoch": 0, "best_epoch": 0, "best_score": -1.0, "best_metrics": None, "bad_epochs": 0,
              "history": [], "seconds": 0.0, "config": asdict(config)}
     log = folder / "train_log.jsonl"
     if resume:
         state = load_checkpoint(folder / "checkpoint.safetensors", model, optimizer)
-        log.write_text("".join(kept_log_lines(log, state["epoch"])))
-    elif log.exists():
+        if ranks.main:
+            log.write_text("".join(kept_log_lines(log, state["epoch"])))
+    elif log.exists() and ranks.main:
         log.unlink()
     x, y = torch.from_numpy(inputs).to(device), torch.from_numpy(targets).to(device)
     u = None if users is None else torch.from_numpy(users).to(device)
@@ -170,11 +176,11 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
         model.train()
         total, samples = 0.0, 0
         for b, idx in enumerate(batch_list):
-            idx = idx.to(device)
+            idx = ranks.share(idx).to(device)  # this rank's rows of the global batch
             xb, yb = x[idx], y[idx]
             width = int((xb != pad).sum(1).max())  # trim the all-padding columns on the left
             xb, yb = xb[:, -width:], yb[:, -width:]
-            _, loss = model(xb, yb) if u is None else model(xb, yb, u[idx])
+            _, loss = net(xb, yb) if u is None else net(xb, yb, u[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -182,13 +188,15 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
             samples += int((yb != pad).sum())
             if progress is not None:
                 progress(f"epoch {epoch}", b + 1, batches)
+        total, samples = ranks.sum([total, samples])
         train_seconds = time.perf_counter() - tick
         model.eval()
         with torch.no_grad():
             metrics = validate(model)
-        score = metrics[SELECTS[config.select]]
+        score = metrics[SELECTS[config.select]]  # the same on every rank: the decisions below agree
         if score > state["best_score"]:
-            save_checkpoint(folder / "best.safetensors", model, None, {"epoch": epoch, "metrics": metrics})
+            if ranks.main:
+                save_checkpoint(folder / "best.safetensors", model, None, {"epoch": epoch, "metrics": metrics})
             state.update(best_epoch=epoch, best_score=score, best_metrics=metrics, bad_epochs=0)
         else:
             state["bad_epochs"] += 1
@@ -202,7 +210,9 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
         state["seconds"] += record["seconds"]
         state["history"].append({k: record[k] for k in ("epoch", "loss", "seconds", "samples_per_second")}
                                 | {"valid_ndcg10": metrics["NDCG@10"], "valid_recall10": metrics["Recall@10"]})
-        with open(log, "a") as f:  # before the checkpoint: a resume drops lines past its epoch
-            f.write(json.dumps(record) + "\n")
-        save_checkpoint(folder / "checkpoint.safetensors", model, optimizer, state)
+        if ranks.main:
+            with open(log, "a") as f:  # before the checkpoint: a resume drops lines past its epoch
+                f.write(json.dumps(record) + "\n")
+            save_checkpoint(folder / "checkpoint.safetensors", model, optimizer, state)
+    ranks.wait()  # the last checkpoint is written before any rank goes on
     return state
