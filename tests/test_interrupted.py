@@ -174,7 +174,7 @@ def held(lock: Path) -> bool:
 def test_a_second_writer_of_the_same_artifacts_is_refused(base, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(base, run)
-    options = {"model": "sasrec", "name": "m", "epochs": 10, "patience": 10, "dim": 16, "max_len": 20, "threads": 1}
+    options = {"model": "sasrec", "name": "m", "epochs": 6, "patience": 6, "dim": 16, "max_len": 20, "threads": 1}
     first = subprocess.Popen([sys.executable, "-c", DRIVER, "0", "train", json.dumps({"run_dir": str(run), **options})],
                              cwd=Path(__file__).parents[1], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -193,7 +193,7 @@ def test_a_second_writer_of_the_same_artifacts_is_refused(base, tmp_path):
         if first.poll() is None:
             first.kill()
     folder = RunFolder(run)
-    assert folder.manifest["stages"]["train"]["m"]["summary"]["epochs"] == 10
+    assert folder.manifest["stages"]["train"]["m"]["summary"]["epochs"] == 6
     assert "popularity/valid-full-ranking" in folder.manifest["stages"]["evaluate"]
     for rel in folder.manifest["files"]:
         folder.checked(rel)

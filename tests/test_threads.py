@@ -20,7 +20,7 @@ run, threads = sys.argv[1], int(sys.argv[2])
 g2rec.build_graph(sys.argv[3], run)
 g2rec.embed(run, "spectral", dim=32, evaluate=False)
 g2rec.tokenize(run, num_prototypes=8, iterations=30, leiden=False, levels=2, codebook_size=16)
-g2rec.train(run, model="g2rec", name="m", epochs=3, dim=16, max_len=20, threads=threads, graph_prior=False)
+g2rec.train(run, model="g2rec", name="m", epochs=2, dim=16, max_len=20, threads=threads, graph_prior=False)
 g2rec.evaluate(run, model="m", split="test")
 """
 SAME = ("graph.npz", "sequences.npz", "embeddings/spectral.npy", "tokenize/prototypes.npz", "tokenize/profiles.npy",

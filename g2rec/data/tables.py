@@ -235,12 +235,19 @@ def read_movielens(path: Path, options: ReadOptions, fmt: str = "movielens") -> 
     return table_to_log(frame, path, fmt, cols)
 
 
+INT64 = (-2**63, 2**63 - 1)
+
+
 def _parse_ints(tokens, path, lineno, field) -> list[int]:
-    try:
-        return [int(t) for t in tokens]
-    except ValueError:
-        bad = next(t for t in tokens if not t.lstrip("-").isdigit())
-        raise DataError(f"not an integer: {bad!r}", path=path, line=lineno, field=field) from None
+    """The tokens as integers of the 64-bit range, or the one-line error naming the first that is not."""
+    for t in tokens:
+        try:
+            value = int(t)
+        except ValueError:
+            raise DataError(f"not an integer: {t!r}", path=path, line=lineno, field=field) from None
+        if not INT64[0] <= value <= INT64[1]:
+            raise DataError(f"{t!r} is outside the 64-bit integer range", path=path, line=lineno, field=field)
+    return [int(t) for t in tokens]
 
 
 def _ints_if_possible(values: np.ndarray) -> np.ndarray:

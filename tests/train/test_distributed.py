@@ -24,7 +24,7 @@ from g2rec.train.distributed import Ranks
 from tests.conftest import MOVIELENS
 
 G2REC = ["-c", "from g2rec_cli.main import app; app(prog_name='g2rec')"]
-TRAIN = ["--model", "sasrec", "--epochs", "3", "--patience", "3", "--dim", "16", "--max-len", "20",
+TRAIN = ["--model", "sasrec", "--epochs", "2", "--patience", "2", "--dim", "16", "--max-len", "20",
          "--batch-size", "256", "--threads", "1"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
@@ -52,7 +52,7 @@ def test_two_processes_follow_one_process_curve(run):
     two = subprocess.run(torchrun("train", str(run), *TRAIN, "--name", "two"), env=ENV, capture_output=True, text=True)
     assert two.returncode == 0, two.stderr[-3000:]
     a, b = curve(run, "one"), curve(run, "two")
-    assert [r["epoch"] for r in a] == [r["epoch"] for r in b] == [1, 2, 3]
+    assert [r["epoch"] for r in a] == [r["epoch"] for r in b] == [1, 2]
     for x, y in zip(a, b):
         assert abs(x["loss"] - y["loss"]) <= 0.01 * x["loss"], (x["loss"], y["loss"])
         assert abs(x["valid"]["NDCG@10"] - y["valid"]["NDCG@10"]) <= 0.003
@@ -75,7 +75,7 @@ def test_a_killed_two_process_run_resumes_to_the_straight_result(run):
         time.sleep(0.05)
     os.killpg(killed.pid, signal.SIGKILL)  # torchrun and both ranks
     killed.wait()
-    assert len(curve(run, "killed")) < 3
+    assert len(curve(run, "killed")) < 2
     resumed = subprocess.run(torchrun("train", str(run), *TRAIN, "--name", "killed", "--resume"), env=ENV,
                              capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
