@@ -34,7 +34,7 @@ def test_one_and_two_threads_agree(tmp_path, shared_data):
         env = {"PATH": "/usr/bin:/bin", **{k: str(threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
                                                                          "OPENBLAS_NUM_THREADS")}}
         done = subprocess.run([sys.executable, "-c", STAGES, str(runs[threads]), str(threads), str(MOVIELENS)],
-                              env=env, capture_output=True, text=True, cwd=Path(__file__).parents[1])
+                              env=env, check=False, capture_output=True, text=True, cwd=Path(__file__).parents[1])
         assert done.returncode == 0, done.stderr[-2000:]
     one, two = runs[1], runs[2]
     for rel in SAME:

@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from ..data.sequences import TRAIN, Sequences
 from ..errors import G2RecError
-from .build import GraphConfig, MapPlan, user_chunks, sum_by_pair, finish_graph, map_chunk
+from .build import GraphConfig, MapPlan, finish_graph, map_chunk, sum_by_pair, user_chunks
 
 EMITTED = -1  # the key of the rows that carry each task's count of emitted pairs
 
