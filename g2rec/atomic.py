@@ -46,16 +46,13 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def sweep_stale(folder: Path, prefix: str = ".") -> list[str]:
+def sweep_stale(folder: Path, prefix: str = ".") -> None:
     """Remove the temporary files and folders in ``folder`` (names starting with ``prefix``)
-    that a process no longer running left behind; returns their names."""
-    gone = []
+    that a process no longer running left behind."""
     for entry in Path(folder).iterdir() if Path(folder).is_dir() else ():
         match = STALE.fullmatch(entry.name)
         if match and entry.name.startswith(prefix) and not process_alive(int(match.group(1))):
             remove(entry)
-            gone.append(entry.name)
-    return gone
 
 
 def remove(path: Path) -> None:
@@ -65,6 +62,19 @@ def remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+
+
+def replace_folder(new: Path, target: Path) -> None:
+    """Put the folder ``new`` at ``target`` (a folder or nothing): the old one is renamed aside,
+    the new one renamed in, the old one removed. Killed in between, ``new`` is still there to
+    rename again and the old one is a stale ``.old`` for :func:`sweep_stale`."""
+    if Path(target).exists():
+        old = temp_path(target, "old")
+        os.replace(target, old)
+        os.replace(new, target)
+        remove(old)
+    else:
+        os.replace(new, target)
 
 
 def write_json_atomic(path: Path, obj) -> None:

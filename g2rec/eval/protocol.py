@@ -115,7 +115,7 @@ def sampled_negatives(seq: Sequences, users: np.ndarray, num: int, seed: int, ch
 def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len: int = 50,
                      exclude_history: bool = False, sampled: int | None = None, seed: int = 0,
                      batch: int = 256, progress=None, keep_ranks: bool = False,
-                     skip_cold_targets: bool = False, ranks=None) -> dict:
+                     skip_cold_targets: bool = False, shards=None) -> dict:
     """Recall/NDCG@{5,10,20} and MRR of ``scorer`` on the ``split`` queries of ``seq``.
 
     Args:
@@ -127,7 +127,7 @@ def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len
         sampled: rank against this many sampled negatives (99 = the G2Rec paper's protocol).
         skip_cold_targets: leave out queries whose target item has no training interaction.
         progress: optional ``progress(stage, done, total)``.
-        ranks: the processes of a distributed training (:class:`g2rec.train.distributed.Ranks`):
+        shards: the processes of a distributed training (:class:`g2rec.train.distributed.Ranks`):
             each scores every ``world``-th batch of queries and the ranks are gathered, so
             every process returns the same metrics a single process computes.
         keep_ranks: also return ``ranks``, the ``(B,)`` float64 0-based rank of each query's
@@ -147,7 +147,7 @@ def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len
         skipped = int((~warm).sum())
         users, hist, targets, target_pos = users[warm], hist[warm], targets[warm], target_pos[warm]
     negatives = sampled_negatives(seq, users, sampled, seed) if sampled else None
-    shards, found, seconds = ranks, [], 0.0
+    found, seconds = [], 0.0
     order = np.argsort((hist >= 0).sum(1), kind="stable")  # batches of like lengths: little padding to score
     mine = list(range(0, len(users), batch))
     if shards is not None:

@@ -86,9 +86,9 @@ def build_coengagement_graph(seq: Sequences, config: GraphConfig | None = None, 
     plan = MapPlan.of(train, config)
     sums, emitted = [], 0
     for start, end in user_chunks(plan.cost, config.chunk_pairs):
-        src, dst, w, decay = map_chunk(train, plan, config, start, end)
-        emitted += len(src)
-        sums.append(sum_by_pair(src.astype(np.int64) * train.num_items + dst, w, decay))
+        *chunk, pairs = chunk_sums(train, plan, config, start, end)
+        sums.append(chunk)
+        emitted += pairs
         if progress is not None:
             progress(end, len(plan.cost))
     keys, count, decayed = _merge_sums(sums)
@@ -176,6 +176,14 @@ def map_chunk(train: Sequences, plan: MapPlan, config: GraphConfig, start: int, 
         gap = np.concatenate([gap_exact, gap]) if need_gap else None
     decay = w_or_one(w, len(src)) * np.exp2(-gap / config.half_life) if need_gap else None
     return src, dst, w, decay
+
+
+def chunk_sums(train: Sequences, plan: MapPlan, config: GraphConfig, start: int, end: int):
+    """The map of users ``start..end-1`` summed per pair: ``(keys, counts, decayed, emitted)``
+    (:func:`sum_by_pair` of :func:`map_chunk`'s pairs, keyed ``src * I + dst``; ``emitted``
+    the number of pairs)."""
+    src, dst, w, decay = map_chunk(train, plan, config, start, end)
+    return (*sum_by_pair(src.astype(np.int64) * train.num_items + dst, w, decay), len(src))
 
 
 def w_or_one(w, n: int) -> np.ndarray:

@@ -1,14 +1,14 @@
 """The co-engagement graph's map and reduce as PySpark jobs (``build-graph --engine spark``).
 
 The map is the local builder's own: each Spark task takes a run of users and calls
-:func:`.build.map_chunk` (a pure function of those users' sequences, their indices and the
-seed), then sums its pairs per pair key as the local builder sums a chunk. The reduce is
+:func:`.build.chunk_sums` (a pure function of those users' sequences, their indices and the
+seed: their pairs, summed per pair key as the local builder sums a chunk). The reduce is
 Spark's: ``groupBy(key).sum`` over every task's partial sums, shuffled across the cluster.
 The driver collects one row per edge (the graph's size, not the pairs') and finishes the graph
-with :func:`.build.finish_graph`, as the local builder does. Summing per-pair weights in
-another order than the local builder can change a float64 sum in its last bits only, below
-float32's precision: the float32 graph is the local builder's, array by array
-(``tests/graph/test_spark.py`` checks every builder and weighting on real logs).
+with :func:`.build.finish_graph`, as the local builder does. Spark adds a pair's partial sums
+in another order than the local builder, which can change a float64 sum in its last bits;
+``tests/graph/test_spark.py`` checks that the float32 graph is the local builder's, array by
+array, for every builder and weighting on real logs.
 
 Reading and preparing the log (id maps, splits) still run on the driver; the pairs, which
 outnumber the log's rows many times over, are what runs on the cluster.
@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from ..data.sequences import TRAIN, Sequences
 from ..errors import G2RecError
-from .build import GraphConfig, MapPlan, finish_graph, map_chunk, sum_by_pair, user_chunks
+from .build import GraphConfig, MapPlan, chunk_sums, finish_graph, user_chunks
 
 EMITTED = -1  # the key of the rows that carry each task's count of emitted pairs
 
@@ -67,9 +67,8 @@ def build_graph_on_spark(seq: Sequences, config: GraphConfig | None = None, mast
         train, plan, config = shared.value
         for batch in batches:
             for start, end in zip(batch.column("start").to_pylist(), batch.column("end").to_pylist()):
-                src, dst, w, dec = map_chunk(train, plan, config, start, end)
-                keys, count, decayed = sum_by_pair(src.astype(np.int64) * train.num_items + dst, w, dec)
-                keys, count = np.r_[EMITTED, keys], np.r_[float(len(src)), count]
+                keys, count, decayed, emitted = chunk_sums(train, plan, config, start, end)
+                keys, count = np.r_[EMITTED, keys], np.r_[float(emitted), count]
                 columns = [pa.array(keys), pa.array(count)]
                 if decayed is not None:
                     columns.append(pa.array(np.r_[0.0, decayed]))
@@ -85,10 +84,9 @@ def build_graph_on_spark(seq: Sequences, config: GraphConfig | None = None, mast
     keys = keys[order]
     count = table.column("sum(count)").to_numpy()[order]
     decayed = table.column("sum(decay)").to_numpy()[order] if decay else None
-    emitted = int(count[0]) if len(keys) and keys[0] == EMITTED else 0
-    if len(keys) and keys[0] == EMITTED:
-        keys, count = keys[1:], count[1:]
-        decayed = None if decayed is None else decayed[1:]
+    emitted = int(count[0])  # every task sends an EMITTED row, the smallest key
+    keys, count = keys[1:], count[1:]
+    decayed = None if decayed is None else decayed[1:]
     graph = finish_graph(train, config, keys, count, decayed)
     return graph, {**plan.info, "pairs_emitted": emitted, "engine": "spark", "spark_master": spark.sparkContext.master,
                    "spark_tasks": len(chunks)}

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from ..atomic import file_sha256, remove, sweep_stale, temp_path, write_json_atomic
+from ..atomic import file_sha256, remove, replace_folder, sweep_stale, temp_path, write_json_atomic
 from ..data.sequences import Sequences, load_ids
 from ..errors import G2RecError
 
@@ -114,15 +114,10 @@ def staged_run_dir(run_dir: Path, overwrite: bool = False):
         tmp.mkdir()
         try:
             yield tmp
-            if not run_dir.exists():
-                os.replace(tmp, run_dir)
-            elif exchange(tmp, run_dir):
+            if run_dir.exists() and exchange(tmp, run_dir):
                 remove(tmp)  # now the old folder
             else:
-                old = temp_path(run_dir, "old")
-                os.replace(run_dir, old)
-                os.replace(tmp, run_dir)
-                remove(old)
+                replace_folder(tmp, run_dir)
         except BaseException:
             remove(tmp)
             raise
@@ -295,8 +290,8 @@ class RunFolder:
         """Temporary paths (``{rel: path}``, hidden in the run folder) to write new versions
         of the artifacts to and hand to :meth:`record` as ``staged``; removed if anything fails
         before they are recorded."""
-        paths = {rel: temp_path(self.path / Path(rel).name) for rel in rels}  # in the run folder itself: a
-        # killed writer leaves no new subfolder behind, and one sweep of the folder removes its files
+        # in the run folder itself: a killed writer leaves no new subfolder, and one sweep removes its files
+        paths = {rel: temp_path(self.path / Path(rel).name) for rel in rels}
         try:
             yield paths
         except BaseException:
@@ -336,7 +331,7 @@ class RunFolder:
                     stages.setdefault(stage, {})[key] = entry
             if staged:
                 moves = [[str(tmp.relative_to(self.path)), rel] for rel, tmp in staged.items()]
-                write_json_atomic(self.path / JOURNAL, {"pid": os.getpid(), "moves": moves, "manifest": manifest})
+                write_json_atomic(self.path / JOURNAL, {"moves": moves, "manifest": manifest})
                 self._finish_journal()
             else:
                 write_json_atomic(self.path / MANIFEST, manifest)
@@ -365,13 +360,7 @@ class RunFolder:
             if not source.exists():
                 continue  # moved before the interruption
             target.parent.mkdir(parents=True, exist_ok=True)
-            if source.is_dir() and target.exists():
-                old = temp_path(target, "old")
-                os.replace(target, old)
-                os.replace(source, target)
-                remove(old)
-            else:
-                os.replace(source, target)
+            (replace_folder if source.is_dir() else os.replace)(source, target)
         write_json_atomic(self.path / MANIFEST, manifest)
         journal.unlink()
 

@@ -129,7 +129,7 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
         inputs, targets, users = training_windows(seq.train(), gen_config.max_len, train_config.windows)
         scorer = make_scorer(net, trie, beam)
         state = fit(net, inputs, targets, train_config,
-                    lambda m: evaluate_ranking(scorer, seq, VALID, gen_config.max_len, batch=512, ranks=ranks,
+                    lambda m: evaluate_ranking(scorer, seq, VALID, gen_config.max_len, batch=512, shards=ranks,
                                                exclude_history=train_config.valid_exclude_history), folder, resume,
                     progress if ranks.main else None, users=users if model in ENCODER_DECODERS else None)
         summary = {"model": model, "name": name, "head": gen_config.head, "profiles": getattr(gen_config, "profiles", "none"),

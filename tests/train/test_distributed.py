@@ -107,8 +107,8 @@ def test_sharded_evaluation_gathers_to_the_single_process_metrics(run):
 
     whole = evaluate_ranking(scorer, seq, VALID, max_len=20, batch=100, keep_ranks=True)
     parts: dict = {}
-    evaluate_ranking(scorer, seq, VALID, max_len=20, batch=100, ranks=Shard(1, parts))  # rank 1 first, then
-    shard = evaluate_ranking(scorer, seq, VALID, max_len=20, batch=100, ranks=Shard(0, parts), keep_ranks=True)
+    evaluate_ranking(scorer, seq, VALID, max_len=20, batch=100, shards=Shard(1, parts))  # rank 1 first, then
+    shard = evaluate_ranking(scorer, seq, VALID, max_len=20, batch=100, shards=Shard(0, parts), keep_ranks=True)
     assert np.array_equal(shard["ranks"], whole["ranks"])
     assert {k: v for k, v in shard.items() if k not in ("users_per_second", "ranks")} == \
         {k: v for k, v in whole.items() if k not in ("users_per_second", "ranks")}
