@@ -1,8 +1,10 @@
 """Item-item co-engagement graph from training sequences: map (pairs per user) then reduce.
 
-The reduce sums each pair's weight over users, chunk by chunk into an upper-triangular
-CSR (memory bounded by the output plus one chunk), then applies ``min_count``, the
-weighting and per-node top-k pruning, and returns the symmetric ``(I, I)`` CSR matrix.
+The map emits each user's pairs, chunk by chunk of users; the reduce (:mod:`.reduce`) sums
+each pair's weight over users in memory bounded by the output plus one chunk (spilling the
+chunks' partial sums to disk when there are several), then :func:`finish_graph` applies
+``min_count``, the weighting and per-node top-k pruning and returns the symmetric ``(I, I)``
+CSR matrix.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ..config import check_fields
 from ..data.sequences import TRAIN, Sequences
 from ..errors import ConfigError, check_choice
 from .pairs import all_pairs, sampled_pairs, sparsification_pairs_per_user, window_pairs
+from .reduce import PairSums, sum_by_pair, symmetric_csr, w_or_one
 
 BUILDERS = ("sampled", "window")
 WEIGHTINGS = ("count", "decay", "cosine", "pmi")
@@ -69,13 +72,15 @@ class GraphConfig:
         return asdict(self)
 
 
-def build_coengagement_graph(seq: Sequences, config: GraphConfig | None = None, progress=None):
+def build_coengagement_graph(seq: Sequences, config: GraphConfig | None = None, progress=None, spill_dir=None):
     """Build the symmetric item-item graph from the TRAIN interactions of ``seq``.
 
     Args:
         seq: sequences with split labels; validation and test interactions are ignored.
         config: builder options.
         progress: optional callable ``progress(done_users, total_users)``.
+        spill_dir: where the reduce spills the chunks' partial sums when there is more than
+            one chunk (:class:`.reduce.PairSums`; the system's temporary folder by default).
 
     Returns:
         ``(graph, info)``: ``graph`` is a symmetric ``(I, I)`` float32 CSR matrix with an
@@ -84,36 +89,53 @@ def build_coengagement_graph(seq: Sequences, config: GraphConfig | None = None, 
     config = config or GraphConfig()
     train = seq.subset(seq.split == TRAIN)
     plan = MapPlan.of(train, config)
-    sums, emitted = [], 0
-    for start, end in user_chunks(plan.cost, config.chunk_pairs):
-        *chunk, pairs = chunk_sums(train, plan, config, start, end)
-        sums.append(chunk)
-        emitted += pairs
-        if progress is not None:
-            progress(end, len(plan.cost))
-    keys, count, decayed = _merge_sums(sums)
-    return finish_graph(train, config, keys, count, decayed), {**plan.info, "pairs_emitted": emitted}
+    chunks = list(user_chunks(plan.cost, config.chunk_pairs))
+    emitted = 0
+    with PairSums(train.num_items, ranges=len(chunks), folder=spill_dir) as sums:
+        for start, end in chunks:
+            *chunk, pairs = chunk_sums(train, plan, config, start, end)
+            sums.add(*chunk)
+            emitted += pairs
+            if progress is not None:
+                progress(end, len(plan.cost))
+        graph = finish_graph(train, config, sums.parts())
+    return graph, {**plan.info, "pairs_emitted": emitted}
 
 
-def finish_graph(train: Sequences, config: GraphConfig, keys: np.ndarray, count: np.ndarray,
-                 decayed: np.ndarray | None) -> sp.csr_matrix:
-    """The reduce's result -> the graph: ``keys`` (sorted, distinct ``src * I + dst``, src < dst)
-    with their summed ``count`` (and ``decayed`` weights), then ``min_count``, the weighting,
-    symmetry, ``top_k``, float32. Shared by every engine, so equal sums give the same graph."""
-    n_items = train.num_items
-    counts = _upper(keys, count, n_items)
-    decayed = None if decayed is None else _upper(keys, decayed, n_items)
-    if config.min_count > 0:
-        counts = _drop_below(counts, config.min_count)
-        if decayed is not None:
-            decayed = decayed.multiply(counts > 0).tocsr()
-    upper = _weigh(counts, decayed, train, config)
-    graph = (upper + upper.T).tocsr()
+def finish_graph(train: Sequences, config: GraphConfig, parts) -> sp.csr_matrix:
+    """The reduce's result -> the graph. ``parts``: ``(keys, counts, decayed)`` with the summed
+    counts (and decayed weights) of distinct pair keys ``src * I + dst`` (src < dst), sorted
+    across parts. Then ``min_count``, the weighting, symmetry, ``top_k``, float32. Shared by
+    every engine, so equal sums give the same graph."""
+    n = train.num_items
+    item = np.int32 if n < 2**31 else np.int64
+    kept = []
+    for keys, count, decayed in parts:
+        if config.min_count > 0:
+            keep = count >= config.min_count - 1e-9
+            keys, count = keys[keep], count[keep]
+            decayed = None if decayed is None else decayed[keep]
+        src, dst = np.divmod(keys, n)
+        kept.append((src.astype(item), dst.astype(item), count, decayed))
+    row_sums = None
+    if config.weight == "pmi":  # r: the symmetric count matrix's row sums
+        row_sums = sum((np.bincount(s, c, minlength=n) + np.bincount(d, c, minlength=n) for s, d, c, _ in kept),
+                       np.zeros(n))
+    counts = train.item_counts().astype(np.float64) if config.weight == "cosine" else None
+    edges = []
+    while kept:
+        src, dst, count, decayed = kept.pop(0)
+        weight = _weigh(src, dst, count, decayed, config.weight, counts, row_sums)
+        keep = weight != 0
+        if config.top_k is None:  # pruning ranks float64 weights; otherwise float32 now
+            weight = weight.astype(np.float32)
+            keep &= weight != 0  # decayed weights can underflow float32: such an edge is no edge
+        edges.append((src[keep], dst[keep], weight[keep]))
+    graph = symmetric_csr(edges, n)
     if config.top_k is not None:
-        graph = top_k_per_node(graph, config.top_k)
-    graph = graph.astype(np.float32)
-    graph.eliminate_zeros()  # decayed weights can underflow float32: such an edge is no edge
-    graph.sort_indices()
+        graph = top_k_per_node(graph, config.top_k).astype(np.float32)
+        graph.eliminate_zeros()
+        graph.sort_indices()
     return graph
 
 
@@ -186,71 +208,18 @@ def chunk_sums(train: Sequences, plan: MapPlan, config: GraphConfig, start: int,
     return (*sum_by_pair(src.astype(np.int64) * train.num_items + dst, w, decay), len(src))
 
 
-def w_or_one(w, n: int) -> np.ndarray:
-    return np.ones(n) if w is None else w
-
-
-def sum_by_pair(key: np.ndarray, weight: np.ndarray | None, decay: np.ndarray | None):
-    """Sum ``weight`` (1 when ``None``) and ``decay`` per distinct ``key``: ``(keys, sums, decay sums)``.
-
-    Unit weights need only a sort of the keys (a vectorized quicksort, ~3x faster than the
-    argsort that weighted pairs need).
-    """
-    if len(key) == 0:
-        return key, np.empty(0), (None if decay is None else np.empty(0))
-    if weight is None and decay is None:
-        key = np.sort(key)
-        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        return key[first], np.diff(np.r_[first, len(key)]).astype(np.float64), None
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    total = np.add.reduceat(w_or_one(weight, len(key))[order], first)
-    decayed = None if decay is None else np.add.reduceat(decay[order], first)
-    return key[first], total, decayed
-
-
-def _merge_sums(sums):
-    """Combine the per-chunk ``(keys, sums, decay sums)`` (each sorted by key) into one."""
-    if len(sums) == 1:
-        return sums[0]
-    keys, total = np.concatenate([s[0] for s in sums]), np.concatenate([s[1] for s in sums])
-    decayed = None if sums[0][2] is None else np.concatenate([s[2] for s in sums])
-    return sum_by_pair(keys, total, decayed)
-
-
-def _upper(keys: np.ndarray, values: np.ndarray, n: int) -> sp.csr_matrix:
-    """The ``(n, n)`` CSR matrix with ``values`` at sorted pair keys ``row * n + col`` (canonical)."""
-    rows, cols = np.divmod(keys, n)
-    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=n))]
-    return sp.csr_matrix((values, cols, indptr), shape=(n, n))
-
-
-def _drop_below(matrix: sp.csr_matrix, threshold: float) -> sp.csr_matrix:
-    matrix = matrix.copy()
-    matrix.data[matrix.data < threshold - 1e-9] = 0
-    matrix.eliminate_zeros()
-    return matrix
-
-
-def _weigh(counts: sp.csr_matrix, decayed, train: Sequences, config: GraphConfig) -> sp.csr_matrix:
-    """Turn summed counts (upper triangle) into the chosen edge weights."""
-    if config.weight == "count":
-        return counts
-    if config.weight == "decay":
+def _weigh(src, dst, count, decayed, weight: str, item_counts, row_sums) -> np.ndarray:
+    """The chosen float64 weight of each upper-triangle edge from its summed count (and decayed sum)."""
+    if weight == "count":
+        return count
+    if weight == "decay":
         return decayed
-    coo = counts.tocoo()
-    if config.weight == "cosine":
-        n = train.item_counts().astype(np.float64)
-        data = coo.data / np.sqrt(n[coo.row] * n[coo.col])
-    else:  # pmi: log(C_ij * S / (r_i r_j)) with r the symmetric row sums, kept where positive
-        r = np.asarray((counts + counts.T).sum(axis=1)).ravel()
-        total = r.sum()
-        data = np.log(coo.data * total / (r[coo.row] * r[coo.col]))
-        data[data < 0] = 0
-    out = sp.csr_matrix((data, (coo.row, coo.col)), shape=counts.shape)
-    out.eliminate_zeros()
-    return out
+    if weight == "cosine":  # count / sqrt(n_i n_j), n = the items' training interactions
+        return count / np.sqrt(item_counts[src] * item_counts[dst])
+    # pmi: log(C_ij * S / (r_i r_j)) with r the symmetric row sums, kept where positive
+    pmi = np.log(count * row_sums.sum() / (row_sums[src] * row_sums[dst]))
+    pmi[pmi < 0] = 0
+    return pmi
 
 
 def top_k_per_node(graph: sp.csr_matrix, k: int) -> sp.csr_matrix:

@@ -115,6 +115,17 @@ def test_same_seed_same_graph_any_chunking(movielens):
     assert (a != c).nnz > 0
 
 
+@pytest.mark.parametrize("weight", ["decay", "pmi"])
+def test_spilled_reduce_gives_the_in_memory_graph_array_by_array(beauty, tmp_path, weight):
+    """Many chunks (partial sums spilled to disk, summed range by range) = one chunk, bit for bit."""
+    one, _ = build_coengagement_graph(beauty, GraphConfig(weight=weight))
+    many, _ = build_coengagement_graph(beauty, GraphConfig(weight=weight, chunk_pairs=20_000), spill_dir=tmp_path)
+    for name in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(one, name), getattr(many, name)), name
+    assert many.has_sorted_indices and many.data.dtype == np.float32
+    assert list(tmp_path.iterdir()) == []  # the spill is removed
+
+
 def test_hashed_uniform_is_uniform_and_keyed():
     u = hashed_uniform(1, np.zeros(100_000, np.int64), np.arange(100_000), 0)
     assert abs(u.mean() - 0.5) < 0.01 and u.min() >= 0 and u.max() < 1
