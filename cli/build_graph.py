@@ -17,8 +17,10 @@ SUMMARY_KEYS = ["num_users", "num_items", "num_interactions", "num_edges", "trai
 
 
 def build_graph_command(
-    input: Path = typer.Argument(..., help="Interaction log: csv/tsv/parquet/jsonl, S3Rec .txt, LC-Rec .json, "
-                                           "MovieLens u.data or an on-chain transaction csv; gzip is fine."),
+    input: str = typer.Argument(..., help="Interaction log: csv/tsv/parquet/jsonl, S3Rec .txt, LC-Rec .json, "
+                                          "MovieLens u.data or an on-chain transaction csv; gzip is fine. With "
+                                          "--engine spark, a csv/tsv/parquet/jsonl log may be any path or glob "
+                                          "Spark reads (hdfs://, s3a://, a folder of part files)."),
     out: Path = typer.Option(..., "-o", "--out", help="Run folder to create."),
     format: str = typer.Option("auto", help="Input format: auto|csv|tsv|parquet|jsonl|s3rec|lcrec|movielens|onchain."),
     user_col: str | None = typer.Option(None, help="User column (default: guessed, e.g. user_id)."),
@@ -45,8 +47,8 @@ def build_graph_command(
     min_count: float = typer.Option(0.0, help="Drop pairs seen fewer times."),
     top_k: int | None = typer.Option(None, help="Keep each item's k strongest edges."),
     seed: int = typer.Option(0, help="Random seed (sampled builder)."),
-    engine: str = typer.Option("local", help="Where the graph's pairs are mapped and reduced: local | spark "
-                                             "(the same graph; needs the spark extra)."),
+    engine: str = typer.Option("local", help="local | spark: Spark reads the log and maps and reduces the "
+                                             "graph's pairs (the same run folder; needs the spark extra)."),
     spark_master: str | None = typer.Option(None, help="Spark master URL for --engine spark (default local[*])."),
     overwrite: bool = typer.Option(False, help="Replace an existing run folder."),
     json_out: bool = JsonOption,

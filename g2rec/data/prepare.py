@@ -18,6 +18,7 @@ from .log import InteractionLog
 from .sequences import TEST, TRAIN, VALID, Sequences
 
 SPLITS = ("loo", "temporal")
+NO_EVENTS = "--events given but the log has no event column (use --event-col)"
 
 
 @dataclass
@@ -57,24 +58,32 @@ def prepare_sequences(log: InteractionLog, config: PrepareConfig | None = None) 
     config = config or PrepareConfig()
     df = log.frame
     report = {"rows_read": len(df), **log.counts}
-
     if config.events is not None:
         if "event" not in df:
-            raise DataError("--events given but the log has no event column (use --event-col)", path=log.path)
+            raise DataError(NO_EVENTS, path=log.path)
         df = df[df["event"].isin(config.events)]
         report["rows_other_events"] = report["rows_read"] - len(df)
+    user_code, user_ids = dense_codes(df["user"].to_numpy())
+    item_code, item_ids = dense_codes(df["item"].to_numpy())
+    return prepare_codes(user_code, item_code, df["time"].to_numpy(), user_ids, item_ids, config, report, log.path)
 
-    user_code, user_ids = _dense_codes(df["user"].to_numpy())
-    item_code, item_ids = _dense_codes(df["item"].to_numpy())
-    times = df["time"].to_numpy()
+
+def prepare_codes(user_code: np.ndarray, item_code: np.ndarray, times: np.ndarray, user_ids: np.ndarray,
+                  item_ids: np.ndarray, config: PrepareConfig, report: dict, path=None) -> tuple[Sequences, dict]:
+    """:func:`prepare_sequences` from the log's rows as codes: ``user_code``/``item_code`` index
+    ``user_ids``/``item_ids`` (each sorted, as :func:`dense_codes` gives them), ``times`` per
+    row, rows in file order. ``report`` (the reader's counts so far) is extended in place."""
     order = _stable_order(user_code, times)
     user_code, item_code, times = user_code[order], item_code[order], times[order]
     report["unsorted_users"] = _count_unsorted_users(user_code, order)
+    del order
     same_user = user_code[1:] == user_code[:-1]
     tie = same_user & (times[1:] == times[:-1])
+    del same_user
     dup = _duplicates_within_ties(tie, item_code)
     report["duplicate_rows"] = int(dup.sum())
     report["time_ties"] = int(tie.sum()) - report["duplicate_rows"]
+    del tie
 
     keep = ~dup
     if config.kcore > 0:
@@ -94,7 +103,7 @@ def prepare_sequences(log: InteractionLog, config: PrepareConfig | None = None) 
     report["users_without_train_dropped"] = int(np.sum((user_len >= config.min_user_len) & ~has_train))
     idx, split = idx[with_train], split[with_train]
     if len(idx) == 0:
-        raise DataError("no user left after filtering (check --min-user-len / --kcore)", path=log.path)
+        raise DataError("no user left after filtering (check --min-user-len / --kcore)", path=path)
 
     user_index, users_kept = _compact(user_code[idx], len(user_ids))
     item_index, items_kept = _compact(item_code[idx], len(item_ids))
@@ -112,7 +121,7 @@ def prepare_sequences(log: InteractionLog, config: PrepareConfig | None = None) 
     return seq, report
 
 
-def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes 0..n-1 in the sorted order of the distinct ``values`` (numbers numerically, strings lexically)."""
     codes, uniques = pd.factorize(values, sort=True)
     return codes.astype(np.int64), np.asarray(uniques)
@@ -124,7 +133,7 @@ def _stable_order(user: np.ndarray, times: np.ndarray) -> np.ndarray:
     if np.all(later_user | ((user[1:] == user[:-1]) & (times[1:] >= times[:-1]))):
         return np.arange(len(user))
     if np.issubdtype(times.dtype, np.integer) and len(times) and times.max() - times.min() < 2**32:
-        key = (user << 32) | (times - times.min())  # one sort on a packed (user, time) key
+        key = (user.astype(np.int64) << 32) | (times - times.min())  # one sort on a packed (user, time) key
         return np.argsort(key, kind="stable")
     order = np.argsort(times, kind="stable")
     return order[np.argsort(user[order], kind="stable")]

@@ -67,9 +67,7 @@ def load_frame(path: Path, fmt: str, sep: str | None = None) -> pd.DataFrame:
             return pd.read_parquet(path)
         if fmt == "jsonl":
             return _read_jsonl(path)
-        sep = sep or ("\t" if fmt == "tsv" else _sniff_sep(path))
-        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
-                           compression="infer" if not _is_gzip(path) else "gzip")
+        return pd.read_csv(path, **csv_options(path, fmt, sep))
     except DataError:
         raise
     except pd.errors.EmptyDataError:
@@ -80,16 +78,27 @@ def load_frame(path: Path, fmt: str, sep: str | None = None) -> pd.DataFrame:
         raise DataError(f"cannot read as {fmt}: {e}", path=path) from None
 
 
+def csv_options(path: Path, fmt: str, sep: str | None) -> dict:
+    """``pandas.read_csv``'s options for a csv/tsv log: every field a string, only "" missing."""
+    sep = sep or ("\t" if fmt == "tsv" else _sniff_sep(path))
+    return {"sep": sep, "dtype": str, "keep_default_na": False, "na_values": [""],
+            "compression": "gzip" if _is_gzip(path) else "infer"}
+
+
 def read_table(path: Path, options: ReadOptions, fmt: str) -> InteractionLog:
     """Generic table: user/item/time columns by option, or guessed from common names."""
     frame = load_frame(path, fmt, options.sep)
+    return table_to_log(frame, path, fmt, table_columns(frame, path, fmt, options))
+
+
+def table_columns(frame: pd.DataFrame, path: Path, fmt: str, options: ReadOptions) -> dict:
+    """The role -> column map of a table's (first) frame, after checking that it has rows and columns."""
     if len(frame) == 0:
         raise DataError("file has a header but no rows", path=path)
     if len(frame.columns) == 1 and fmt in ("csv", "tsv"):
         raise DataError(f"only one column ({frame.columns[0]!r}) found: wrong delimiter? (use --sep)",
                         path=path, line=1)
-    cols = resolve_columns(frame, path, options)
-    return table_to_log(frame, path, fmt, cols)
+    return resolve_columns(frame, path, options)
 
 
 def resolve_columns(frame: pd.DataFrame, path: Path, options: ReadOptions,
@@ -131,9 +140,14 @@ def resolve_columns(frame: pd.DataFrame, path: Path, options: ReadOptions,
     return roles
 
 
-def table_to_log(frame: pd.DataFrame, path: Path, fmt: str, cols: dict, counts=None) -> InteractionLog:
-    """Build the log from resolved columns, checking for empty ids and bad times/weights."""
-    line = np.arange(len(frame), dtype=np.int64) + (2 if fmt in ("csv", "tsv", "onchain") else 1)
+def table_to_log(frame: pd.DataFrame, path: Path, fmt: str, cols: dict, counts=None, first_row: int = 0) -> InteractionLog:
+    """Build the log from resolved columns, checking for empty ids and bad times/weights.
+
+    ``first_row``: the frame's first row's index in the file (a chunk of a larger table)."""
+    line = np.arange(first_row, first_row + len(frame), dtype=np.int64) + (2 if fmt in ("csv", "tsv", "onchain") else 1)
+    for role, column in cols.items():
+        if column is not None and column not in frame.columns:
+            raise DataError(f"no field '{column}' for {role}", path=path, line=int(line[0]) if len(line) else None)
     out = pd.DataFrame({"line": line})
     for role in ("user", "item"):
         values = frame[cols[role]]
@@ -145,7 +159,7 @@ def table_to_log(frame: pd.DataFrame, path: Path, fmt: str, cols: dict, counts=N
     if cols["time"] is not None:
         out["time"] = parse_times(frame[cols["time"]], path, line, str(cols["time"]))
     else:
-        out["time"] = np.arange(len(frame), dtype=np.int64)
+        out["time"] = np.arange(first_row, first_row + len(frame), dtype=np.int64)
     if cols.get("weight") is not None:
         w = pd.to_numeric(frame[cols["weight"]], errors="coerce").to_numpy(dtype=np.float64)
         bad = ~np.isfinite(w)
@@ -272,7 +286,18 @@ def _sniff_sep(path: Path) -> str:
 
 
 def _read_jsonl(path: Path) -> pd.DataFrame:
-    rows = []
+    return next(jsonl_frames(path, None), pd.DataFrame())
+
+
+def jsonl_frames(path: Path, rows: int | None):
+    """A JSON-lines file as frames of ``rows`` objects (one frame when ``None``); text fields as str."""
+    records = []
+
+    def frame():
+        out = pd.DataFrame.from_records(records)
+        records.clear()
+        return out.astype({c: str for c in out.columns if out[c].dtype == object})
+
     with open_text(path) as f:
         for lineno, raw in enumerate(f, 1):
             if not raw.strip():
@@ -283,6 +308,8 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
                 raise DataError(f"invalid JSON: {e.msg}", path=path, line=lineno) from None
             if not isinstance(obj, dict):
                 raise DataError("expected one JSON object per line", path=path, line=lineno)
-            rows.append(obj)
-    frame = pd.DataFrame.from_records(rows)
-    return frame.astype({c: str for c in frame.columns if frame[c].dtype == object})
+            records.append(obj)
+            if rows is not None and len(records) == rows:
+                yield frame()
+    if records:
+        yield frame()

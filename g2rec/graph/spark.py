@@ -10,39 +10,23 @@ in another order than the local builder, which can change a float64 sum in its l
 ``tests/graph/test_spark.py`` checks that the float32 graph is the local builder's, array by
 array, for every builder and weighting on real logs.
 
-Reading and preparing the log (id maps, splits) still run on the driver; the pairs, which
-outnumber the log's rows many times over, are what runs on the cluster.
+The log itself is read by Spark too (:mod:`g2rec.data.spark_reader`), from any path Spark reads;
+its id maps and splits are computed on the driver from the partitions as they stream in,
+by the local engine's own code, at ~16 bytes a row.
 
 PySpark is an extra (``pip install -e ".[spark]"``; Spark needs Java 17).
 """
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 import pyarrow as pa
 
 from ..data.sequences import TRAIN, Sequences
-from ..errors import G2RecError
+from ..data.spark_reader import spark_session
 from .build import GraphConfig, MapPlan, chunk_sums, finish_graph, user_chunks
 
 EMITTED = -1  # the key of the rows that carry each task's count of emitted pairs
-
-
-def spark_session(master: str | None = None):
-    """A Spark session on ``master`` (``local[*]`` by default; any URL ``spark-submit`` takes),
-    or one line saying how to install PySpark."""
-    try:
-        sql = importlib.import_module("pyspark.sql")
-    except ImportError as e:
-        raise G2RecError(f"PySpark is not installed ({e}): pip install 'g2rec[spark]' (Spark also needs Java 17)") from None
-    try:
-        return (sql.SparkSession.builder.master(master or "local[*]").appName("g2rec build-graph")
-                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-                .getOrCreate())
-    except Exception as e:  # noqa: BLE001 - a JVM that does not start, a master that does not answer
-        raise G2RecError(f"Spark did not start on {master or 'local[*]'}: {' '.join(str(e).split())[:200]}") from None
 
 
 def build_graph_on_spark(seq: Sequences, config: GraphConfig | None = None, master: str | None = None,
