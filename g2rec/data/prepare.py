@@ -65,7 +65,8 @@ def prepare_sequences(log: InteractionLog, config: PrepareConfig | None = None) 
         report["rows_other_events"] = report["rows_read"] - len(df)
     user_code, user_ids = dense_codes(df["user"].to_numpy())
     item_code, item_ids = dense_codes(df["item"].to_numpy())
-    return prepare_codes(user_code, item_code, df["time"].to_numpy(), user_ids, item_ids, config, report, log.path)
+    times = np.array(df["time"].to_numpy())  # owned and writable: the sequences may keep it
+    return prepare_codes(user_code, item_code, times, user_ids, item_ids, config, report, log.path)
 
 
 def prepare_codes(user_code: np.ndarray, item_code: np.ndarray, times: np.ndarray, user_ids: np.ndarray,
@@ -74,9 +75,10 @@ def prepare_codes(user_code: np.ndarray, item_code: np.ndarray, times: np.ndarra
     ``user_ids``/``item_ids`` (each sorted, as :func:`dense_codes` gives them), ``times`` per
     row, rows in file order. ``report`` (the reader's counts so far) is extended in place."""
     order = _stable_order(user_code, times)
-    user_code, item_code, times = user_code[order], item_code[order], times[order]
-    report["unsorted_users"] = _count_unsorted_users(user_code, order)
-    del order
+    report["unsorted_users"] = 0 if order is None else _count_unsorted_users(user_code, order)
+    if order is not None:
+        user_code, item_code, times = user_code[order], item_code[order], times[order]
+        del order
     same_user = user_code[1:] == user_code[:-1]
     tie = same_user & (times[1:] == times[:-1])
     del same_user
@@ -95,30 +97,33 @@ def prepare_codes(user_code: np.ndarray, item_code: np.ndarray, times: np.ndarra
     user_len = np.bincount(user_code[keep], minlength=len(user_ids))
     report["short_users_dropped"] = int(np.sum((user_len > 0) & (user_len < config.min_user_len)))
     keep &= user_len[user_code] >= config.min_user_len
+    user_code, item_code, times = _kept(keep, user_code, item_code, times)
 
-    idx = np.flatnonzero(keep)
-    split = _split_labels(user_code[idx], times[idx], config, report)
-    has_train = np.bincount(user_code[idx][split == TRAIN], minlength=len(user_ids)) > 0
-    with_train = has_train[user_code[idx]]
+    split = _split_labels(user_code, times, config, report)
+    has_train = np.bincount(user_code[split == TRAIN], minlength=len(user_ids)) > 0
     report["users_without_train_dropped"] = int(np.sum((user_len >= config.min_user_len) & ~has_train))
-    idx, split = idx[with_train], split[with_train]
-    if len(idx) == 0:
+    user_code, item_code, times, split = _kept(has_train[user_code], user_code, item_code, times, split)
+    if len(user_code) == 0:
         raise DataError("no user left after filtering (check --min-user-len / --kcore)", path=path)
 
-    user_index, users_kept = _compact(user_code[idx], len(user_ids))
-    item_index, items_kept = _compact(item_code[idx], len(item_ids))
-    counts = np.bincount(user_index, minlength=len(users_kept))
+    counts = np.bincount(user_code, minlength=len(user_ids))
+    item_index, items_kept = _compact(item_code, len(item_ids))
     seq = Sequences(
-        user_ids=np.asarray(user_ids)[users_kept],
+        user_ids=np.asarray(user_ids)[counts > 0],
         item_ids=np.asarray(item_ids)[items_kept],
-        offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        offsets=np.r_[0, np.cumsum(counts[counts > 0])].astype(np.int64),
         items=item_index,
-        times=times[idx],
-        split=split.astype(np.int8),
+        times=times,
+        split=split.astype(np.int8, copy=False),
     )
     report.update(num_users=seq.num_users, num_items=seq.num_items, num_interactions=seq.num_interactions,
                   **{f"{k}_interactions": v for k, v in seq.split_counts().items()})
     return seq, report
+
+
+def _kept(mask: np.ndarray, *arrays):
+    """The arrays where ``mask`` holds (the arrays themselves when it holds everywhere)."""
+    return arrays if mask.all() else tuple(a[mask] for a in arrays)
 
 
 def dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -127,11 +132,11 @@ def dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), np.asarray(uniques)
 
 
-def _stable_order(user: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Permutation sorting by (user, time), ties kept in file order; free when already sorted."""
+def _stable_order(user: np.ndarray, times: np.ndarray) -> np.ndarray | None:
+    """Permutation sorting by (user, time), ties kept in file order; None when already sorted."""
     later_user = user[1:] > user[:-1]
     if np.all(later_user | ((user[1:] == user[:-1]) & (times[1:] >= times[:-1]))):
-        return np.arange(len(user))
+        return None
     if np.issubdtype(times.dtype, np.integer) and len(times) and times.max() - times.min() < 2**32:
         key = (user.astype(np.int64) << 32) | (times - times.min())  # one sort on a packed (user, time) key
         return np.argsort(key, kind="stable")
@@ -163,7 +168,7 @@ def _compact(codes: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Renumber the codes that occur to 0..k-1 (order kept); also return which codes were kept."""
     present = np.bincount(codes, minlength=n) > 0
     new = np.cumsum(present) - 1
-    return new[codes].astype(np.int64), np.flatnonzero(present)
+    return new[codes].astype(np.int64, copy=False), np.flatnonzero(present)
 
 
 def _kcore_mask(user: np.ndarray, item: np.ndarray, k: int, keep: np.ndarray) -> np.ndarray:

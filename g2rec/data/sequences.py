@@ -75,8 +75,8 @@ class Sequences:
 
     def subset(self, mask: np.ndarray) -> Sequences:
         """The interactions where ``mask`` is true, same id maps (e.g. ``seq.subset(seq.split == TRAIN)``)."""
-        counts = np.bincount(self.users[mask], minlength=self.num_users)
-        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        kept_before = np.r_[0, np.cumsum(mask, dtype=np.int32 if len(mask) < 2**31 else np.int64)]
+        offsets = kept_before[self.offsets].astype(np.int64)
         return Sequences(self.user_ids, self.item_ids, offsets, self.items[mask], self.times[mask], self.split[mask])
 
     def train(self) -> Sequences:

@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from ..errors import DataError
+from ..measure import release_freed_memory
 from .prepare import NO_EVENTS, PrepareConfig, prepare_codes, prepare_sequences
 from .readers import ReadOptions, log_format, read_log, reading
 from .sequences import Sequences
@@ -72,12 +73,17 @@ def prepare_frames(frames, path, fmt: str, read: ReadOptions, prepare: PrepareCo
         items.add(log["item"].to_numpy(), path, where, cols["item"])
         times.add(log["time"].to_numpy(), frame[cols["time"]] if cols["time"] is not None else None, path, where)
         row += len(frame)
+        del frame, log
+        release_freed_memory()  # the chunk's frame lies between the kept codes: give its pages back
     if cols is None:
         raise DataError("file has a header but no rows", path=path)
     report = {"rows_read": row, **({"rows_other_events": other_events} if prepare.events is not None else {})}
     user_code, user_ids = users.finish()
     item_code, item_ids = items.finish()
-    seq, report = prepare_codes(user_code, item_code, times.finish(), user_ids, item_ids, prepare, report, path)
+    times = times.finish()
+    release_freed_memory()
+    seq, report = prepare_codes(user_code, item_code, times, user_ids, item_ids, prepare, report, path)
+    release_freed_memory()
     return seq, report, {"format": fmt, "has_time": cols["time"] is not None}
 
 
@@ -137,7 +143,7 @@ class TimeColumn:
                 kinds = ("unix seconds", "dates") if self.numeric else ("dates", "unix seconds")
                 raise DataError(f"times are {kinds[0]} from line {self.first} but {kinds[1]} here",
                                 path=path, line=line, field=str(raw.name))
-        self.chunks.append(times)
+        self.chunks.append(np.array(times))  # a copy: a view would keep the chunk's whole frame
 
     def finish(self) -> np.ndarray:
         dtype = np.float64 if any(c.dtype.kind == "f" for c in self.chunks) else np.int64

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from ..config import check_fields
 from ..data.sequences import TRAIN, Sequences
 from ..errors import ConfigError, check_choice
+from ..measure import release_freed_memory
 from .pairs import all_pairs, sampled_pairs, sparsification_pairs_per_user, window_pairs
 from .reduce import PairSums, sum_by_pair, symmetric_csr, w_or_one
 
@@ -90,7 +91,7 @@ def build_coengagement_graph(seq: Sequences, config: GraphConfig | None = None, 
     train = seq.subset(seq.split == TRAIN)
     plan = MapPlan.of(train, config)
     chunks = list(user_chunks(plan.cost, config.chunk_pairs))
-    emitted = 0
+    emitted, item_counts = 0, train.item_counts()
     with PairSums(train.num_items, ranges=len(chunks), folder=spill_dir) as sums:
         for start, end in chunks:
             *chunk, pairs = chunk_sums(train, plan, config, start, end)
@@ -98,16 +99,19 @@ def build_coengagement_graph(seq: Sequences, config: GraphConfig | None = None, 
             emitted += pairs
             if progress is not None:
                 progress(end, len(plan.cost))
-        graph = finish_graph(train, config, sums.parts())
+        del train  # the reduce's output needs the memory
+        release_freed_memory()
+        graph = finish_graph(config, sums.parts(), item_counts)
     return graph, {**plan.info, "pairs_emitted": emitted}
 
 
-def finish_graph(train: Sequences, config: GraphConfig, parts) -> sp.csr_matrix:
+def finish_graph(config: GraphConfig, parts, item_counts: np.ndarray) -> sp.csr_matrix:
     """The reduce's result -> the graph. ``parts``: ``(keys, counts, decayed)`` with the summed
     counts (and decayed weights) of distinct pair keys ``src * I + dst`` (src < dst), sorted
-    across parts. Then ``min_count``, the weighting, symmetry, ``top_k``, float32. Shared by
-    every engine, so equal sums give the same graph."""
-    n = train.num_items
+    across parts; ``item_counts``: ``(I,)`` each item's training interactions. Then
+    ``min_count``, the weighting, symmetry, ``top_k``, float32. Shared by every engine, so
+    equal sums give the same graph."""
+    n = len(item_counts)
     item = np.int32 if n < 2**31 else np.int64
     kept = []
     for keys, count, decayed in parts:
@@ -121,7 +125,7 @@ def finish_graph(train: Sequences, config: GraphConfig, parts) -> sp.csr_matrix:
     if config.weight == "pmi":  # r: the symmetric count matrix's row sums
         row_sums = sum((np.bincount(s, c, minlength=n) + np.bincount(d, c, minlength=n) for s, d, c, _ in kept),
                        np.zeros(n))
-    counts = train.item_counts().astype(np.float64) if config.weight == "cosine" else None
+    counts = item_counts.astype(np.float64) if config.weight == "cosine" else None
     edges = []
     while kept:
         src, dst, count, decayed = kept.pop(0)

@@ -71,6 +71,6 @@ def build_graph_on_spark(seq: Sequences, config: GraphConfig | None = None, mast
     emitted = int(count[0])  # every task sends an EMITTED row, the smallest key
     keys, count = keys[1:], count[1:]
     decayed = None if decayed is None else decayed[1:]
-    graph = finish_graph(train, config, [(keys, count, decayed)])
+    graph = finish_graph(config, [(keys, count, decayed)], train.item_counts())
     return graph, {**plan.info, "pairs_emitted": emitted, "engine": "spark", "spark_master": spark.sparkContext.master,
                    "spark_tasks": len(chunks)}
