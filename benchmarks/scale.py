@@ -1,18 +1,19 @@
 """Past one machine, side by side in one run: build-graph's window graph of synthetic logs on the
-local builder, on Spark local[2] (``--engine spark``) and as a DuckDB self-join; training samples/s
+local engine, on Spark local[2] (``--engine spark``) and as a DuckDB self-join; training samples/s
 with 1 and 2 processes under torchrun.
 
 Graph: each method reads the same Parquet log (``graph_build.py``'s generator) in a fresh
-process; interactions/s is the log's rows over the wall time from start to finished graph, and
-peak memory the largest resident set of the whole process tree (Spark's JVM included), sampled
-every 0.1 s. The Spark and local graphs are compared array by array, DuckDB's by edge count and
-weight sum. Training: ``g2rec train`` (SASRec, d64, 2 epochs) on MovieLens-100K, one process with
+process: the whole ``build_graph`` stage (read, prepare, graph, statistics, run folder written)
+for the two engines, the SQL query for DuckDB. Interactions/s is the log's rows over the wall
+time of the process, and peak memory the largest resident set of the whole process tree
+(Spark's JVM and Python workers included), sampled every 0.1 s. The two engines' run folders
+are compared array by array (graph, sequences, splits, id maps), DuckDB's graph by edge count. Training: ``g2rec train`` (SASRec, d64, 2 epochs) on MovieLens-100K, one process with
 one thread against ``torchrun --nproc-per-node 2`` with one thread each; samples/s as the
 training log records it (all ranks' samples over the epoch's time).
 
 Usage::
 
-    python benchmarks/scale.py --sizes 10000000 --out benchmarks/results/scale.json
+    python benchmarks/scale.py --sizes 10000000 100000000 --out benchmarks/results/scale.json
 """
 
 from __future__ import annotations
@@ -38,19 +39,16 @@ THREADS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 WORKER = """
 import json, sys, time
 import numpy as np
-from g2rec.data.prepare import PrepareConfig, prepare_sequences
-from g2rec.data.readers import ReadOptions, read_log
-from g2rec.graph.build import GraphConfig, build_coengagement_graph
-from g2rec.graph.spark import build_graph_on_spark
-engine, parquet, window, dump = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+from g2rec import build_graph
+from g2rec.graph.build import GraphConfig
+from g2rec.pipeline.runfolder import RunFolder
+engine, parquet, window, run = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 tick = time.perf_counter()
-seq, _ = prepare_sequences(read_log(parquet, ReadOptions()), PrepareConfig())
-config = GraphConfig(builder="window", window=window)
-graph, info = (build_graph_on_spark(seq, config, "local[2]") if engine == "spark"
-               else build_coengagement_graph(seq, config))
+summary = build_graph(parquet, run, graph=GraphConfig(builder="window", window=window), engine=engine,
+                      spark_master="local[2]" if engine == "spark" else None)
 seconds = time.perf_counter() - tick
-np.savez(dump, indptr=graph.indptr, indices=graph.indices, data=graph.data)
-print(json.dumps({"seconds": round(seconds, 2), "edges": graph.nnz // 2, "weight_sum": float(graph.data.sum() / 2)}))
+print(json.dumps({"seconds": round(seconds, 2), "edges": summary["num_edges"],
+                  "seconds_by_step": summary["seconds_by_step"]}))
 """
 
 
@@ -83,20 +81,37 @@ def graph_row(size: int, work: Path, window: int) -> dict:
     row = {"interactions": log["num_interactions"], "users": log["num_users"], "items": log["num_items"]}
     for engine in ("local", "spark"):
         out, wall, peak = measured([sys.executable, "-c", WORKER, engine, str(parquet), str(window),
-                                    str(work / f"{engine}.npz")], 2)
+                                    str(work / engine)], 2)
         result = json.loads(out.strip().splitlines()[-1])
         row[engine] = {"wall_seconds": round(wall, 1), "interactions_per_second": round(log["num_interactions"] / wall),
-                       "peak_mb": round(peak), "edges": result["edges"]}
+                       "peak_mb": round(peak), "edges": result["edges"], "seconds_by_step": result["seconds_by_step"]}
     out, wall, peak = measured([sys.executable, str(HERE / "graph_build.py"), "--worker", "duckdb", "--parquet",
                                 str(parquet), "--window", str(window), "--threads", "2"], 2)
     duck = json.loads(out.strip().splitlines()[-1])
     row["duckdb"] = {"wall_seconds": round(wall, 1), "interactions_per_second": round(log["num_interactions"] / wall),
                      "peak_mb": round(peak), "edges": duck["edges"]}
-    a, b = (np.load(work / f"{e}.npz") for e in ("local", "spark"))
-    row["spark_identical"] = all(np.array_equal(a[k], b[k]) for k in ("indptr", "indices", "data"))
+    row["spark_identical"] = same_run_folder(work / "local", work / "spark")
+    for engine in ("local", "spark"):
+        shutil.rmtree(work / engine)
     row["duckdb_same_edge_count"] = duck["edges"] == row["local"]["edges"]
     parquet.unlink()
     return row
+
+
+def same_run_folder(a: Path, b: Path) -> bool:
+    """Graph, sequences, splits and id maps equal, array by array (compared in a subprocess)."""
+    check = (
+        "import sys, numpy as np, scipy.sparse as sp\n"
+        "from g2rec.data.sequences import Sequences\n"
+        "a, b = sys.argv[1], sys.argv[2]\n"
+        "ga, gb = sp.load_npz(a + '/graph.npz'), sp.load_npz(b + '/graph.npz')\n"
+        "same = all(np.array_equal(getattr(ga, k), getattr(gb, k)) for k in ('indptr', 'indices', 'data'))\n"
+        "sa, sb = Sequences.load(a), Sequences.load(b)\n"
+        "same &= all(np.array_equal(getattr(sa, k), getattr(sb, k)) for k in "
+        "('user_ids', 'item_ids', 'offsets', 'items', 'times', 'split'))\n"
+        "print(bool(same))\n")
+    out = subprocess.run([sys.executable, "-c", check, str(a), str(b)], capture_output=True, text=True, cwd=ROOT)
+    return out.stdout.strip() == "True"
 
 
 def training_row(work: Path) -> dict:

@@ -17,7 +17,7 @@ SUMMARY_KEYS = ["num_users", "num_items", "num_interactions", "num_edges", "trai
 
 
 def build_graph_command(
-    input: str = typer.Argument(..., help="Interaction log: csv/tsv/parquet/jsonl, S3Rec .txt, LC-Rec .json, "
+    input: str = typer.Argument(..., metavar="INPUT", help="Interaction log: csv/tsv/parquet/jsonl, S3Rec .txt, LC-Rec .json, "
                                           "MovieLens u.data or an on-chain transaction csv; gzip is fine. With "
                                           "--engine spark, a csv/tsv/parquet/jsonl log may be any path or glob "
                                           "Spark reads (hdfs://, s3a://, a folder of part files)."),

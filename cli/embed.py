@@ -16,7 +16,7 @@ SUMMARY_KEYS = ["method", "num_items", "dim", "solver", "max_residual", "backend
 
 
 def embed_command(
-    run_dir: Path = typer.Argument(..., help="Run folder made by `g2rec build-graph`."),
+    run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="Run folder made by `g2rec build-graph`."),
     method: str = typer.Option("spectral", help="spectral | lightgcn | sage | sasrec | text."),
     dim: int | None = typer.Option(None, help="Embedding dimension (default 64; text: the model's)."),
     solver: str | None = typer.Option(None, help="Spectral: auto | arpack | lobpcg | randomized."),

@@ -13,7 +13,7 @@ from .ui import JsonOption, progress_bar, show_summary, user_errors
 
 
 def evaluate_command(
-    run_dir: Path = typer.Argument(..., help="Run folder."),
+    run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="Run folder."),
     model: str | None = typer.Option(None, help="A trained model's name (models/NAME), or popularity | knn "
                                                 "(default g2rec-items; with --report, none: report only)."),
     split: str = typer.Option("test", help="valid | test (also the split the report shows)."),

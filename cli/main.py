@@ -14,15 +14,20 @@ from .tokenize import tokenize_command
 from .train import ensemble_command, train_command, tune_prior_command
 
 app = typer.Typer(help="g2rec: graph-centric generative recommendation.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
+                  add_completion=False, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]})
+
+
+def print_version(value: bool):
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
 
 
 @app.callback()
-def main(version: bool = typer.Option(False, "--version", help="Print the g2rec version and exit.")):
+def main(version: bool = typer.Option(False, "--version", callback=print_version, is_eager=True,
+                                      help="Print the g2rec version and exit.")):
     """g2rec: interaction logs -> co-engagement graph -> embeddings -> semantic IDs -> generator."""
-    if version:
-        typer.echo(__version__)
-        raise typer.Exit()
 
 
 app.command("build-graph")(build_graph_command)

@@ -16,7 +16,7 @@ from .ui import JsonOption, user_errors
 
 
 def recommend_command(
-    run_dir: Path = typer.Argument(..., help="Run folder with a trained model."),
+    run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="Run folder with a trained model."),
     user: list[str] | None = typer.Option(None, help="Original user id (repeat for several)."),
     users_file: Path | None = typer.Option(None, help="File with one original user id per line (batch form)."),
     model: str = typer.Option("g2rec-items", help="A trained model's name, or popularity | knn."),

@@ -17,7 +17,7 @@ SUMMARY_KEYS = ["num_items", "num_prototypes", "modularity", "leiden_modularity"
 
 
 def tokenize_command(
-    run_dir: Path = typer.Argument(..., help="Run folder (after `g2rec build-graph`; uses `g2rec embed` vectors)."),
+    run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="Run folder (after `g2rec build-graph`; uses `g2rec embed` vectors)."),
     embedding: str | None = typer.Option(None, help="Item vectors X for prototypes and SIDs: an embed method (default spectral, made if missing)."),
     init: str | None = typer.Option(None, help="Prototype initialization: spectral (k-means of the spectral embedding) | leiden."),
     num_prototypes: int | None = typer.Option(None, help="Prototypes C at the start (merges may reduce them; default 64)."),

@@ -16,7 +16,7 @@ SUMMARY_KEYS = ["model", "name", "head", "profiles", "epochs", "best_epoch", "va
 
 
 def train_command(
-    run_dir: Path = typer.Argument(..., help="Run folder (after `g2rec tokenize` for g2rec and tiger)."),
+    run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="Run folder (after `g2rec tokenize` for g2rec and tiger)."),
     model: str = typer.Option("g2rec", help="g2rec | sasrec (items head, no interest context) | tiger (TIGER's encoder-decoder "
                                             "over plain semantic IDs) | soda-tiger (tiger with SODA's distributional alignment) | g2rec-tiger (the encoder-decoder over "
                                             "prototype-supervised IDs with interest profiles) | tiger-mlp (the sids head over the same codes)."),
@@ -93,7 +93,7 @@ def train_command(
 
 
 def tune_prior_command(
-    run_dir: Path = typer.Argument(..., help="Run folder."),
+    run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="Run folder."),
     model: str = typer.Option(..., help="A trained items-head model (models/NAME)."),
     name: str | None = typer.Option(None, help="Write the result to a copy models/NAME (default: the model itself)."),
     grid: list[float] | None = typer.Option(None, help="Weights to try, repeatable (default 0 0.25 0.5 1 2 3 4; "
@@ -121,7 +121,7 @@ def tune_prior_command(
 
 
 def ensemble_command(
-    run_dir: Path = typer.Argument(..., help="Run folder."),
+    run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="Run folder."),
     members: list[str] = typer.Option(..., help="A trained model (models/NAME), items or sids head, repeatable: at least two."),
     name: str = typer.Option(..., help="Model folder name of the ensemble under RUN_DIR/models."),
     json_out: bool = JsonOption,

@@ -14,9 +14,9 @@ from g2rec.graph.spark import build_graph_on_spark
 from g2rec.pipeline.runfolder import RunFolder
 from tests.conftest import MOVIELENS, PHISHING
 
-CONFIGS = [GraphConfig(), GraphConfig(weight="decay"), GraphConfig(weight="cosine", min_count=2, top_k=20),
-           GraphConfig(builder="window", weight="pmi"), GraphConfig(builder="window", window=3, weight="decay"),
-           GraphConfig(pairs_per_user=50, seed=3)]
+CONFIGS = [GraphConfig(), GraphConfig(weight="decay", pairs_per_user=50, seed=3),
+           GraphConfig(weight="cosine", min_count=2, top_k=20), GraphConfig(builder="window", weight="pmi"),
+           GraphConfig(builder="window", window=3, weight="decay")]
 
 
 @pytest.fixture(scope="module")

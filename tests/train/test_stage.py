@@ -84,19 +84,21 @@ def test_g2rec_sids_and_tiger_heads(run):
              "g2rec-tiger": ["--encoder-layers", "1", "--decoder-layers", "1", "--heads", "2", "--head-dim", "16"]}
     for model, options in small.items():
         result = runner.invoke(app, ["train", str(path), "--model", model, *options, "--epochs", "1",
-                                     "--max-len", "20", "--dim", "32", "--threads", "1", "--json"])
+                                     "--max-len", "10", "--dim", "32", "--threads", "1", "--json"])
         assert result.exit_code == 0, result.output
         name = f"{model}-sids"
         result = runner.invoke(app, ["evaluate", str(path), "--model", name, "--json"])
         metrics = json.loads(result.stdout)["metrics"]
         assert metrics["hallucination_rate"] == 0.0 and metrics["recall@20"] > 0
+        if model not in ("g2rec", "tiger"):  # the other protocols, once per decoder (MLP head, encoder-decoder)
+            continue
         free = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", name, "--unconstrained", "--json"]).stdout)
         assert 0.0 <= free["metrics"]["hallucination_rate"] <= 1.0
         sampled = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", name, "--sampled", "99", "--json"]).stdout)
         assert sampled["metrics"]["protocol"] == "sampled-99" and 0 < sampled["metrics"]["ndcg@10"] <= 1
     # TIGER's tokenizer: RQ-VAE codes of any embed method's vectors (SODA needs residual k-means codebooks)
     result = runner.invoke(app, ["train", str(path), "--model", "tiger", *small["tiger"], "--codes-method", "rqvae",
-                                 "--codes-from", "sasrec", "--epochs", "1", "--max-len", "20", "--dim", "32",
+                                 "--codes-from", "sasrec", "--epochs", "1", "--max-len", "10", "--dim", "32",
                                  "--threads", "1", "--name", "tiger-rqvae", "--json"])
     assert result.exit_code == 0, result.output
     with np.load(path / "models" / "tiger-rqvae" / "codes.npz") as z:
