@@ -53,24 +53,30 @@ print(json.dumps({"seconds": round(seconds, 2), "edges": summary["num_edges"],
 
 
 def measured(command: list[str], threads: int, timeout: float = 7200) -> tuple[str, float, float]:
-    """Run ``command``; its stdout, wall seconds and the peak RSS (MiB) of its process tree."""
+    """Run ``command``; its stdout, wall seconds and the peak RSS (MiB) of its process tree.
+
+    Its output goes to files, not pipes: a chatty child (Spark's JVM logs) would block on a full pipe."""
     env = {**os.environ, **{v: str(threads) for v in THREADS}}
     tick = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-    peak, proc = 0.0, psutil.Process(child.pid)
-    while child.poll() is None:
-        try:
-            tree = [proc, *proc.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()) / 2**20)
-        except psutil.Error:
-            pass
-        if time.perf_counter() - tick > timeout:
-            child.kill()
-        time.sleep(0.1)
-    out, err = child.communicate()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=env, cwd=ROOT)
+        peak, proc = 0.0, psutil.Process(child.pid)
+        while child.poll() is None:
+            try:
+                tree = [proc, *proc.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()) / 2**20)
+            except psutil.Error:
+                pass
+            if time.perf_counter() - tick > timeout:
+                child.kill()
+            time.sleep(0.1)
+        wall = time.perf_counter() - tick
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     if child.returncode != 0:
-        sys.exit(f"{' '.join(command[:6])} failed:\n{err[-3000:]}")
-    return out, time.perf_counter() - tick, peak
+        sys.exit(f"{' '.join(command[:6])} failed:\n{stderr[-3000:]}")
+    return stdout, wall, peak
 
 
 def graph_row(size: int, work: Path, window: int) -> dict:
