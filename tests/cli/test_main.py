@@ -17,3 +17,11 @@ def test_dash_h_is_help_for_the_app_and_every_verb():
     assert runner.invoke(app, ["-h"]).exit_code == 0
     result = runner.invoke(app, ["build-graph", "-h"])
     assert result.exit_code == 0 and "--engine" in result.stdout and "INPUT" in result.stdout
+
+
+def test_an_error_prints_its_brackets(tmp_path):
+    """Markup in an error (an extra's name, a path with brackets) reaches the user as written."""
+    log = tmp_path / "log[cpu].csv"
+    log.write_text("user_id,item_id,timestamp\n1,2,yesterday\n")
+    result = runner.invoke(app, ["build-graph", str(log), "-o", str(tmp_path / "run")])
+    assert result.exit_code == 2 and "log[cpu].csv:2: field 'timestamp'" in result.stderr
