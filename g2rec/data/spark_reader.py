@@ -44,6 +44,7 @@ def spark_session(master: str | None = None):
         return (sql.SparkSession.builder.master(master or "local[*]").appName("g2rec build-graph")
                 .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                 .config("spark.sql.execution.arrow.maxRecordsPerBatch", "1000000")
+                .config("spark.driver.memory", "8g")  # a new local JVM's heap holds the map's broadcast input
                 .getOrCreate())
     except Exception as e:  # noqa: BLE001 - a JVM that does not start, a master that does not answer
         raise G2RecError(f"Spark did not start on {master or 'local[*]'}: {' '.join(str(e).split())[:200]}") from None
@@ -99,9 +100,17 @@ def _spark_table(spark, source: str, fmt: str, read: ReadOptions):
 
 
 def _chunks(frame, rows: int):
-    """The Spark frame's rows in partition order, as pandas frames of about ``rows`` rows."""
+    """The Spark frame's rows in order, as pandas frames of about ``rows`` rows.
+
+    The driver takes one partition at a time, whole, and a partition read from a file can be
+    a large part of it (a Parquet row group); so the rows are first numbered in partition
+    order and re-cut by that number into ranges of about ``rows`` rows, each sorted back."""
+    functions = importlib.import_module("pyspark.sql.functions")
+    parts = max(1, -(-frame.count() // rows))
+    ordered = (frame.withColumn("_g2rec_row", functions.monotonically_increasing_id())
+               .repartitionByRange(parts, "_g2rec_row").sortWithinPartitions("_g2rec_row").drop("_g2rec_row"))
     batches, held = [], 0
-    for batch in pa.RecordBatchReader.from_stream(frame):
+    for batch in pa.RecordBatchReader.from_stream(ordered):
         batches.append(batch)
         held += batch.num_rows
         if held >= rows:

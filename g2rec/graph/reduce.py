@@ -114,7 +114,7 @@ def symmetric_csr(parts, n: int) -> sp.csr_matrix:
 
     Args:
         parts: ``(src, dst, weight)`` arrays per part, ``src < dst``; the parts' edges sorted
-            by ``(src, dst)`` as one sequence (each part's sources after the previous part's).
+            by ``(src, dst)`` as one sequence (a row may continue into the next part).
         n: number of nodes.
 
     Row ``i`` is its lower entries (edges ``(s, i)``, sorted by ``s``) then its upper entries
@@ -128,11 +128,13 @@ def symmetric_csr(parts, n: int) -> sp.csr_matrix:
     indptr = np.r_[0, np.cumsum(lower + upper)].astype(index)
     indices = np.empty(nnz, index)
     data = np.empty(nnz, parts[0][2].dtype if parts else np.float32)
-    lower_fill = indptr[:-1].astype(np.int64)            # next free lower slot of each row
+    lower_fill = indptr[:-1].astype(np.int64)            # next free slot of each row's lower entries
+    upper_fill = lower_fill + lower                      # and of its upper entries
     for src, dst, weight in parts:
-        rank = np.arange(len(src)) - np.searchsorted(src, src)           # position within its source row
-        at = indptr[src].astype(np.int64) + lower[src] + rank
+        rank = np.arange(len(src)) - np.searchsorted(src, src)           # place within its row in this part
+        at = upper_fill[src] + rank
         indices[at], data[at] = dst, weight
+        upper_fill += np.bincount(src, minlength=n)
         order = np.argsort(dst, kind="stable")                           # by (dst, src)
         d = dst[order]
         rank = np.arange(len(d)) - np.searchsorted(d, d)

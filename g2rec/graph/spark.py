@@ -3,9 +3,10 @@
 The map is the local builder's own: each Spark task takes a run of users and calls
 :func:`.build.chunk_sums` (a pure function of those users' sequences, their indices and the
 seed: their pairs, summed per pair key as the local builder sums a chunk). The reduce is
-Spark's: ``groupBy(key).sum`` over every task's partial sums, shuffled across the cluster.
-The driver collects one row per edge (the graph's size, not the pairs') and finishes the graph
-with :func:`.build.finish_graph`, as the local builder does. Spark adds a pair's partial sums
+Spark's: ``groupBy(key).sum`` over every task's partial sums, shuffled across the cluster, then
+sorted by key. The sums (one row per edge: the graph's size, not the pairs') stream to the
+driver a partition at a time into :func:`.build.finish_graph`, as the local builder's do. The
+map's input, the training sequences (~17 bytes an interaction), is broadcast to the executors. Spark adds a pair's partial sums
 in another order than the local builder, which can change a float64 sum in its last bits;
 ``tests/graph/test_spark.py`` checks that the float32 graph is the local builder's, array by
 array, for every builder and weighting on real logs.
@@ -60,17 +61,20 @@ def build_graph_on_spark(seq: Sequences, config: GraphConfig | None = None, mast
 
     schema = "key long, count double" + (", decay double" if decay else "")
     frame = spark.createDataFrame(chunks, "start long, end long").repartition(len(chunks))
-    sums = frame.mapInArrow(partial_sums, schema).groupBy("key").sum()
-    table = sums.toArrow()
+    sums = frame.mapInArrow(partial_sums, schema).groupBy("key").sum().orderBy("key")
+    emitted = [0]
+
+    def parts():  # the sorted sums stream to the driver a partition at a time
+        for batch in pa.RecordBatchReader.from_stream(sums):
+            keys = batch.column("key").to_numpy()
+            count = batch.column("sum(count)").to_numpy()
+            decayed = batch.column("sum(decay)").to_numpy() if decay else None
+            if len(keys) and keys[0] == EMITTED:  # every task sends an EMITTED row, the smallest key
+                emitted[0] = int(count[0])
+                keys, count, decayed = keys[1:], count[1:], None if decayed is None else decayed[1:]
+            yield keys, count, decayed
+
+    graph = finish_graph(config, parts(), train.item_counts())
     shared.unpersist()
-    keys = table.column("key").to_numpy()
-    order = np.argsort(keys)
-    keys = keys[order]
-    count = table.column("sum(count)").to_numpy()[order]
-    decayed = table.column("sum(decay)").to_numpy()[order] if decay else None
-    emitted = int(count[0])  # every task sends an EMITTED row, the smallest key
-    keys, count = keys[1:], count[1:]
-    decayed = None if decayed is None else decayed[1:]
-    graph = finish_graph(config, [(keys, count, decayed)], train.item_counts())
-    return graph, {**plan.info, "pairs_emitted": emitted, "engine": "spark", "spark_master": spark.sparkContext.master,
+    return graph, {**plan.info, "pairs_emitted": emitted[0], "engine": "spark", "spark_master": spark.sparkContext.master,
                    "spark_tasks": len(chunks)}
