@@ -28,6 +28,8 @@ from ..data.spark_reader import spark_session
 from .build import GraphConfig, MapPlan, chunk_sums, finish_graph, user_chunks
 
 EMITTED = -1  # the key of the rows that carry each task's count of emitted pairs
+TASK_PAIRS = 10_000_000  # pairs a task maps at most (its partial sums must fit an executor's share)
+BATCH_ROWS = 1_000_000  # rows per Arrow batch a task hands Spark
 
 
 def build_graph_on_spark(seq: Sequences, config: GraphConfig | None = None, master: str | None = None,
@@ -35,15 +37,15 @@ def build_graph_on_spark(seq: Sequences, config: GraphConfig | None = None, mast
     """:func:`.build.build_coengagement_graph`'s graph and info, its pairs mapped and reduced on
     Spark (``master``, or the given ``spark`` session).
 
-    The users are cut into about four runs per Spark core (each at most ``config.chunk_pairs``
-    pairs); each run's partial sums go into the shuffle as Arrow batches.
+    The users are cut into at least four runs per Spark core (each at most ``config.chunk_pairs``
+    and 10M pairs); each run's partial sums go into the shuffle as Arrow batches of 1M rows.
     """
     config = config or GraphConfig()
     spark = spark or spark_session(master)
     train = seq.subset(seq.split == TRAIN)
     plan = MapPlan.of(train, config)
     tasks = 4 * spark.sparkContext.defaultParallelism
-    budget = int(min(config.chunk_pairs, max(plan.cost.sum() // tasks, 1)))
+    budget = int(min(config.chunk_pairs, TASK_PAIRS, max(plan.cost.sum() // tasks, 1)))
     chunks = [(int(a), int(b)) for a, b in user_chunks(plan.cost, budget)]
     shared = spark.sparkContext.broadcast((train, plan, config))
     decay = config.weight == "decay"
@@ -54,10 +56,10 @@ def build_graph_on_spark(seq: Sequences, config: GraphConfig | None = None, mast
             for start, end in zip(batch.column("start").to_pylist(), batch.column("end").to_pylist()):
                 keys, count, decayed, emitted = chunk_sums(train, plan, config, start, end)
                 keys, count = np.r_[EMITTED, keys], np.r_[float(emitted), count]
-                columns = [pa.array(keys), pa.array(count)]
-                if decayed is not None:
-                    columns.append(pa.array(np.r_[0.0, decayed]))
-                yield pa.RecordBatch.from_arrays(columns, names=["key", "count", "decay"][:len(columns)])
+                columns = [keys, count] + ([np.r_[0.0, decayed]] if decayed is not None else [])
+                for at in range(0, len(keys), BATCH_ROWS):  # Spark copies each batch into one memory page
+                    yield pa.RecordBatch.from_arrays([pa.array(c[at:at + BATCH_ROWS]) for c in columns],
+                                                     names=["key", "count", "decay"][:len(columns)])
 
     schema = "key long, count double" + (", decay double" if decay else "")
     frame = spark.createDataFrame(chunks, "start long, end long").repartition(len(chunks))
