@@ -79,13 +79,13 @@ def measured(command: list[str], threads: int, timeout: float = 7200) -> tuple[s
     return stdout, wall, peak
 
 
-def graph_row(size: int, work: Path, window: int) -> dict:
+def graph_row(size: int, work: Path, window: int, spark: bool) -> dict:
     parquet = work / f"log_{size}.parquet"
     generated, _, _ = measured([sys.executable, str(HERE / "graph_build.py"), "--worker", "generate", "--size",
                                 str(size), "--parquet", str(parquet), "--threads", "2"], 2)
     log = json.loads(generated.strip().splitlines()[-1])
     row = {"interactions": log["num_interactions"], "users": log["num_users"], "items": log["num_items"]}
-    for engine in ("local", "spark"):
+    for engine in ("local", "spark") if spark else ("local",):
         out, wall, peak = measured([sys.executable, "-c", WORKER, engine, str(parquet), str(window),
                                     str(work / engine)], 2)
         result = json.loads(out.strip().splitlines()[-1])
@@ -96,8 +96,9 @@ def graph_row(size: int, work: Path, window: int) -> dict:
     duck = json.loads(out.strip().splitlines()[-1])
     row["duckdb"] = {"wall_seconds": round(wall, 1), "interactions_per_second": round(log["num_interactions"] / wall),
                      "peak_mb": round(peak), "edges": duck["edges"]}
-    row["spark_identical"] = same_run_folder(work / "local", work / "spark")
-    for engine in ("local", "spark"):
+    if spark:
+        row["spark_identical"] = same_run_folder(work / "local", work / "spark")
+    for engine in ("local", "spark") if spark else ("local",):
         shutil.rmtree(work / engine)
     row["duckdb_same_edge_count"] = duck["edges"] == row["local"]["edges"]
     parquet.unlink()
@@ -143,6 +144,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000_000])
     parser.add_argument("--window", type=int, default=5)
+    parser.add_argument("--spark-sizes", type=int, nargs="*", default=None,
+                        help="the sizes at which Spark runs too (default: every size)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     result = {"command": "python benchmarks/scale.py " + " ".join(sys.argv[1:]),
@@ -150,7 +153,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="g2rec-scale-"))
     try:
         for size in args.sizes:
-            result["graph"].append(graph_row(size, work, args.window))
+            spark = args.spark_sizes is None or size in args.spark_sizes
+            result["graph"].append(graph_row(size, work, args.window, spark))
             print(json.dumps(result["graph"][-1]), flush=True)
         result["training"] = training_row(work)
         print(json.dumps(result["training"]), flush=True)
