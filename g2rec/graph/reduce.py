@@ -92,11 +92,13 @@ class PairSums:
             return
         for r in range(len(self.bounds) - 1):
             pieces = [c for c in range(self.chunks) if (self.folder / f"{r}.{c}.keys.npy").exists()]
-            if not pieces:
-                continue
-            load = lambda name: (np.concatenate([np.load(self.folder / f"{r}.{c}.{name}.npy") for c in pieces])  # noqa: E731
-                                 if (self.folder / f"{r}.{pieces[0]}.{name}.npy").exists() else None)
-            yield sum_by_pair(load("keys"), load("counts"), load("decayed"))
+            if pieces:
+                yield sum_by_pair(*(self._load(r, pieces, name) for name in ("keys", "counts", "decayed")))
+
+    def _load(self, r: int, pieces: list[int], name: str) -> np.ndarray | None:
+        """Range ``r``'s spilled ``name`` arrays of the chunks ``pieces``, in chunk order."""
+        files = [self.folder / f"{r}.{c}.{name}.npy" for c in pieces]
+        return np.concatenate([np.load(f) for f in files]) if files[0].exists() else None
 
     def close(self) -> None:
         if self.folder is not None:
