@@ -2,11 +2,11 @@
 
 A csv/tsv/parquet/jsonl log is read by Spark (``file://``, ``hdfs://``, ``s3a://``, a folder of
 part files, a glob): csv and tsv with every field a string, as the local reader reads them.
-Its partitions then come to the driver one after another as Arrow batches (Spark's
-``__arrow_c_stream__``: one partition in flight at a time, partition order, which for one
-file is file order) and go through :func:`.stream.prepare_frames`, chunk by chunk, as a
-local file's chunks do: the same checks, the same id maps, order and splits. For a folder
-or glob, file order means Spark's partition order. Other formats (S3Rec, MovieLens, LC-Rec,
+Its rows are numbered in partition order (for one file, file order) and re-cut into ordered
+ranges of 2M rows, which come to the driver one at a time as Arrow batches (Spark's
+``__arrow_c_stream__``) and go through :func:`.stream.prepare_frames`, as a local file's
+chunks do: the same checks, the same id maps, order and splits. For a folder or glob, file
+order means Spark's partition order. Other formats (S3Rec, MovieLens, LC-Rec,
 on-chain exports) are read from a local path by the local reader.
 
 PySpark is an extra (``pip install -e ".[spark]"``; Spark needs Java 17).

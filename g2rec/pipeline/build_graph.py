@@ -59,14 +59,13 @@ def build_graph(
     if spark_master is not None and engine != "spark":
         raise ConfigError(f"spark_master={spark_master!r} is for engine='spark' (got engine={engine!r})")
     clock = Stopwatch()
+    spark = spark_session(spark_master) if engine == "spark" else None
     if isinstance(source, InteractionLog):
         input_info = {"path": source.path, "sha256": None, "format": source.format, "has_time": source.has_time}
         seq, data_report = prepare_sequences(source, prepare)
     else:  # a table is read chunk by chunk (memory: ~16 bytes a row beside the sequences)
-        local = Path(source).is_file()
-        input_info = {"path": str(source), "sha256": file_sha256(Path(source)) if local else None}
-        if engine == "spark":
-            spark = spark_session(spark_master)
+        input_info = {"path": str(source), "sha256": file_sha256(Path(source)) if Path(source).is_file() else None}
+        if spark is not None:
             seq, data_report, info = read_prepared_on_spark(spark, source, read, prepare)
         else:
             seq, data_report, info = read_prepared(source, read, prepare)
@@ -76,8 +75,8 @@ def build_graph(
     prepare_s = clock.seconds
 
     report_progress = (lambda done, total: progress("graph", done, total)) if progress else None
-    if engine == "spark":
-        matrix, build_info = build_graph_on_spark(seq, graph, spark=spark_session(spark_master))
+    if spark is not None:
+        matrix, build_info = build_graph_on_spark(seq, graph, spark=spark)
     else:
         matrix, build_info = build_coengagement_graph(seq, graph, report_progress)
     stats = graph_stats(matrix)
