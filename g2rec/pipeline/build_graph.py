@@ -7,21 +7,20 @@ from pathlib import Path
 
 import scipy.sparse as sp
 
-from ..version import __version__
+from ..atomic import file_sha256, write_json_atomic
 from ..data.log import InteractionLog
 from ..data.prepare import PrepareConfig, prepare_sequences
 from ..data.readers import ReadOptions
 from ..data.sequences import Sequences
 from ..data.spark_reader import read_prepared_on_spark, spark_session
 from ..data.stream import read_prepared
-from ..atomic import file_sha256, write_json_atomic
 from ..errors import ConfigError, check_choice
 from ..graph.build import GraphConfig, build_coengagement_graph
 from ..graph.spark import build_graph_on_spark
 from ..graph.stats import graph_stats
 from ..measure import Stopwatch, peak_memory_mb
+from ..version import __version__
 from .runfolder import GRAPH_FILE, MANIFEST, RunFolder, fingerprint, staged_run_dir
-
 
 ENGINES = ("local", "spark")
 
