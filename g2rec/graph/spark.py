@@ -2,12 +2,16 @@
 
 The map is the local builder's own: each Spark task takes a run of users and calls
 :func:`.build.chunk_sums` (a pure function of those users' sequences, their indices and the
-seed: their pairs, summed per pair key as the local builder sums a chunk). The reduce is
-Spark's: ``groupBy(key).sum`` over every task's partial sums, shuffled across the cluster, then
-sorted by key. The sums (one row per edge: the graph's size, not the pairs') stream to the
-driver a partition at a time into :func:`.build.finish_graph`, as the local builder's do. The
-map's input, the training sequences (~17 bytes an interaction), is broadcast to the executors. Spark adds a pair's partial sums
-in another order than the local builder, which can change a float64 sum in its last bits;
+seed: their pairs, summed per pair key as the local builder sums a chunk). The map's input,
+the training sequences (~17 bytes an interaction), is broadcast to the executors.
+
+The reduce is Spark's: the tasks' partial sums are hash-partitioned by key across the cluster
+and summed, then range-partitioned and sorted by key. Both partition counts are set (one per
+8M mapped pairs), not left to Spark's adaptive plan, which on a small local master merges them
+into one partition per core, each then one task result on the driver. The sums (one row per
+edge: the graph's size, not the pairs') stream to the driver a partition at a time into
+:func:`.build.finish_graph`, as the local builder's do. Spark adds a pair's partial sums in
+another order than the local builder, which can change a float64 sum in its last bits;
 ``tests/graph/test_spark.py`` checks that the float32 graph is the local builder's, array by
 array, for every builder and weighting on real logs.
 
@@ -30,6 +34,7 @@ from .build import GraphConfig, MapPlan, chunk_sums, finish_graph, user_chunks
 EMITTED = -1  # the key of the rows that carry each task's count of emitted pairs
 TASK_PAIRS = 10_000_000  # pairs a task maps at most (its partial sums must fit an executor's share)
 BATCH_ROWS = 1_000_000  # rows per Arrow batch a task hands Spark
+PART_PAIRS = 8_000_000  # mapped pairs (a bound on the sums) per partition of the reduce
 
 
 def build_graph_on_spark(seq: Sequences, config: GraphConfig | None = None, master: str | None = None,
@@ -63,7 +68,11 @@ def build_graph_on_spark(seq: Sequences, config: GraphConfig | None = None, mast
 
     schema = "key long, count double" + (", decay double" if decay else "")
     frame = spark.createDataFrame(chunks, "start long, end long").repartition(len(chunks))
-    sums = frame.mapInArrow(partial_sums, schema).groupBy("key").sum().orderBy("key")
+    partitions = max(tasks, -(-int(plan.cost.sum()) // PART_PAIRS))
+    columns = ["count", "decay"] if decay else ["count"]
+    sums = (frame.mapInArrow(partial_sums, schema).repartition(partitions, "key")
+            .groupBy("key").agg({c: "sum" for c in columns})
+            .repartitionByRange(partitions, "key").sortWithinPartitions("key"))
     emitted = [0]
 
     def parts():  # the sorted sums stream to the driver a partition at a time
@@ -79,4 +88,4 @@ def build_graph_on_spark(seq: Sequences, config: GraphConfig | None = None, mast
     graph = finish_graph(config, parts(), train.item_counts())
     shared.unpersist()
     return graph, {**plan.info, "pairs_emitted": emitted[0], "engine": "spark", "spark_master": spark.sparkContext.master,
-                   "spark_tasks": len(chunks)}
+                   "spark_tasks": len(chunks), "spark_partitions": partitions}
