@@ -63,7 +63,7 @@ def tokenize(run_dir, config: TokenizeConfig | None = None, progress=None, **opt
     run = RunFolder(run_dir)
     with run.claimed(FOLDER, "tokenizing this run"):
         graph, seq = run.graph(), run.sequences()
-        config.check_items(seq.num_items)
+        config = config.fitted(seq.num_items)
         x = _embeddings(run, config.embedding, progress)
         spectral = None
         if config.init == "spectral":

@@ -11,7 +11,7 @@ labels, codebook usage, collisions, errors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,6 +29,7 @@ from .soft_modularity import GraphTensors, Membership
 from .trie import SIDTrie
 
 INITS = ("spectral", "leiden")
+MOST_PROTOTYPES, MOST_CODES = 64, 256  # the defaults' prototypes and codes a level, on catalogues of 1,024+ items
 
 
 @dataclass
@@ -39,11 +40,13 @@ class TokenizeConfig:
         ``spectral`` is computed when missing). init: ``spectral`` (k-means of the row-normalized
         spectral embedding into ``num_prototypes`` clusters) or ``leiden``. leiden: also run the
         Leiden baseline (needed for ``init=leiden``). top_items: central items per prototype.
+        num_prototypes and codebook_size left as None fit the catalogue (:meth:`fitted`): 64
+        prototypes and 256 codes a level, or a quarter of the items where that is fewer.
     """
 
     embedding: str = "spectral"
     init: str = "spectral"
-    num_prototypes: int = 64
+    num_prototypes: int | None = None
     rho: int = 4
     gamma: float = 1.0
     iterations: int = 300
@@ -53,7 +56,7 @@ class TokenizeConfig:
     leiden: bool = True
     sid_method: str = "rkmeans"
     levels: int = 3
-    codebook_size: int = 256
+    codebook_size: int | None = None
     supervision: float = 1.0
     kmeans_iterations: int = 20
     compare_unsupervised: bool = True
@@ -66,9 +69,9 @@ class TokenizeConfig:
         check_choice("init", self.init, INITS)
         if self.init == "leiden" and not self.leiden:
             raise ConfigError("init='leiden' needs the Leiden baseline: do not turn leiden off")
-        if self.num_prototypes < 1:
+        if self.num_prototypes is not None and self.num_prototypes < 1:
             raise ConfigError(f"num_prototypes={self.num_prototypes}: must be >= 1")
-        if self.rho > self.num_prototypes:
+        if self.num_prototypes is not None and self.rho > self.num_prototypes:
             raise ConfigError(f"rho={self.rho} is larger than num_prototypes={self.num_prototypes}: "
                               f"an item cannot belong to more prototypes than there are")
         if self.top_items < 1:
@@ -81,15 +84,23 @@ class TokenizeConfig:
                             merge=self.merge, min_weight=self.min_weight, seed=self.seed)
 
     def sids(self) -> SemanticIDConfig:
-        return SemanticIDConfig(method=self.sid_method, levels=self.levels, codebook_size=self.codebook_size,
+        return SemanticIDConfig(method=self.sid_method, levels=self.levels, codebook_size=self.codebook_size or MOST_CODES,
                                 supervision=self.supervision, kmeans_iterations=self.kmeans_iterations,
                                 compare_unsupervised=self.compare_unsupervised, rqvae_epochs=self.rqvae_epochs,
                                 seed=self.seed)
 
-    def check_items(self, num_items: int) -> None:
-        if self.num_prototypes > num_items:
-            raise ConfigError(f"num_prototypes={self.num_prototypes} is larger than the {num_items} items")
-        self.sids().check_items(num_items)
+    def fitted(self, num_items: int) -> TokenizeConfig:
+        """This config with ``num_prototypes`` and ``codebook_size`` left as None set for a
+        catalogue of ``num_items`` (``min(64, I/4)`` and ``min(256, I/4)``, at least ``rho`` and 2);
+        given values that do not fit it raise one line naming the option."""
+        quarter = max(2, num_items // 4)
+        fit = replace(self, num_prototypes=self.num_prototypes or min(max(min(MOST_PROTOTYPES, quarter), self.rho), num_items),
+                      codebook_size=self.codebook_size or min(MOST_CODES, quarter))
+        for option, value in (("num_prototypes", fit.num_prototypes), ("codebook_size", fit.codebook_size)):
+            if value > num_items:
+                raise ConfigError(f"{option}={value} is larger than the {num_items} items: give a smaller "
+                                  f"--{option.replace('_', '-')}, or leave it out to fit the catalogue")
+        return fit
 
 
 def spectral_kmeans_labels(vectors: np.ndarray, clusters: int, seed: int, flat_limit: int = 1024) -> np.ndarray:
@@ -154,7 +165,7 @@ def find_tokens(graph: sp.csr_matrix, x: np.ndarray, spectral: np.ndarray | None
         progress: optional ``progress(stage, done, total)``.
     """
     clock = Stopwatch()
-    config.check_items(len(item_ids))
+    config = config.fitted(len(item_ids))
     report: dict = {"embedding": config.embedding, "init": config.init}
     g = GraphTensors.from_csr(graph)
 

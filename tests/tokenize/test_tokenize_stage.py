@@ -109,3 +109,20 @@ def test_not_a_run_folder(tmp_path):
         tokenize(tmp_path)
     with pytest.raises(ConfigError):
         TokenizeConfig(init="leiden", leiden=False)
+
+
+def test_defaults_fit_a_small_catalogue(tmp_path):
+    """80 items: the defaults take a quarter of the items (20 prototypes, 20 codes a level)."""
+    rng = np.random.default_rng(0)
+    users = np.repeat(np.arange(300), 8)
+    items = (users % 10) * 8 + rng.integers(0, 8, len(users))  # ten groups of eight items
+    log = tmp_path / "log.csv"
+    pd.DataFrame({"user": users, "item": items, "time": np.tile(np.arange(8), 300)}).to_csv(log, index=False)
+    build_graph(log, tmp_path / "run")
+    summary = tokenize(tmp_path / "run", iterations=30, leiden=False)
+    params = json.loads((tmp_path / "run" / "manifest.json").read_text())["stages"]["tokenize"]["params"]
+    assert summary["num_items"] == 80 and params["num_prototypes"] == 20 and params["codebook_size"] == 20
+    assert summary["unresolved_collisions"] == 0
+    assert TokenizeConfig().fitted(100_000).num_prototypes == 64 and TokenizeConfig().fitted(100_000).codebook_size == 256
+    with pytest.raises(ConfigError, match="give a smaller --codebook-size"):
+        TokenizeConfig(codebook_size=81).fitted(80)
