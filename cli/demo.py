@@ -31,5 +31,5 @@ def demo_command(
                                              "test_recall10", "test_ndcg10", "report", "seconds"], json_out)
     if not json_out:
         for r in summary["recommendations"]:
-            interests = "; ".join(f"{i['prototype']} ({', '.join(map(str, i['central_items']))})" for i in r["interests"])
+            interests = "; ".join(f"P{i['prototype']} ({', '.join(map(str, i['central_items']))})" for i in r["interests"])
             typer.echo(f"user {r['user']}: {', '.join(map(str, r['items']))}   interests: {interests}")

@@ -15,7 +15,7 @@ from .ui import JsonOption, progress_bar, show_summary, user_errors
 def evaluate_command(
     run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="Run folder."),
     model: str | None = typer.Option(None, help="A trained model's name (models/NAME), or popularity | knn "
-                                                "(default g2rec-items; with --report, none: report only)."),
+                                                "(default: the run's most recent model; with --report, none: report only)."),
     split: str = typer.Option("test", help="valid | test (also the split the report shows)."),
     sampled: int | None = typer.Option(None, help="Rank against this many sampled negatives (99 = G2Rec paper's protocol)."),
     exclude_history: bool = typer.Option(False, "--exclude-history", help="Remove items the user already touched from the ranking."),
@@ -33,13 +33,12 @@ def evaluate_command(
     """Recall/NDCG@{5,10,20}, MRR (and hallucination rate for the sids head); full ranking by default."""
     summary = None
     if model is not None or not report:
-        model = model or "g2rec-items"
         with user_errors(), progress_bar(not json_out) as progress:
             summary = evaluate(run_dir, model, split, sampled, exclude_history, beam=beam, seed=seed,
                                unconstrained=unconstrained, progress=progress, skip_cold_targets=skip_cold_targets)
         flat = {"model": summary["model"], "split": summary["split"], **summary["metrics"]}
         if not (json_out and report):  # with --report, --json prints one object at the end
-            show_summary(f"evaluate {model} ({summary['metrics']['protocol']})", flat if not json_out else summary,
+            show_summary(f"evaluate {summary['model']} ({summary['metrics']['protocol']})", flat if not json_out else summary,
                          list(flat), json_out)
     if report:
         config = ReportConfig(out_dir=report_dir, split=split, compute_missing_ranks=compute_missing_ranks)

@@ -10,6 +10,7 @@ from .embed import embed_command
 from .evaluate import evaluate_command
 from .generate import generate_command
 from .recommend import recommend_command
+from .serve import serve_command
 from .tokenize import tokenize_command
 from .train import ensemble_command, train_command, tune_prior_command
 
@@ -38,6 +39,7 @@ app.command("tune-prior")(tune_prior_command)
 app.command("ensemble")(ensemble_command)
 app.command("evaluate")(evaluate_command)
 app.command("recommend")(recommend_command)
+app.command("serve")(serve_command)
 app.command("generate")(generate_command)
 app.command("demo")(demo_command)
 

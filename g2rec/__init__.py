@@ -5,6 +5,7 @@ Stages (each also a CLI verb): :func:`build_graph` -> :func:`embed` -> :func:`to
 """
 
 from .pipeline import (
+    Recommender,
     ReportConfig,
     RunFolder,
     build_graph,
@@ -22,5 +23,5 @@ from .pipeline import (
 )
 from .version import __version__
 
-__all__ = ["ReportConfig", "RunFolder", "__version__", "build_graph", "choose_graph_prior", "embed", "evaluate",
+__all__ = ["Recommender", "ReportConfig", "RunFolder", "__version__", "build_graph", "choose_graph_prior", "embed", "evaluate",
            "load_graph", "load_sequences", "make_ensemble", "recommend", "run_demo", "tokenize", "train", "write_report"]

@@ -18,14 +18,16 @@ from .demo import run_demo, write_log
 from .embed import embed
 from .ensemble import make_ensemble
 from .evaluate import evaluate
-from .recommend import recommend
+from .recommend import Recommender, read_histories, read_users, recommend
 from .report import ReportConfig, write_report
 from .runfolder import RunFolder
+from .serve import make_app, serve
 from .tokenize import tokenize
 from .train import train
 from .tune_prior import choose_graph_prior
 
 # the stages' option types and errors, so that the CLI and users need import nothing else
-__all__ = ["G2RecError", "GraphConfig", "PrepareConfig", "PriorGrid", "ReadOptions", "SyntheticConfig", "__version__",
-           "generate_log", "ReportConfig", "RunFolder", "build_graph", "choose_graph_prior", "embed", "evaluate", "load_graph",
-           "load_sequences", "make_ensemble", "recommend", "run_demo", "tokenize", "train", "write_log", "write_report"]
+__all__ = ["G2RecError", "GraphConfig", "PrepareConfig", "PriorGrid", "ReadOptions", "Recommender", "ReportConfig",
+           "RunFolder", "SyntheticConfig", "__version__", "build_graph", "choose_graph_prior", "embed", "evaluate",
+           "generate_log", "load_graph", "load_sequences", "make_app", "make_ensemble", "read_histories", "read_users", "recommend",
+           "run_demo", "serve", "tokenize", "train", "write_log", "write_report"]

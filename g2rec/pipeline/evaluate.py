@@ -17,7 +17,7 @@ from ..errors import check_choice
 from ..eval.baselines import GraphKNNScorer, PopularityScorer
 from ..eval.protocol import evaluate_ranking
 from ..eval.scorers import make_scorer
-from .models import BASELINES, load_trained
+from .models import BASELINES, latest_model, load_trained
 from .runfolder import RunFolder
 
 
@@ -64,14 +64,16 @@ def metrics_key(split: str, metrics: dict, exclude_history: bool, skip_cold_targ
     return "-".join(parts)
 
 
-def evaluate(run_dir: str | Path, model: str = "g2rec-items", split: str = "test", sampled: int | None = None,
+def evaluate(run_dir: str | Path, model: str | None = None, split: str = "test", sampled: int | None = None,
              exclude_history: bool = False, max_len: int = 50, beam: int | None = None, seed: int = 0,
              unconstrained: bool = False, progress=None, skip_cold_targets: bool = False) -> dict:
-    """Metrics of a trained model (``models/NAME``) or a baseline (``popularity``, ``knn``) on ``split``,
+    """Metrics of a trained model (``models/NAME``; default the most recent) or a baseline
+    (``popularity``, ``knn``) on ``split``,
     written to ``models/NAME/metrics.json`` under a key such as ``test-full-ranking`` (with
     ``-exclude-history``, ``-skip-cold-targets``, ``-unconstrained`` when those are on), with the
     per-query ranks (float32, ``inf`` = not found) in ``models/NAME/ranks-KEY.npy``."""
     run = RunFolder(run_dir)
+    model = model or latest_model(run)
     metrics, ranks = evaluate_model(run, model, split, sampled, exclude_history, max_len, beam, seed,
                                     unconstrained, progress, skip_cold_targets)
     summary = {"model": model, "split": split, "metrics": metrics}

@@ -35,8 +35,8 @@ import torch
 
 from ..atomic import file_sha256
 from ..errors import G2RecError
-from ..model.ensemble import Ensemble
 from ..model.encdec import EncoderDecoderConfig, SIDEncoderDecoder
+from ..model.ensemble import Ensemble
 from ..model.generator import Generator, GeneratorConfig
 from ..model.prior import PriorConfig
 from ..tokenize.trie import SIDTrie
@@ -131,6 +131,19 @@ def network_config(folder: Path, record: dict) -> GeneratorConfig | EncoderDecod
     except (KeyError, TypeError) as e:
         raise G2RecError(f"{folder}/config.json: not a config of --model {record.get('model')} ({e}); "
                          f"train the model again") from None
+
+
+def latest_model(run: RunFolder) -> str:
+    """The run's most recently finished model (trained, ensembled or prior-tuned: the newest
+    ``config.json`` of a model the manifest records), or a one-line error when there is none."""
+    stages = run.manifest.get("stages", {})
+    names = {*stages.get("train", {}), *stages.get("ensemble", {}), *stages.get("graph-prior", {})}
+    configs = [(run.model_folder(n) / "config.json", n) for n in names]
+    finished = [(config.stat().st_mtime_ns, n) for config, n in configs if config.exists()]
+    if not finished:
+        raise G2RecError(f"{run.path}: no trained model yet: run `g2rec train {run.path}` (or name a baseline: "
+                         f"{' | '.join(BASELINES)})")
+    return max(finished)[1]
 
 
 def load_trained(run: RunFolder, name: str) -> tuple[Generator | Ensemble, SIDTrie | None, dict]:

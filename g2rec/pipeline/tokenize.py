@@ -27,7 +27,7 @@ import pandas as pd
 from ..atomic import write_json_atomic
 from ..errors import ConfigError
 from ..tokenize.item_info import load_item_info
-from ..tokenize.tokens import Tokens, TokenizeConfig, find_tokens
+from ..tokenize.tokens import TokenizeConfig, Tokens, find_tokens
 from .embed import embed
 from .runfolder import RunFolder
 
