@@ -13,6 +13,7 @@ from .recommend import recommend_command
 from .serve import serve_command
 from .tokenize import tokenize_command
 from .train import ensemble_command, train_command, tune_prior_command
+from .ui import show_library_log
 
 app = typer.Typer(help="g2rec: graph-centric generative recommendation.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False,
@@ -29,6 +30,7 @@ def print_version(value: bool):
 def main(version: bool = typer.Option(False, "--version", callback=print_version, is_eager=True,
                                       help="Print the g2rec version and exit.")):
     """g2rec: interaction logs -> co-engagement graph -> embeddings -> semantic IDs -> generator."""
+    show_library_log()
 
 
 app.command("build-graph")(build_graph_command)

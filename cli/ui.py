@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
+import time
 from contextlib import contextmanager
 
 import typer
@@ -44,11 +46,30 @@ def _format(value) -> str:
     return str(value)
 
 
+class ConsoleLog(logging.Handler):
+    """The library's log lines (``g2rec.*`` loggers: each epoch's loss and validation scores) on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err_console.print(self.format(record), highlight=False, markup=False, soft_wrap=True)
+
+
+def show_library_log() -> None:
+    """Send the library's INFO lines to stderr, once per process."""
+    logger = logging.getLogger("g2rec")
+    if not any(isinstance(h, ConsoleLog) for h in logger.handlers):
+        logger.addHandler(ConsoleLog())
+        logger.setLevel(logging.INFO)
+
+
 @contextmanager
 def progress_bar(enabled: bool = True):
-    """Yield ``update(stage, done, total)`` drawing a bar per stage on stderr."""
-    if not enabled or not err_console.is_terminal:
+    """Yield ``update(stage, done, total)``: a bar per stage on a terminal; elsewhere (a log file,
+    a pipe, CI) a plain line per stage every 10 seconds and when a stage of 10+ seconds ends."""
+    if not enabled:
         yield None
+        return
+    if not err_console.is_terminal:
+        yield PlainProgress()
         return
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=True) as bar:
@@ -60,6 +81,28 @@ def progress_bar(enabled: bool = True):
             bar.update(tasks[stage], completed=done, total=total)
 
         yield update
+
+
+class PlainProgress:
+    """``progress(stage, done, total)`` as plain lines on stderr, at most one per stage every 10 s."""
+
+    EVERY = 10.0
+
+    def __init__(self):
+        self.started: dict[str, float] = {}
+        self.shown: dict[str, float] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        start = self.started.setdefault(stage, now)
+        finished = done >= total
+        if (finished and now - start >= self.EVERY) or (not finished and now - self.shown.get(stage, start) >= self.EVERY):
+            share = f" ({100 * done / total:.0f}%)" if total else ""
+            print(f"{stage}: {done:,}/{total:,}{share}, {now - start:.0f} s", file=sys.stderr, flush=True)
+            self.shown[stage] = now
+        if finished:
+            self.started.pop(stage, None)
+            self.shown.pop(stage, None)
 
 
 @contextmanager

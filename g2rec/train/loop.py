@@ -8,6 +8,7 @@ checkpoint after epoch ``e`` replays epochs ``e+1..`` exactly as the straight ru
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -25,6 +26,7 @@ from ..measure import peak_memory_mb
 from .checkpoint import load_checkpoint, save_checkpoint
 from .distributed import setup
 
+LOG = logging.getLogger(__name__)
 WINDOWS = ("all", "last", "prefixes")
 SELECTS = {"ndcg10": "NDCG@10", "recall10": "Recall@10"}  # --select: the validation metric that picks checkpoints (tune-prior --metric names them alike)
 
@@ -211,6 +213,10 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
         state["history"].append({k: record[k] for k in ("epoch", "loss", "seconds", "samples_per_second")}
                                 | {"valid_ndcg10": metrics["NDCG@10"], "valid_recall10": metrics["Recall@10"]})
         if ranks.main:
+            LOG.info("epoch %d: loss %.4f, valid NDCG@10 %.4f, Recall@10 %.4f (best %s %.4f at epoch %d), "
+                     "%.0f samples/s, %.1f s", epoch, record["loss"], metrics["NDCG@10"], metrics["Recall@10"],
+                     SELECTS[config.select], state["best_score"], state["best_epoch"], record["samples_per_second"],
+                     record["seconds"])
             with open(log, "a") as f:  # before the checkpoint: a resume drops lines past its epoch
                 f.write(json.dumps(record) + "\n")
             save_checkpoint(folder / "checkpoint.safetensors", model, optimizer, state)

@@ -1,6 +1,9 @@
-"""The bare command: --version on its own, -h beside --help."""
+"""The bare command: --version on its own, -h beside --help; log lines off a terminal."""
+
+import json
 
 from g2rec_cli.main import app
+from g2rec_cli.ui import PlainProgress
 from typer.testing import CliRunner
 
 from g2rec.version import __version__
@@ -25,3 +28,21 @@ def test_an_error_prints_its_brackets(tmp_path):
     log.write_text("user_id,item_id,timestamp\n1,2,yesterday\n")
     result = runner.invoke(app, ["build-graph", str(log), "-o", str(tmp_path / "run")])
     assert result.exit_code == 2 and "log[cpu].csv:2: field 'timestamp'" in result.stderr
+
+
+def test_off_a_terminal_training_prints_a_line_per_epoch(trained_run):
+    result = runner.invoke(app, ["train", str(trained_run), "--model", "sasrec", "--name", "logged", "--epochs", "2",
+                                 "--max-len", "10", "--dim", "8", "--threads", "1", "--no-graph-prior", "--json"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("epoch ")]
+    assert len(lines) == 2 and "valid NDCG@10" in lines[0] and lines[1].startswith("epoch 2: loss ")
+    json.loads(result.stdout)  # stdout stays one JSON object
+
+
+def test_plain_progress_lines(capsys, monkeypatch):
+    progress = PlainProgress()
+    monkeypatch.setattr(PlainProgress, "EVERY", 0.0)
+    for done in (1, 2, 4):
+        progress("graph", done, 4)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("graph: 1/4 (25%)") and lines[-1].startswith("graph: 4/4 (100%)")

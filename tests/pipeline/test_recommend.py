@@ -17,7 +17,7 @@ runner = CliRunner()
 
 
 def test_a_users_items_as_a_new_history_get_that_users_answer(trained_run):
-    rec = Recommender(trained_run)
+    rec = Recommender(trained_run, "sasrec-items")
     seq = rec.seq
     user = seq.user_ids[5]
     items = seq.item_ids[seq.items[seq.offsets[5]:seq.offsets[6]]].tolist()
@@ -32,7 +32,7 @@ def test_a_users_items_as_a_new_history_get_that_users_answer(trained_run):
 
 
 def test_empty_and_unknown_histories_still_get_k_items(trained_run):
-    rec = Recommender(trained_run)
+    rec = Recommender(trained_run, "sasrec-items")
     for answer in rec.histories([[], ["nope", "nada"]], k=7):
         assert len(answer["items"]) == 7 and answer["interests"] == []
     out = rec.histories([[rec.seq.item_ids[0]]], k=5, exclude_history=True)[0]
@@ -46,15 +46,12 @@ def test_empty_and_unknown_histories_still_get_k_items(trained_run):
 
 
 def test_the_default_model_is_the_most_recent(trained_run, tmp_path):
-    assert latest_model(RunFolder(trained_run)) == "sasrec-items"
     train(trained_run, "sasrec", name="sasrec-newer", epochs=1, max_len=10, dim=8, threads=1, graph_prior=False)
-    try:
-        assert latest_model(RunFolder(trained_run)) == "sasrec-newer"
-        assert evaluate(trained_run, split="valid")["model"] == "sasrec-newer"
-        assert recommend(trained_run, [RunFolder(trained_run).sequences().user_ids[0]], k=3) == \
-            recommend(trained_run, [RunFolder(trained_run).sequences().user_ids[0]], "sasrec-newer", k=3)
-    finally:
-        (trained_run / "models" / "sasrec-items" / "config.json").touch()  # the fixture's model is the latest again
+    assert latest_model(RunFolder(trained_run)) == "sasrec-newer"
+    assert evaluate(trained_run, split="valid")["model"] == "sasrec-newer"
+    user = RunFolder(trained_run).sequences().user_ids[0]
+    assert recommend(trained_run, [user], k=3) == recommend(trained_run, [user], "sasrec-newer", k=3)
+    assert recommend(trained_run, [user], k=3) != recommend(trained_run, [user], "sasrec-items", k=3)
     empty = tmp_path / "bare"
     build_graph(MOVIELENS, empty)
     with pytest.raises(G2RecError, match="no trained model yet: run `g2rec train"):
@@ -66,7 +63,8 @@ def test_histories_file_and_cli(trained_run, tmp_path):
     path = tmp_path / "h.jsonl"
     path.write_text(json.dumps(items) + "\n\n" + json.dumps([items[0], 7]) + "\n")
     assert read_histories(path) == [items, [items[0], 7]]
-    result = runner.invoke(app, ["recommend", str(trained_run), "--histories", str(path), "-k", "4", "--json"])
+    result = runner.invoke(app, ["recommend", str(trained_run), "--histories", str(path), "-k", "4", "--json",
+                                 "--model", "sasrec-items"])
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["history"] for r in lines] == [items, [items[0], 7]] and all(len(r["items"]) == 4 for r in lines)

@@ -29,7 +29,8 @@ def server(trained_run):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "g2rec_cli.main", "serve", str(trained_run), "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "g2rec_cli.main", "serve", str(trained_run), "--port", str(port),
+                                "--model", "sasrec-items"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while True:
@@ -50,7 +51,7 @@ def server(trained_run):
 def test_health_and_answers_equal_the_library(server, trained_run):
     status, health = call(server, "/health")
     assert status == 200 and health == {"status": "ok", "model": "sasrec-items", "items": 1682, "users": 943}
-    rec = Recommender(trained_run)
+    rec = Recommender(trained_run, "sasrec-items")
     user = str(rec.seq.user_ids[3])
     status, known = call(server, "/recommend", {"user": user, "k": 5})
     assert status == 200 and known == rec.users([user], k=5)[0]
