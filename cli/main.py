@@ -10,6 +10,7 @@ from .embed import embed_command
 from .evaluate import evaluate_command
 from .generate import generate_command
 from .recommend import recommend_command
+from .run import run_command
 from .serve import serve_command
 from .tokenize import tokenize_command
 from .train import ensemble_command, train_command, tune_prior_command
@@ -33,6 +34,7 @@ def main(version: bool = typer.Option(False, "--version", callback=print_version
     show_library_log()
 
 
+app.command("run")(run_command)
 app.command("build-graph")(build_graph_command)
 app.command("embed")(embed_command)
 app.command("tokenize")(tokenize_command)

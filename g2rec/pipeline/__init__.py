@@ -20,6 +20,7 @@ from .ensemble import make_ensemble
 from .evaluate import evaluate
 from .recommend import Recommender, read_histories, read_users, recommend
 from .report import ReportConfig, write_report
+from .run_config import load_config, run_pipeline
 from .runfolder import RunFolder
 from .serve import make_app, serve
 from .tokenize import tokenize
@@ -29,5 +30,5 @@ from .tune_prior import choose_graph_prior
 # the stages' option types and errors, so that the CLI and users need import nothing else
 __all__ = ["G2RecError", "GraphConfig", "PrepareConfig", "PriorGrid", "ReadOptions", "Recommender", "ReportConfig",
            "RunFolder", "SyntheticConfig", "__version__", "build_graph", "choose_graph_prior", "embed", "evaluate",
-           "generate_log", "load_graph", "load_sequences", "make_app", "make_ensemble", "read_histories", "read_users", "recommend",
-           "run_demo", "serve", "tokenize", "train", "write_log", "write_report"]
+           "generate_log", "load_config", "load_graph", "load_sequences", "make_app", "make_ensemble", "read_histories", "read_users", "recommend",
+           "run_demo", "run_pipeline", "serve", "tokenize", "train", "write_log", "write_report"]

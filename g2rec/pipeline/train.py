@@ -36,6 +36,11 @@ TRAIN = {f.name for f in fields(TrainConfig)}
 OPTIONS = GENERATOR | ENCODER_DECODER | TRAIN | {"beam"}
 
 
+def default_name(model: str, options: dict) -> str:
+    """The model folder name ``train`` uses when none is given: ``MODEL-HEAD``."""
+    return f"{model}-{model_options(model, options)[0].head}"
+
+
 def model_options(model: str, options: dict) -> tuple[GeneratorConfig | EncoderDecoderConfig, TrainConfig, int]:
     """The configs of ``g2rec train --model MODEL`` with ``options`` (None = the default):
     every model but ``g2rec`` fixes its preset (:data:`.models.PRESETS`), some have their own
@@ -91,7 +96,7 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
     if graph_prior and (model != "g2rec" or gen_config.head != "items"):
         raise ConfigError(f"graph_prior: only --model g2rec with the items head has one (got {model}, {gen_config.head}); "
                           "for an ablation on a trained baseline use `g2rec tune-prior --name`")
-    name = name or f"{model}-{gen_config.head}"
+    name = name or default_name(model, options)
     ranks, _ = setup(training_device(train_config.device))  # several under torchrun: rank 0 writes
     claim = run.claimed(f"model-{name}", f"training or changing the model '{name}'") if ranks.main else nullcontext()
     with claim:
