@@ -10,7 +10,7 @@ from g2rec.pipeline import GraphConfig, PrepareConfig, ReadOptions, build_graph
 
 from .ui import JsonOption, progress_bar, show_summary, user_errors
 
-SUMMARY_KEYS = ["num_users", "num_items", "num_interactions", "num_edges", "train_interactions",
+SUMMARY_KEYS = ["columns", "num_users", "num_items", "num_interactions", "num_edges", "train_interactions",
                 "valid_interactions", "test_interactions", "duplicate_rows", "time_ties", "unsorted_users",
                 "short_users_dropped", "kcore_dropped", "sampled_users", "isolated_nodes",
                 "connected_components", "largest_component", "seconds", "peak_memory_mb"]

@@ -31,7 +31,8 @@ CHUNK_ROWS = 2_000_000
 def read_prepared(path, read: ReadOptions | None = None, prepare: PrepareConfig | None = None,
                   chunk_rows: int = CHUNK_ROWS) -> tuple[Sequences, dict, dict]:
     """Read and prepare the log at ``path``: ``(sequences, report, info)``, ``info`` holding the
-    log's ``format`` and ``has_time``."""
+    log's ``format``, ``has_time`` and, for a table, the ``columns`` each role was read from
+    (given or guessed)."""
     read, prepare = read or ReadOptions(), prepare or PrepareConfig()
     path, fmt = log_format(path, read)
     if fmt not in TABLES:
@@ -84,7 +85,8 @@ def prepare_frames(frames, path, fmt: str, read: ReadOptions, prepare: PrepareCo
     release_freed_memory()
     seq, report = prepare_codes(user_code, item_code, times, user_ids, item_ids, prepare, report, path)
     release_freed_memory()
-    return seq, report, {"format": fmt, "has_time": cols["time"] is not None}
+    return seq, report, {"format": fmt, "has_time": cols["time"] is not None,
+                         "columns": {role: str(c) for role, c in cols.items() if c is not None}}
 
 
 class DenseCodes:

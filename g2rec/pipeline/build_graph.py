@@ -84,6 +84,7 @@ def build_graph(
         "num_items": seq.num_items,
         "num_interactions": seq.num_interactions,
         "num_edges": stats["num_edges"],
+        **({"columns": input_info["columns"]} if "columns" in input_info else {}),
         **{k: v for k, v in data_report.items() if k not in ("num_users", "num_items", "num_interactions")},
         **build_info,
         **{k: v for k, v in stats.items() if k != "num_edges"},

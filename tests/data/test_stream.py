@@ -49,7 +49,7 @@ def test_chunks_give_the_whole_file_arrays_and_report(tables, name, read, prepar
             a, b = getattr(whole, field), getattr(chunked, field)
             assert a.dtype == b.dtype and np.array_equal(a, b), (field, rows)
         assert chunked_report == report
-        assert info == {"format": name.split(".")[1], "has_time": read.time_col != "none"}
+        assert {k: info[k] for k in ("format", "has_time")} == {"format": name.split(".")[1], "has_time": read.time_col != "none"}
 
 
 def test_generated_ties_duplicates_and_one_row_chunks(tmp_path):
@@ -88,3 +88,13 @@ def test_a_column_that_changes_kind_between_chunks_is_refused(tmp_path):
     pd.DataFrame(rows).to_json(tmp_path / "mixed.jsonl", orient="records", lines=True)
     with pytest.raises(DataError, match=r"mixed.jsonl:5: field 'user_id': user ids are numbers in some rows"):
         read_prepared(tmp_path / "mixed.jsonl", chunk_rows=4)
+
+
+def test_the_columns_read_are_recorded_given_or_guessed(tmp_path):
+    path = tmp_path / "log.csv"
+    pd.DataFrame({"user_id": [1, 1, 1, 2, 2, 2], "item": ["a", "b", "c", "a", "c", "b"], "ts": [1, 2, 3, 1, 2, 3],
+                  "stars": [5, 4, 3, 2, 1, 5]}).to_csv(path, index=False)
+    _, _, info = read_prepared(path, ReadOptions(time_col="ts"), PrepareConfig())
+    assert info["columns"] == {"user": "user_id", "item": "item", "time": "ts"}
+    _, _, info = read_prepared(path, ReadOptions(time_col="none", weight_col="stars"), PrepareConfig())
+    assert info["columns"] == {"user": "user_id", "item": "item", "weight": "stars"} and not info["has_time"]
