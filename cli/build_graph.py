@@ -18,7 +18,8 @@ SUMMARY_KEYS = ["columns", "num_users", "num_items", "num_interactions", "num_ed
 
 def build_graph_command(
     input: str = typer.Argument(..., metavar="INPUT", help="Interaction log: csv/tsv/parquet/jsonl, S3Rec .txt, LC-Rec .json, "
-                                          "MovieLens u.data or an on-chain transaction csv; gzip is fine. With "
+                                          "MovieLens u.data or an on-chain transaction csv; gzip is fine; or a named "
+                                          "dataset (beauty, toys, scientific, ml-100k: `g2rec datasets`). With "
                                           "--engine spark, a csv/tsv/parquet/jsonl log may be any path or glob "
                                           "Spark reads (hdfs://, s3a://, a folder of part files)."),
     out: Path = typer.Option(..., "-o", "--out", help="Run folder to create."),

@@ -5,6 +5,7 @@ import typer
 from g2rec.pipeline import __version__
 
 from .build_graph import build_graph_command
+from .datasets import datasets_command
 from .demo import demo_command
 from .embed import embed_command
 from .evaluate import evaluate_command
@@ -46,6 +47,7 @@ app.command("recommend")(recommend_command)
 app.command("serve")(serve_command)
 app.command("generate")(generate_command)
 app.command("demo")(demo_command)
+app.command("datasets")(datasets_command)
 
 if __name__ == "__main__":
     app()

@@ -6,6 +6,7 @@ reads or writes a run folder.
 :func:`run_demo` runs them all on a generated log.
 """
 
+from ..data.datasets import list_datasets
 from ..data.prepare import PrepareConfig
 from ..data.readers import ReadOptions
 from ..data.synthetic import SyntheticConfig, generate_log
@@ -28,7 +29,8 @@ from .train import train
 from .tune_prior import choose_graph_prior
 
 # the stages' option types and errors, so that the CLI and users need import nothing else
-__all__ = ["G2RecError", "GraphConfig", "PrepareConfig", "PriorGrid", "ReadOptions", "Recommender", "ReportConfig",
-           "RunFolder", "SyntheticConfig", "__version__", "build_graph", "choose_graph_prior", "embed", "evaluate",
-           "generate_log", "load_config", "load_graph", "load_sequences", "make_app", "make_ensemble", "read_histories", "read_users", "recommend",
-           "run_demo", "run_pipeline", "serve", "tokenize", "train", "write_log", "write_report"]
+__all__ = ["__version__", "G2RecError", "GraphConfig", "PrepareConfig", "PriorGrid", "ReadOptions", "Recommender",
+           "ReportConfig", "RunFolder", "SyntheticConfig", "build_graph", "choose_graph_prior", "embed", "evaluate",
+           "generate_log", "list_datasets", "load_config", "load_graph", "load_sequences", "make_app",
+           "make_ensemble", "read_histories", "read_users", "recommend", "run_demo", "run_pipeline", "serve",
+           "tokenize", "train", "write_log", "write_report"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import scipy.sparse as sp
 
 from ..atomic import file_sha256, write_json_atomic
+from ..data.datasets import DATASETS, dataset_path
 from ..data.log import InteractionLog
 from ..data.prepare import PrepareConfig, prepare_sequences
 from ..data.readers import ReadOptions
@@ -42,7 +43,9 @@ def build_graph(
     when complete, so a failure leaves ``run_dir`` untouched.
 
     Args:
-        source: a log file path, or an already-read :class:`InteractionLog`.
+        source: a log file path, a named public dataset (``beauty``, ``toys``, ``scientific``,
+            ``ml-100k``: :mod:`g2rec.data.datasets`, verified by checksum), or an already-read
+            :class:`InteractionLog`.
         run_dir: folder to create (must be empty unless ``overwrite``).
         progress: optional ``progress(stage: str, done: int, total: int)``.
         engine: ``local`` (this process) or ``spark`` (the graph's pairs mapped and reduced
@@ -58,6 +61,11 @@ def build_graph(
     if spark_master is not None and engine != "spark":
         raise ConfigError(f"spark_master={spark_master!r} is for engine='spark' (got engine={engine!r})")
     clock = Stopwatch()
+    dataset = None
+    if isinstance(source, str) and source in DATASETS and not Path(source).exists():
+        dataset, source = source, str(dataset_path(source))
+        if read.format == "auto":
+            read = ReadOptions(**{**asdict(read), "format": DATASETS[dataset].format})
     spark = spark_session(spark_master) if engine == "spark" else None
     if isinstance(source, InteractionLog):
         input_info = {"path": source.path, "sha256": None, "format": source.format, "has_time": source.has_time}
@@ -69,6 +77,8 @@ def build_graph(
         else:
             seq, data_report, info = read_prepared(source, read, prepare)
         input_info.update(info)
+    if dataset is not None:
+        input_info["dataset"] = dataset
     if not input_info["has_time"] and graph.weight == "decay" and graph.half_life == GraphConfig.half_life:
         graph = GraphConfig(**{**asdict(graph), "half_life": 10.0})  # positions, not seconds
     prepare_s = clock.seconds
