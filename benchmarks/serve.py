@@ -1,6 +1,6 @@
 """`g2rec serve` under a bounded local load: p50/p99 latency and requests/s over loopback HTTP.
 
-Builds MovieLens-100K, trains a model (default: g2rec's default network, 20 epochs), starts
+Builds MovieLens-100K, trains a model (g2rec's default network, 20 epochs; or takes ``--run``'s), starts
 `g2rec serve` in its own process, and sends POST /recommend requests from C client threads
 (keep-alive connections), N per scenario: one known user, one new history of 10 items, and a
 batch of 32 users. Beside each, the same answer computed in-process by `Recommender` (the
@@ -70,16 +70,21 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="requests per scenario and client count")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--run", type=Path, default=None,
+                        help="serve this run folder's most recent model instead of building and training one")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     from g2rec import Recommender, build_graph, tokenize, train  # after argparse: -h stays instant
 
-    work = Path(tempfile.mkdtemp(prefix="g2rec-serve-"))
-    run = work / "ml"
-    build_graph(MOVIELENS, run)
-    tokenize(run)
-    model = train(run, "g2rec", epochs=args.epochs)["name"]
-    recommender = Recommender(run, model)
+    if args.run is None:
+        run = Path(tempfile.mkdtemp(prefix="g2rec-serve-")) / "ml"
+        build_graph(MOVIELENS, run)
+        tokenize(run)
+        train(run, "g2rec", epochs=args.epochs)
+    else:
+        run = args.run
+    recommender = Recommender(run)
+    model = recommender.model
     rng = np.random.default_rng(0)
     users = [str(u) for u in recommender.seq.user_ids]
     items = [str(i) for i in recommender.seq.item_ids]
