@@ -43,7 +43,8 @@ getattr(g2rec, stage)(**args)
 print(json.dumps({"renames": renames}))
 """
 
-TOKENIZE = {"num_prototypes": 8, "iterations": 30, "leiden": False, "levels": 2, "codebook_size": 16}
+TOKENIZE = {"num_prototypes": 8, "iterations": 10, "leiden": False, "levels": 2, "codebook_size": 16, "kmeans_iterations": 5,
+            "compare_unsupervised": False}
 
 
 def drive(kill_at: int, stage: str, **args) -> int:

@@ -200,11 +200,13 @@ def _results(run: RunFolder, models, split: str, protocol_key: str, protocol: st
     text += ("; items of the user's history are kept in the ranking" if not excluded else
              f"; history items removed from the ranking for {', '.join(excluded)}")
     text += f". Bold: best of this run. Shaded: published numbers on the same data ({len(anchors)})." if anchors else "."
-    plots.metric_bars(rows + anchors, bar_metrics, f"{split} split, {protocol}: this run's models and published results",
-                      out / figure)
+    title = f"{split} split, {protocol}: this run's models" + (" and published results" if anchors else "")
+    plots.metric_bars(rows + anchors, bar_metrics, title, out / figure)
+    caption = f"{' and '.join(map(html._label, bar_metrics))} per model, {protocol}" + (
+        "; hatched orange bars are published results (see Notes for their sources)." if anchors else
+        " (no published results are known for this data).")
     body = (html.paragraph(text) + html.results_table(rows + anchors, ("hallucination_rate",))
-            + html.figure(figure, f"{' and '.join(map(html._label, bar_metrics))} per model, {protocol}; hatched "
-                          "orange bars are published results (see Notes for their sources).", f"{protocol} metric bars"))
+            + html.figure(figure, caption, f"{protocol} metric bars"))
     return heading, body
 
 

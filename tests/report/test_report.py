@@ -61,6 +61,7 @@ def test_report_renders_in_chromium(run, tmp_path):
     for heading in ("Results: test split, full ranking", "Training curves", "By history length", "Interest prototypes"):
         assert heading in page
     assert "sasrec-items" in page and '<tr class="published">' not in page  # MovieLens: no published rows
+    assert "hatched orange" not in page and "no published results are known for this data" in page
     assert "Per-user ranks saved by evaluate: knn, popularity, sasrec-items." in summary["notes"]
 
     images = rendered_images(out / "index.html")

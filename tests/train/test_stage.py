@@ -71,6 +71,10 @@ def test_baselines_unknown_users_and_models(run):
     assert result.exit_code == 2 and "fixes head" in result.stderr
 
 
+# one small encoder-decoder layer each way, large batches: the CLI path of every encoder-decoder in seconds
+ENCDEC = ["--encoder-layers", "1", "--decoder-layers", "1", "--heads", "2", "--head-dim", "16", "--batch-size", "1024"]
+
+
 def test_g2rec_sids_and_tiger_heads(run):
     path, _ = run
     for args in (["embed", str(path), "--method", "sasrec", "--epochs", "1", "--no-evaluate"],
@@ -78,14 +82,13 @@ def test_g2rec_sids_and_tiger_heads(run):
         result = runner.invoke(app, [*args, "--json"])
         assert result.exit_code == 0, result.output
     small = {"g2rec": ["--head", "sids"], "tiger-mlp": ["--head", "sids"],
-             "tiger": ["--encoder-layers", "1", "--decoder-layers", "1", "--heads", "2", "--head-dim", "16"],
-             "soda-tiger": ["--encoder-layers", "1", "--decoder-layers", "1", "--heads", "2", "--head-dim", "16",
-                            "--encoder-input", "merged", "--soda-weight", "0.1"],
-             "g2rec-tiger": ["--encoder-layers", "1", "--decoder-layers", "1", "--heads", "2", "--head-dim", "16"]}
+             "tiger": [*ENCDEC],
+             "soda-tiger": [*ENCDEC, "--encoder-input", "merged", "--soda-weight", "0.1"],
+             "g2rec-tiger": [*ENCDEC]}
     for model, options in small.items():
-        max_len = "20" if model == "g2rec" else "10"  # g2rec-sids joins an ensemble with sasrec (20) below
-        result = runner.invoke(app, ["train", str(path), "--model", model, *options, "--epochs", "1",
-                                     "--max-len", max_len, "--dim", "32", "--threads", "1", "--json"])
+        max_len = {"g2rec": "20", "tiger-mlp": "10"}.get(model, "5")  # g2rec-sids joins an ensemble with sasrec (20) below
+        result = runner.invoke(app, ["train", str(path), "--model", model, *options, "--epochs", "1", "--beam", "5",
+                                     "--max-len", max_len, "--dim", "32", "--threads", "2", "--json"])
         assert result.exit_code == 0, result.output
         name = f"{model}-sids"
         result = runner.invoke(app, ["evaluate", str(path), "--model", name, "--json"])
@@ -99,8 +102,8 @@ def test_g2rec_sids_and_tiger_heads(run):
         assert sampled["metrics"]["protocol"] == "sampled-99" and 0 < sampled["metrics"]["ndcg@10"] <= 1
     # TIGER's tokenizer: RQ-VAE codes of any embed method's vectors (SODA needs residual k-means codebooks)
     result = runner.invoke(app, ["train", str(path), "--model", "tiger", *small["tiger"], "--codes-method", "rqvae",
-                                 "--codes-from", "sasrec", "--epochs", "1", "--max-len", "10", "--dim", "32",
-                                 "--threads", "1", "--name", "tiger-rqvae", "--json"])
+                                 "--codes-from", "sasrec", "--epochs", "1", "--beam", "5", "--max-len", "5", "--dim", "32",
+                                 "--threads", "2", "--name", "tiger-rqvae", "--json"])
     assert result.exit_code == 0, result.output
     with np.load(path / "models" / "tiger-rqvae" / "codes.npz") as z:
         assert str(z["fingerprint"]).endswith(":rqvae") and "codebooks" not in z.files
