@@ -78,6 +78,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=ROOT / "runs" / "onchain" / "wallet_risk", help="run folder")
     p.add_argument("--dim", type=int, default=32, help="spectral embedding dimension")
     p.add_argument("--lightgcn-dim", type=int, default=64, help="LightGCN (bipartite graph) embedding dimension")
+    p.add_argument("--lightgcn-steps", type=int, default=400, help="LightGCN training steps (the library's default)")
     p.add_argument("--prototypes", type=int, default=32, help="interest prototypes at the start")
     p.add_argument("--folds", type=int, default=5, help="outer cross-validation folds")
     p.add_argument("--seed", type=int, default=0, help="folds, balancing draw, classifiers, g2rec stages")
@@ -309,7 +310,7 @@ def run_g2rec(log, run: Path, args) -> dict:
                                                               test_time=end), overwrite=True)
     embed(run, "spectral", dim=args.dim, evaluate=False, seed=args.seed)
     embed(run, "lightgcn", dim=args.lightgcn_dim, graph="bipartite", threads=args.threads, evaluate=False,
-          seed=args.seed)
+          seed=args.seed, target_steps=args.lightgcn_steps)
     tok = tokenize(run, TokenizeConfig(num_prototypes=args.prototypes, levels=1, codebook_size=16, top_items=8,
                                        compare_unsupervised=False, seed=args.seed))
     return {**{k: built[k] for k in ("num_users", "num_items", "num_interactions", "num_edges")},

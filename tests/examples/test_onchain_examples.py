@@ -96,7 +96,7 @@ def test_wallet_risk_flags_phishing_accounts_on_a_real_subset(shared_data, tmp_p
     data = risk_data_folder(tmp_path)
     out = tmp_path / "risk"
     done = run("wallet_risk.py", "--data", data, "--out", out, "--dim", 8, "--prototypes", 4, "--folds", 3,
-               "--classifiers", "logreg", "--grouped")
+               "--classifiers", "logreg", "--grouped", "--lightgcn-dim", 16, "--lightgcn-steps", 100, "--threads", 2)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "ROC-AUC" in done.stdout and "hand+g2rec/logreg" in done.stdout and "grouped by campaign" in done.stdout
     results = json.loads((out / "results.json").read_text())
