@@ -198,8 +198,9 @@ def small_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("artifacts") / "run"
     build_graph(MOVIELENS, run)
     embed(run, "spectral", dim=8)
-    tokenize(run, embedding="spectral", codebook_size=8, num_prototypes=4)
-    small = {"epochs": 1, "max_len": 5, "threads": 1}
+    tokenize(run, embedding="spectral", codebook_size=8, num_prototypes=4, iterations=20, leiden=False,
+             compare_unsupervised=False, kmeans_iterations=5)
+    small = {"epochs": 1, "max_len": 5, "threads": 2, "batch_size": 1024}
     train(run, "sasrec", "sas", dim=8, **small)
     evaluate(run, "sas")
     train(run, "g2rec", "mlp", head="sids", item_input="sid", profiles="none", profile_weight=0.0, dim=8,
