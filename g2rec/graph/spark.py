@@ -7,7 +7,7 @@ the training sequences (~17 bytes an interaction), is broadcast to the executors
 
 The reduce is Spark's: the tasks' partial sums are hash-partitioned by key across the cluster
 and summed, then range-partitioned and sorted by key. Both partition counts are set (one per
-8M mapped pairs), not left to Spark's adaptive plan, which on a small local master merges them
+8M mapped pairs, at least one per core), not left to Spark's adaptive plan, which on a small local master merges them
 into one partition per core, each then one task result on the driver. The sums (one row per
 edge: the graph's size, not the pairs') stream to the driver a partition at a time into
 :func:`.build.finish_graph`, as the local builder's do. Spark adds a pair's partial sums in
@@ -68,7 +68,7 @@ def build_graph_on_spark(seq: Sequences, config: GraphConfig | None = None, mast
 
     schema = "key long, count double" + (", decay double" if decay else "")
     frame = spark.createDataFrame(chunks, "start long, end long").repartition(len(chunks))
-    partitions = max(tasks, -(-int(plan.cost.sum()) // PART_PAIRS))
+    partitions = max(spark.sparkContext.defaultParallelism, -(-int(plan.cost.sum()) // PART_PAIRS))
     columns = ["count", "decay"] if decay else ["count"]
     sums = (frame.mapInArrow(partial_sums, schema).repartition(partitions, "key")
             .groupBy("key").agg({c: "sum" for c in columns})
