@@ -10,7 +10,7 @@ from g2rec import build_graph
 from tests.conftest import MOVIELENS
 
 runner = CliRunner()
-SMALL = ["--model", "sasrec", "--epochs", "2", "--max-len", "20", "--dim", "32", "--threads", "1", "--json"]
+SMALL = ["--model", "sasrec", "--epochs", "1", "--max-len", "10", "--dim", "32", "--threads", "2", "--json"]
 
 
 def cli_json(*words: str) -> dict:
