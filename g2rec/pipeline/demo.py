@@ -41,8 +41,9 @@ def write_log(frame, path: str | Path) -> Path:
 
 
 def run_demo(run_dir: str | Path, config: SyntheticConfig | None = None, overwrite: bool = False,
-             progress=None, epochs: int = 8) -> dict:
-    """Generate a log beside ``run_dir`` (``<run_dir>-input.parquet``) and run every stage on it."""
+             progress=None, epochs: int = 100) -> dict:
+    """Generate a log beside ``run_dir`` (``<run_dir>-input.parquet``) and run every stage on it;
+    the generator trains until 5 epochs bring no better validation NDCG@10 (at most ``epochs``)."""
     clock = Stopwatch()
     run_dir = Path(run_dir)
     config = config or SyntheticConfig()
@@ -57,7 +58,7 @@ def run_demo(run_dir: str | Path, config: SyntheticConfig | None = None, overwri
     tokens = tokenize(run_dir, progress=progress, num_prototypes=16, codebook_size=32, seed=config.seed)
     LOG.info("tokenize: %d prototypes, modularity %.3f (%.0f s)", tokens["num_prototypes"], tokens["modularity"],
              clock.seconds)
-    trained = train(run_dir, "g2rec", epochs=epochs, dim=32, seed=config.seed, progress=progress)
+    trained = train(run_dir, "g2rec", epochs=epochs, patience=5, dim=32, seed=config.seed, progress=progress)
     results = {name: evaluate(run_dir, name, progress=progress)["metrics"]
                for name in ("popularity", "knn", trained["name"])}
     LOG.info("evaluate: test NDCG@10 %s (%.0f s)", ", ".join(f"{n} {m['ndcg@10']:.4f}" for n, m in results.items()),
@@ -72,6 +73,8 @@ def run_demo(run_dir: str | Path, config: SyntheticConfig | None = None, overwri
             **summary, "spectral_knn_recall10": embedded["knn_valid"]["Recall@10"],
             "num_prototypes": tokens["num_prototypes"], "modularity": tokens["modularity"],
             "leiden_modularity": tokens["leiden_modularity"], "train_epochs": trained["epochs"],
+            "best_epoch": trained["best_epoch"],
+            "ndcg10_gain_over_knn": round(results[trained["name"]]["ndcg@10"] / results["knn"]["ndcg@10"] - 1, 4),
             "test_ndcg10": {name: m["ndcg@10"] for name, m in results.items()},
             "test_recall10": {name: m["recall@10"] for name, m in results.items()},
             "recommendations": recommend(run_dir, users, trained["name"], k=5),

@@ -19,6 +19,8 @@ def test_demo_runs_the_whole_pipeline(tmp_path):
     assert all((out / "report" / f).stat().st_size > 0 for f in ("metrics.png", "curves.png"))
     assert set(summary["test_ndcg10"]) == {"popularity", "knn", "g2rec-items"}
     assert summary["test_ndcg10"]["knn"] > summary["test_ndcg10"]["popularity"] > 0
+    assert summary["ndcg10_gain_over_knn"] == round(summary["test_ndcg10"]["g2rec-items"] / summary["test_ndcg10"]["knn"] - 1, 4)
+    assert summary["best_epoch"] == 1 and summary["train_epochs"] == 1
     assert len(summary["recommendations"]) == 3 and all(len(r["items"]) == 5 for r in summary["recommendations"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert {"build-graph", "embed", "tokenize", "train", "evaluate"} <= set(manifest["stages"])
