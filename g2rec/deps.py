@@ -22,6 +22,16 @@ def installed_faiss_distributions() -> list[str]:
     return found
 
 
+def optional_faiss():
+    """The ``faiss`` module, or None when it is not installed (two conflicting installs still fail)."""
+    try:
+        return import_faiss()
+    except G2RecError:
+        if len(installed_faiss_distributions()) > 1:
+            raise
+        return None
+
+
 def import_faiss():
     """Return the ``faiss`` module, or fail naming the extra to install.
 

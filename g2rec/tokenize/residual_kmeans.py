@@ -1,7 +1,7 @@
-"""Residual k-means semantic IDs (faiss), with prototype supervision of the first level.
+"""Residual k-means semantic IDs (faiss, or its torch fallback), with prototype supervision of the first level.
 
 Level ``l`` clusters the residuals ``r_l = x - sum_{m<l} c_m[code_m]`` (``r_1 = x``) into ``K``
-centroids with faiss k-means; ``x_hat = sum_l c_l[code_l]``.
+centroids with k-means (:mod:`.kmeans`); ``x_hat = sum_l c_l[code_l]``.
 
 Prototype supervision (``weight = lambda > 0``): the level-1 codes are refined by Lloyd
 iterations on the joint cost
@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ..deps import import_faiss
+from .kmeans import kmeans
 
 ROW_CHUNK = 65536  # items per assignment chunk: bounds the (chunk, K) cost matrix
 
@@ -41,16 +41,6 @@ class ResidualCodes:
     reconstruction: np.ndarray
     unsupervised_first: np.ndarray
     supervision_cost: list
-
-
-def kmeans(x: np.ndarray, k: int, iterations: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """faiss k-means: ``(centroids (k, d) float32, labels (n,) int64)``."""
-    faiss = import_faiss()
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    km = faiss.Kmeans(x.shape[1], k, niter=iterations, seed=seed, min_points_per_centroid=1)  # trains on <= 256 per centroid
-    km.train(x)
-    _, labels = km.index.search(x, 1)
-    return km.centroids.copy(), labels.ravel().astype(np.int64)
 
 
 def supervised_first_level(x: np.ndarray, centroids: np.ndarray, labels: np.ndarray, membership: sp.csr_matrix,

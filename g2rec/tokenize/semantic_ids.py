@@ -25,7 +25,7 @@ METHODS = ("rkmeans", "rqvae")
 
 @dataclass
 class SemanticIDConfig:
-    """method: ``rkmeans`` (residual k-means, faiss) or ``rqvae`` (torch).
+    """method: ``rkmeans`` (residual k-means: faiss, or torch without it) or ``rqvae`` (torch).
     levels ``L`` and codebook_size ``K``; supervision: weight ``lambda`` of the prototype
     cross-entropy on level 1 (0 = unsupervised); kmeans_iterations: Lloyd iterations per level;
     compare_unsupervised: also measure unsupervised level-1 codes' agreement (RQ-VAE trains

@@ -17,10 +17,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..config import check_fields
-from ..deps import import_faiss
 from ..errors import ConfigError, check_choice
 from ..measure import Stopwatch, peak_memory_mb
 from .item_info import ItemInfo, purity
+from .kmeans import kmeans
 from .leiden import LeidenConfig, LeidenResult, leiden
 from .profiles import central_items, interest_profiles, prototype_vectors
 from .prototypes import AscentConfig, compact, optimize
@@ -104,21 +104,18 @@ class TokenizeConfig:
 
 
 def spectral_kmeans_labels(vectors: np.ndarray, clusters: int, seed: int, flat_limit: int = 1024) -> np.ndarray:
-    """Spherical faiss k-means of the row-normalized vectors: ``(I,)`` labels (about ``clusters``).
+    """Spherical k-means (:mod:`.kmeans`) of the row-normalized vectors: ``(I,)`` labels (about ``clusters``).
 
     Above ``flat_limit`` clusters, two levels (``O(I d sqrt(C))`` instead of ``O(I d C)`` per
     iteration): ``ceil(sqrt(C))`` coarse clusters, then each split into a share of ``C``
     proportional to its size."""
-    faiss = import_faiss()
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
     def flat(points, k, s):
         if k <= 1 or len(points) <= k:
             return np.arange(len(points)) % max(k, 1)
-        km = faiss.Kmeans(points.shape[1], k, niter=25, seed=s, spherical=True, min_points_per_centroid=1)
-        km.train(points)
-        return km.index.search(points, 1)[1].ravel().astype(np.int64)
+        return kmeans(points, k, 25, s, spherical=True)[1]
 
     if clusters <= flat_limit:
         return flat(x, clusters, seed)
