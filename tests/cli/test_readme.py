@@ -49,6 +49,6 @@ def test_the_readme_results_table_is_the_saved_results():
 
 
 def test_ci_runs_the_readme_test_command():
-    test_command = 'pip install -e ".[cpu,dgl,text,dev,spark,serve]" && python -m pytest'
+    test_command = 'pip install -e ".[cpu,dgl,text,dev,spark,serve]" && python -m pytest -n 2 --dist loadfile'
     assert test_command in README
     assert test_command in (ROOT / ".ci" / "run").read_text()
