@@ -1,6 +1,7 @@
 """The ``g2rec`` command: one verb per pipeline stage, each a thin layer over the library."""
 
 import typer
+from typer.core import TyperCommand
 
 from g2rec.pipeline import __version__
 
@@ -22,6 +23,22 @@ app = typer.Typer(help="g2rec: graph-centric generative recommendation.", no_arg
                   context_settings={"help_option_names": ["-h", "--help"]})
 
 
+class Command(TyperCommand):
+    """A verb's help without Typer's decorations: ``g2rec train [OPTIONS] RUN_DIR`` (no braces
+    around required arguments) and on/off flags without a ``<bool>`` type label."""
+
+    def get_params(self, ctx) -> list:
+        params = super().get_params(ctx)  # with --help, which Typer adds here
+        for param in params:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+        return params
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        return [piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
+                for piece in super().collect_usage_pieces(ctx)]
+
+
 def print_version(value: bool):
     if value:
         typer.echo(__version__)
@@ -35,19 +52,19 @@ def main(version: bool = typer.Option(False, "--version", callback=print_version
     show_library_log()
 
 
-app.command("run")(run_command)
-app.command("build-graph")(build_graph_command)
-app.command("embed")(embed_command)
-app.command("tokenize")(tokenize_command)
-app.command("train")(train_command)
-app.command("tune-prior")(tune_prior_command)
-app.command("ensemble")(ensemble_command)
-app.command("evaluate")(evaluate_command)
-app.command("recommend")(recommend_command)
-app.command("serve")(serve_command)
-app.command("generate")(generate_command)
-app.command("demo")(demo_command)
-app.command("datasets")(datasets_command)
+app.command("run", cls=Command)(run_command)
+app.command("build-graph", cls=Command)(build_graph_command)
+app.command("embed", cls=Command)(embed_command)
+app.command("tokenize", cls=Command)(tokenize_command)
+app.command("train", cls=Command)(train_command)
+app.command("tune-prior", cls=Command)(tune_prior_command)
+app.command("ensemble", cls=Command)(ensemble_command)
+app.command("evaluate", cls=Command)(evaluate_command)
+app.command("recommend", cls=Command)(recommend_command)
+app.command("serve", cls=Command)(serve_command)
+app.command("generate", cls=Command)(generate_command)
+app.command("demo", cls=Command)(demo_command)
+app.command("datasets", cls=Command)(datasets_command)
 
 if __name__ == "__main__":
     app()

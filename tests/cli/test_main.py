@@ -46,3 +46,10 @@ def test_plain_progress_lines(capsys, monkeypatch):
         progress("graph", done, 4)
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].startswith("graph: 1/4 (25%)") and lines[-1].startswith("graph: 4/4 (100%)")
+
+
+def test_usage_lines_and_flags_are_plain():
+    result = runner.invoke(app, ["train", "-h"], terminal_width=120)
+    usage = next(line for line in result.stdout.splitlines() if "Usage:" in line)
+    assert usage.split("Usage:")[1].split()[-2:] == ["[OPTIONS]", "RUN_DIR"] and "{" not in result.stdout
+    assert "<bool>" not in result.stdout and "--resume" in result.stdout
