@@ -52,19 +52,12 @@ def main(version: bool = typer.Option(False, "--version", callback=print_version
     show_library_log()
 
 
-app.command("run", cls=Command)(run_command)
-app.command("build-graph", cls=Command)(build_graph_command)
-app.command("embed", cls=Command)(embed_command)
-app.command("tokenize", cls=Command)(tokenize_command)
-app.command("train", cls=Command)(train_command)
-app.command("tune-prior", cls=Command)(tune_prior_command)
-app.command("ensemble", cls=Command)(ensemble_command)
-app.command("evaluate", cls=Command)(evaluate_command)
-app.command("recommend", cls=Command)(recommend_command)
-app.command("serve", cls=Command)(serve_command)
-app.command("generate", cls=Command)(generate_command)
-app.command("demo", cls=Command)(demo_command)
-app.command("datasets", cls=Command)(datasets_command)
+VERBS = {"run": run_command, "build-graph": build_graph_command, "embed": embed_command, "tokenize": tokenize_command,
+         "train": train_command, "tune-prior": tune_prior_command, "ensemble": ensemble_command,
+         "evaluate": evaluate_command, "recommend": recommend_command, "serve": serve_command,
+         "generate": generate_command, "demo": demo_command, "datasets": datasets_command}
+for name, verb in VERBS.items():
+    app.command(name, cls=Command)(verb)
 
 if __name__ == "__main__":
     app()

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from ..data.sequences import TEST, VALID, Sequences
-from ..errors import G2RecError, check_choice
+from ..errors import DataError, G2RecError, check_choice
 from ..eval.baselines import GraphKNNScorer, PopularityScorer
 from ..model.beam import beam_search
 from .context import TOKENS, load_context
@@ -164,10 +164,10 @@ def read_histories(path: str | Path) -> list[list]:
             try:
                 history = json.loads(line)
             except json.JSONDecodeError as e:
-                raise G2RecError(f"{path}:{line_no}: not JSON ({e.msg})") from None
+                raise DataError(f"not JSON ({e.msg})", path=path, line=line_no) from None
             if not isinstance(history, list) or not all(isinstance(i, (str, int)) and not isinstance(i, bool) for i in history):
-                raise G2RecError(f"{path}:{line_no}: a history is a JSON list of item ids (strings or integers), "
-                                 f"got {line.strip()[:60]}")
+                raise DataError(f"a history is a JSON list of item ids (strings or integers), got {line.strip()[:60]}",
+                                path=path, line=line_no)
             histories.append(history)
     if not histories:
         raise G2RecError(f"{path}: no histories (one JSON list of item ids per line)")
