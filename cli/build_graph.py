@@ -12,7 +12,8 @@ from .ui import JsonOption, progress_bar, show_summary, user_errors
 
 SUMMARY_KEYS = ["columns", "num_users", "num_items", "num_interactions", "num_edges", "train_interactions",
                 "valid_interactions", "test_interactions", "duplicate_rows", "time_ties", "unsorted_users",
-                "short_users_dropped", "kcore_dropped", "sampled_users", "isolated_nodes",
+                "short_users_dropped", "kcore_dropped", "pages", "mean_page_size", "max_page_size", "sampled_users",
+                "isolated_nodes",
                 "connected_components", "largest_component", "seconds", "peak_memory_mb"]
 
 
@@ -33,11 +34,14 @@ def build_graph_command(
     sep: str | None = typer.Option(None, help="Field delimiter for csv (default: sniffed)."),
     intent: bool = typer.Option(False, help="On-chain: item = receiver:method_id instead of the receiver."),
     keep_failed: bool = typer.Option(False, help="On-chain: keep failed transactions (dropped by default)."),
-    split: str = typer.Option("loo", help="loo (last = test, second-to-last = validation) or temporal."),
+    split: str = typer.Option("loo", help="loo (last = test, second-to-last = validation), loo-page (the same "
+                                          "with pages; needs --page-gap) or temporal."),
     valid_time: float | None = typer.Option(None, help="Temporal split: validation starts here (default: 80% quantile)."),
     test_time: float | None = typer.Option(None, help="Temporal split: test starts here (default: 90% quantile)."),
     min_user_len: int = typer.Option(3, help="Drop users with fewer interactions (loo needs >= 3)."),
     kcore: int = typer.Option(0, help="Keep the k-core of users and items (0 = off)."),
+    page_gap: float | None = typer.Option(None, help="Record pages: a user's interactions at most this far apart in "
+                                                      "time share one (0 = the same timestamp; default: no pages)."),
     builder: str = typer.Option("sampled", help="sampled (G2Rec: m pairs per user) or window (pairs <= w apart)."),
     eps: float = typer.Option(0.5, help="Sampled: Laplacian accuracy eps of the sparsification bound."),
     delta: float = typer.Option(0.1, help="Sampled: failure probability delta of the bound."),
@@ -59,7 +63,7 @@ def build_graph_command(
         read = ReadOptions(format=format, user_col=user_col, item_col=item_col, time_col=time_col,
                            weight_col=weight_col, event_col=event_col, sep=sep, intent=intent, keep_failed=keep_failed)
         prepare = PrepareConfig(split=split, valid_time=valid_time, test_time=test_time, min_user_len=min_user_len,
-                                kcore=kcore, events=events.split(",") if events else None)
+                                kcore=kcore, events=events.split(",") if events else None, page_gap=page_gap)
         graph = GraphConfig(builder=builder, eps=eps, delta=delta, pairs_per_user=pairs_per_user, window=window,
                             weight=weight, min_count=min_count, top_k=top_k, seed=seed,
                             **({"half_life": half_life} if half_life is not None else {}))

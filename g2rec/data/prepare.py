@@ -2,7 +2,8 @@
 
 Steps, each counted in the report: event filter, exact duplicate rows dropped,
 stable sort by (user, time) with ties kept in file order, optional k-core,
-users too short for the split dropped, dense id maps, leave-one-out or temporal split.
+users too short for the split dropped, dense id maps, leave-one-out (of items or pages) or
+temporal split, pages (when asked for).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import pandas as pd
 from ..config import check_fields
 from ..errors import ConfigError, DataError, check_choice
 from .log import InteractionLog
+from .pages import last_page_split, page_ids, page_summary
 from .sequences import TEST, TRAIN, VALID, Sequences
 
-SPLITS = ("loo", "temporal")
+SPLITS = ("loo", "loo-page", "temporal")
 NO_EVENTS = "--events given but the log has no event column (use --event-col)"
 
 
@@ -25,9 +27,12 @@ NO_EVENTS = "--events given but the log has no event column (use --event-col)"
 class PrepareConfig:
     """Options for :func:`prepare_sequences`.
 
-    split: ``loo`` (last interaction test, second-to-last validation) or ``temporal``
-        (global cut-offs ``valid_time`` <= t < ``test_time`` is validation, t >= ``test_time`` test;
-        when not given, the ``temporal_quantiles`` of all times).
+    split: ``loo`` (last interaction test, second-to-last validation), ``loo-page`` (last page
+        test, the page before validation; needs ``page_gap``) or ``temporal`` (global cut-offs
+        ``valid_time`` <= t < ``test_time`` is validation, t >= ``test_time`` test; when not
+        given, the ``temporal_quantiles`` of all times).
+    page_gap: record pages (:mod:`.pages`): consecutive interactions of a user at most this
+        far apart in time share a page (0 = the same timestamp); None = no pages.
     min_user_len: users with fewer interactions (after filtering) are dropped; ``loo`` needs >= 3.
     kcore: keep the k-core (every user and item with >= k interactions); 0 = off.
     events: keep only rows whose event is one of these (needs an event column).
@@ -40,10 +45,15 @@ class PrepareConfig:
     test_time: float | None = None
     temporal_quantiles: tuple[float, float] = (0.8, 0.9)
     events: list[str] | None = field(default=None)
+    page_gap: float | None = None
 
     def __post_init__(self):
         check_fields(self)
         check_choice("split", self.split, SPLITS)
+        if self.split == "loo-page" and self.page_gap is None:
+            raise ConfigError("split='loo-page' leaves out pages: it needs page_gap (0 = interactions sharing a timestamp)")
+        if self.page_gap is not None and not self.page_gap >= 0:
+            raise ConfigError(f"page_gap={self.page_gap}: must be >= 0")
         if self.split == "loo" and self.min_user_len < 3:
             raise ConfigError(f"min_user_len={self.min_user_len}: leave-one-out needs at least 3 (train, valid, test)")
         if self.min_user_len < 1 or self.kcore < 0:
@@ -103,6 +113,7 @@ def prepare_codes(user_code: np.ndarray, item_code: np.ndarray, times: np.ndarra
     has_train = np.bincount(user_code[split == TRAIN], minlength=len(user_ids)) > 0
     report["users_without_train_dropped"] = int(np.sum((user_len >= config.min_user_len) & ~has_train))
     user_code, item_code, times, split = _kept(has_train[user_code], user_code, item_code, times, split)
+    pages = None if config.page_gap is None else page_ids(user_code, times, config.page_gap, split)
     if len(user_code) == 0:
         raise DataError("no user left after filtering (check --min-user-len / --kcore)", path=path)
 
@@ -115,9 +126,12 @@ def prepare_codes(user_code: np.ndarray, item_code: np.ndarray, times: np.ndarra
         items=item_index,
         times=times,
         split=split.astype(np.int8, copy=False),
+        pages=pages,
     )
     report.update(num_users=seq.num_users, num_items=seq.num_items, num_interactions=seq.num_interactions,
                   **{f"{k}_interactions": v for k, v in seq.split_counts().items()})
+    if pages is not None:
+        report.update(page_summary(pages))
     return seq, report
 
 
@@ -188,6 +202,8 @@ def _split_labels(user: np.ndarray, times: np.ndarray, config: PrepareConfig, re
     split = np.full(n, TRAIN, dtype=np.int8)
     if n == 0:
         return split
+    if config.split == "loo-page":
+        return last_page_split(user, page_ids(user, times, config.page_gap))
     if config.split == "loo":
         last = np.flatnonzero(np.r_[user[1:] != user[:-1], True])
         split[last] = TEST

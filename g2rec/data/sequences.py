@@ -25,6 +25,8 @@ class Sequences:
         items: ``(M,)`` int64 item index per interaction.
         times: ``(M,)`` int64 or float64 time per interaction (position when the log had none).
         split: ``(M,)`` int8, ``TRAIN``/``VALID``/``TEST``.
+        pages: ``(M,)`` int64 page id per interaction (:mod:`g2rec.data.pages`), or None when
+            the run defines no pages.
     """
 
     user_ids: np.ndarray
@@ -33,6 +35,7 @@ class Sequences:
     items: np.ndarray
     times: np.ndarray
     split: np.ndarray
+    pages: np.ndarray | None = None
 
     @property
     def num_users(self) -> int:
@@ -71,13 +74,23 @@ class Sequences:
             raise ValueError(f"item index outside 0..{self.num_items - 1}")
         if m and not np.isin(self.split, list(SPLIT_NAMES)).all():
             raise ValueError("split labels other than train/valid/test")
+        if self.pages is not None:
+            pages = np.asarray(self.pages)
+            if len(pages) != m or (m and np.any(np.diff(pages) < 0)):
+                raise ValueError(f"pages: {len(pages)} ids for {m} interactions, or not non-decreasing")
+            same = pages[1:] == pages[:-1]
+            boundary = np.zeros(max(m - 1, 0), dtype=bool)
+            boundary[offsets[1:-1][(offsets[1:-1] > 0) & (offsets[1:-1] < m)] - 1] = True
+            if np.any(same & (boundary | (self.split[1:] != self.split[:-1]))):
+                raise ValueError("a page spans two users or two splits")
         return self
 
     def subset(self, mask: np.ndarray) -> Sequences:
         """The interactions where ``mask`` is true, same id maps (e.g. ``seq.subset(seq.split == TRAIN)``)."""
         kept_before = np.r_[0, np.cumsum(mask, dtype=np.int32 if len(mask) < 2**31 else np.int64)]
         offsets = kept_before[self.offsets].astype(np.int64)
-        return Sequences(self.user_ids, self.item_ids, offsets, self.items[mask], self.times[mask], self.split[mask])
+        return Sequences(self.user_ids, self.item_ids, offsets, self.items[mask], self.times[mask], self.split[mask],
+                         None if self.pages is None else self.pages[mask])
 
     def train(self) -> Sequences:
         return self.subset(self.split == TRAIN)
@@ -93,7 +106,9 @@ class Sequences:
     def save(self, folder: Path) -> list[str]:
         """Write ``sequences.npz``, ``user_ids.parquet`` and ``item_ids.parquet`` into ``folder``."""
         folder = Path(folder)
-        np.savez(folder / "sequences.npz", offsets=self.offsets, items=self.items, times=self.times, split=self.split)
+        pages = {} if self.pages is None else {"pages": self.pages}
+        np.savez(folder / "sequences.npz", offsets=self.offsets, items=self.items, times=self.times, split=self.split,
+                 **pages)
         _save_ids(folder / "user_ids.parquet", self.user_ids)
         _save_ids(folder / "item_ids.parquet", self.item_ids)
         return ["sequences.npz", "user_ids.parquet", "item_ids.parquet"]
@@ -102,7 +117,7 @@ class Sequences:
     def load(cls, folder: Path) -> Sequences:
         folder = Path(folder)
         with np.load(folder / "sequences.npz", allow_pickle=False) as z:
-            arrays = {k: z[k] for k in ("offsets", "items", "times", "split")}
+            arrays = {k: z[k] for k in ("offsets", "items", "times", "split", "pages") if k in z.files}
         return cls(load_ids(folder / "user_ids.parquet"), load_ids(folder / "item_ids.parquet"), **arrays)
 
 
@@ -118,14 +133,18 @@ def sequence_windows(train: Sequences, max_len: int, pad: int, newest_only: bool
         ``(N, max_len + 1)`` int64 item ids, ``pad`` on the left where a window is short;
         windows grouped by user (users in order), each user's newest window first.
     """
+    return _items_at(train, window_positions(train, max_len, newest_only), pad)
+
+
+def window_positions(train: Sequences, max_len: int, newest_only: bool = False) -> np.ndarray:
+    """The windows of :func:`sequence_windows` as flat positions in ``train`` (``-1`` = padding)."""
     count = _windows_per_user(train, max_len, newest_only)
     users = np.repeat(np.arange(train.num_users), count)                       # (N,)
     first = np.cumsum(count) - count
     k = np.arange(len(users)) - np.repeat(first, count)                        # 0 = newest window
     end = train.offsets[users + 1] - k * max_len                               # exclusive end
     pos = end[:, None] - (max_len + 1) + np.arange(max_len + 1)                # (N, max_len + 1)
-    valid = pos >= train.offsets[users][:, None]
-    return np.where(valid, train.items[np.where(valid, pos, 0)], pad).astype(np.int64)
+    return np.where(pos >= train.offsets[users][:, None], pos, -1)
 
 
 def window_users(train: Sequences, max_len: int, newest_only: bool = False) -> np.ndarray:
@@ -133,22 +152,30 @@ def window_users(train: Sequences, max_len: int, newest_only: bool = False) -> n
     return np.repeat(np.arange(train.num_users), _windows_per_user(train, max_len, newest_only))
 
 
-def prefix_windows(train: Sequences, max_len: int, pad: int) -> tuple[np.ndarray, np.ndarray]:
+def prefix_windows(train: Sequences, max_len: int, pad: int, cut: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """Every training transition as its own sample (TIGER's training data): each item after a
-    user's first, with the up to ``max_len`` items before it.
+    user's first, with the up to ``max_len`` items before it. With ``cut`` (``(M,)`` flat
+    positions, e.g. each item's page's first row), an item's history ends at its ``cut``
+    instead, and items with nothing before their cut give no sample.
 
     Returns:
         ``(N, max_len + 1)`` int64 windows, the target last, left-padded with ``pad``
-        (N = interactions - users with any), and ``(N,)`` the user index of each; users in order,
-        each user's transitions oldest first.
+        (N = interactions - users with any, without ``cut``), and ``(N,)`` the user index of
+        each; users in order, each user's transitions oldest first.
     """
-    follows = np.ones(train.num_interactions, dtype=bool)
-    follows[train.offsets[:-1][train.lengths > 0]] = False                   # a user's first item follows nothing
-    target = np.flatnonzero(follows)                                          # (N,)
-    users = train.users[target]
-    pos = target[:, None] - max_len + np.arange(max_len + 1)                  # (N, max_len + 1)
-    valid = pos >= train.offsets[users][:, None]
-    return np.where(valid, train.items[np.where(valid, pos, 0)], pad).astype(np.int64), users
+    users_of = train.users
+    ends = np.arange(train.num_interactions) if cut is None else np.asarray(cut)
+    target = np.flatnonzero(ends > train.offsets[users_of])                    # (N,) something before
+    users = users_of[target]
+    pos = ends[target][:, None] - max_len + np.arange(max_len)                 # (N, max_len) the history
+    pos = np.where(pos >= train.offsets[users][:, None], pos, -1)
+    return np.concatenate([_items_at(train, pos, pad), train.items[target][:, None]], axis=1), users
+
+
+def _items_at(train: Sequences, pos: np.ndarray, pad: int) -> np.ndarray:
+    """Items at flat positions ``pos`` (``-1`` -> ``pad``), int64."""
+    return np.where(pos >= 0, train.items[np.maximum(pos, 0)], pad).astype(np.int64)
 
 
 def _windows_per_user(train: Sequences, max_len: int, newest_only: bool) -> np.ndarray:

@@ -3,6 +3,8 @@
 A target's rank is the number of items scored above it, counting ties against the
 target (so constant scores earn nothing). With 0-based rank r:
 Recall@K = 1[r < K], NDCG@K = 1[r < K] / log2(r + 2), MRR = 1 / (r + 1); each averaged over users.
+With pages (every item of a held-out page ranked after the same history), per page ``P``:
+PageRecall@K = |top-K ∩ P| / min(|P|, K) and PageHR@K = 1[top-K ∩ P ≠ ∅], averaged over pages.
 Two models scored on the same queries are compared per query (:func:`paired_difference`).
 """
 
@@ -63,4 +65,19 @@ def metrics_from_ranks(ranks, ks=KS) -> dict:
         out[f"NDCG@{k}"] = float(ndcg_per_query(r, k).mean())
     out["MRR"] = float((1.0 / (r + 1.0)).mean())
     out["num_users"] = len(r)
+    return out
+
+
+def page_metrics(ranks, pages, ks=KS) -> dict:
+    """PageRecall@K and PageHR@K (means over pages) from the 0-based ranks of ``(N,)`` targets
+    and their page ids ``pages (N,)``; the targets of one page share one ranking, so
+    ``|top-K ∩ P|`` counts those with rank below K."""
+    r = np.asarray(ranks, dtype=np.float64)
+    _, page, size = np.unique(np.asarray(pages), return_inverse=True, return_counts=True)
+    out = {}
+    for k in ks:
+        found = np.bincount(page, weights=(r < k).astype(np.float64), minlength=len(size))
+        out[f"PageRecall@{k}"] = float((found / np.minimum(size, k)).mean()) if len(size) else 0.0
+        out[f"PageHR@{k}"] = float((found > 0).mean()) if len(size) else 0.0
+    out["num_pages"] = int(len(size))
     return out

@@ -67,7 +67,7 @@ def search_prior(net, graph, seq, grid: PriorGrid, batch: int = 512, progress=No
     ``exclude_history``: the user's own items out of the full ranking, as ``evaluate --exclude-history``."""
     if sampled and exclude_history:
         raise ConfigError("exclude_history is a choice of the full ranking (sampled negatives are unseen items already)")
-    users, hist, targets, target_pos = histories(seq, VALID, net.config.max_len)
+    users, hist, targets, cut = histories(seq, VALID, net.config.max_len)
     negatives = torch.from_numpy(sampled_negatives(seq, users, sampled, seed)) if sampled else None
     points = list(itertools.product(grid.history, grid.decay, grid.eps, grid.alpha))
     # grid points that score alike share one slot: alpha = 0 is the network alone whatever the
@@ -82,7 +82,7 @@ def search_prior(net, graph, seq, grid: PriorGrid, batch: int = 512, progress=No
         h = torch.from_numpy(hist[lo:lo + batch])
         items = model_padding(h, net.num_items)
         target = torch.from_numpy(targets[lo:lo + batch])
-        seen = seen_before(seq, users[lo:lo + batch], target_pos[lo:lo + batch]) if exclude_history else None
+        seen = seen_before(seq, users[lo:lo + batch], cut[lo:lo + batch]) if exclude_history else None
         with torch.no_grad():
             base = F.log_softmax(net.item_logits(items), dim=-1)
         pick = None

@@ -30,7 +30,8 @@ import torch
 
 from ..data.sequences import VALID, Sequences
 from ..errors import ConfigError
-from .metrics import metrics_from_ranks, target_ranks
+from ..data.pages import page_first_row
+from .metrics import metrics_from_ranks, page_metrics, target_ranks
 
 
 @dataclass
@@ -44,23 +45,27 @@ Scorer = Callable[[torch.Tensor, np.ndarray], "torch.Tensor | TopK"]
 
 
 def histories(seq: Sequences, split: int, max_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Queries of ``split``: what each user did before each of its ``split`` interactions.
+    """Queries of ``split``: what each user did before each of its ``split`` interactions (before
+    the interaction's page, when ``seq`` has pages: every item of a held-out page is a target of
+    the history the page followed).
 
     Returns:
         ``users (B,)``, ``hist (B, max_len)`` int64 left-padded with ``-1`` (most recent last),
-        ``targets (B,)`` and ``target_pos (B,)`` (flat positions of the targets in ``seq``).
+        ``targets (B,)`` and ``cut (B,)``: the flat position in ``seq`` where each history ends
+        (exclusive; the target's own position, or its page's first).
     """
     target_pos = np.flatnonzero(seq.split == split)
     users = seq.users[target_pos]
     start = seq.offsets[users]
+    cut = target_pos if seq.pages is None else page_first_row(seq.pages)[target_pos]
     hist = np.full((len(users), max_len), -1, dtype=np.int64)
-    for k in range(max_len):  # k-th item before the target
-        pos = target_pos - 1 - k
+    for k in range(max_len):  # k-th item before the cut
+        pos = cut - 1 - k
         ok = pos >= start
         if not ok.any():
             break
         hist[ok, max_len - 1 - k] = seq.items[pos[ok]]
-    return users, hist, seq.items[target_pos], target_pos
+    return users, hist, seq.items[target_pos], cut
 
 
 def model_padding(hist: torch.Tensor, pad: int) -> torch.Tensor:
@@ -70,9 +75,10 @@ def model_padding(hist: torch.Tensor, pad: int) -> torch.Tensor:
     return items[:, -max(int((items != pad).sum(1).max()), 1):]
 
 
-def seen_before(seq: Sequences, users: np.ndarray, target_pos: np.ndarray) -> torch.Tensor:
-    """``(B, I)`` bool: items the user interacted with before the target (whole history)."""
-    counts = target_pos - seq.offsets[users]
+def seen_before(seq: Sequences, users: np.ndarray, cut: np.ndarray) -> torch.Tensor:
+    """``(B, I)`` bool: items the user interacted with before flat position ``cut`` (the whole
+    history of a query, :func:`histories`)."""
+    counts = cut - seq.offsets[users]
     rows = np.repeat(np.arange(len(users)), counts)
     pos = np.repeat(seq.offsets[users] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
     mask = torch.zeros((len(users), seq.num_items), dtype=torch.bool)
@@ -136,16 +142,19 @@ def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len
             breakdowns start from them.
 
     Returns:
-        metrics (``Recall@K``, ``NDCG@K``, ``MRR``, ``num_users``), ``protocol``,
+        metrics (``Recall@K``, ``NDCG@K``, ``MRR``, ``num_users``; with pages also
+        ``PageRecall@K`` and ``PageHR@K``, :func:`~g2rec.eval.metrics.page_metrics`), ``protocol``,
         ``exclude_history``, ``skipped_cold_targets``, ``max_len`` and ``users_per_second``
         (scoring only).
     """
-    users, hist, targets, target_pos = histories(seq, split, max_len)
+    users, hist, targets, cut = histories(seq, split, max_len)
+    pages = None if seq.pages is None else seq.pages[seq.split == split]
     skipped = 0
     if skip_cold_targets:
         warm = seq.item_counts()[targets] > 0
         skipped = int((~warm).sum())
-        users, hist, targets, target_pos = users[warm], hist[warm], targets[warm], target_pos[warm]
+        users, hist, targets, cut = users[warm], hist[warm], targets[warm], cut[warm]
+        pages = None if pages is None else pages[warm]
     negatives = sampled_negatives(seq, users, sampled, seed) if sampled else None
     found, seconds = [], 0.0
     order = np.argsort((hist >= 0).sum(1), kind="stable")  # batches of like lengths: little padding to score
@@ -162,7 +171,7 @@ def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len
         else:
             out = scorer(h, users[sl])
         seconds += time.perf_counter() - tick
-        exclude = seen_before(seq, users[sl], target_pos[sl]) if exclude_history else None
+        exclude = seen_before(seq, users[sl], cut[sl]) if exclude_history else None
         if sampled:
             found.append(target_ranks(out, torch.zeros_like(target)).double())
         elif isinstance(out, TopK):
@@ -177,6 +186,8 @@ def evaluate_ranking(scorer: Scorer, seq: Sequences, split: int = VALID, max_len
     for positions, part in [(where, scored)] if shards is None else shards.gather((where, scored)):
         ranks[positions] = part  # back in query order (every rank's batches, when sharded)
     result = metrics_from_ranks(ranks)
+    if pages is not None and not sampled:
+        result.update(page_metrics(ranks, pages))
     result.update(protocol=f"sampled-{sampled}" if sampled else "full ranking",
                   exclude_history=exclude_history, skipped_cold_targets=skipped, max_len=max_len,
                   users_per_second=round(len(users) / seconds, 1) if seconds > 0 else None)

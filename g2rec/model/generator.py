@@ -331,7 +331,8 @@ class Generator(PriorScoring, nn.Module):
 
         Without ``targets``: ``scores (B, I)`` next-item log-probabilities after each history
         ``items (B, T)`` (:meth:`item_log_probs`), ``loss`` None. With ``targets (B, T)``, the
-        next item after each position (``I`` = no target): ``loss`` the training loss of the
+        next item after each position (``I`` = no target), or ``(B, T, P)``, up to ``P`` targets
+        per position (page-wise NTP, each a term of the loss): ``loss`` the training loss of the
         module docstring and ``scores (N, I)`` the items head's logits at the N target positions
         (row-major) under ``loss='ce'``; None otherwise (a sampled loss scores no full catalogue,
         and the sids head's per-level logits stay inside its loss).
@@ -340,6 +341,8 @@ class Generator(PriorScoring, nn.Module):
             return self.item_log_probs(items), None
         table = self.token_table() if self.config.item_dropout > 0 and self.training else None
         h = self.hidden(items, table)
+        if targets.dim() == 3:  # page-wise: several targets per position
+            h = h[:, :, None].expand(-1, -1, targets.shape[2], -1)
         keep = targets != self.num_items
         h, targets = h[keep], targets[keep]                                         # (N, D), (N,)
         vectors = self.item_vectors() if table is None else table[: self.num_items]  # (I, D) the tied output

@@ -79,6 +79,8 @@ def build_graph(
         input_info.update(info)
     if dataset is not None:
         input_info["dataset"] = dataset
+    if prepare.page_gap is not None and not input_info["has_time"]:
+        raise ConfigError(f"{input_info['path']}: page_gap needs times and the log has none (pages are read off them)")
     if not input_info["has_time"] and graph.weight == "decay" and graph.half_life == GraphConfig.half_life:
         graph = GraphConfig(**{**asdict(graph), "half_life": 10.0})  # positions, not seconds
     prepare_s = clock.seconds

@@ -227,7 +227,8 @@ class RunFolder:
         arrays = self.load_npz("sequences.npz", ("offsets", "items", "times", "split"))
         users, items = (self.load(name, load_ids) for name in SEQUENCE_FILES[1:])
         try:
-            seq = Sequences(users, items, **{k: arrays[k] for k in ("offsets", "items", "times", "split")}).check()
+            seq = Sequences(users, items, **{k: arrays[k] for k in ("offsets", "items", "times", "split", "pages")
+                                             if k in arrays}).check()
         except (ValueError, TypeError, IndexError) as e:
             raise self.damaged("sequences.npz", f"inconsistent arrays ({e})") from None
         expected = self.manifest["stages"]["build-graph"]["summary"]

@@ -131,7 +131,8 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
         ranks.wait()
         if not ranks.main:  # the codes rank 0 made, if any
             net, trie = build_model(run, model, gen_config, folder, fresh=False)
-        inputs, targets, users = training_windows(seq.train(), gen_config.max_len, train_config.windows)
+        inputs, targets, users = training_windows(seq.train(), gen_config.max_len, train_config.windows,
+                                                   train_config.ntp)
         scorer = make_scorer(net, trie, beam)
         state = fit(net, inputs, targets, train_config,
                     lambda m: evaluate_ranking(scorer, seq, VALID, gen_config.max_len, batch=512, shards=ranks,

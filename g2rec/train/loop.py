@@ -20,7 +20,8 @@ from torch.nn.parallel import DistributedDataParallel
 
 from ..atomic import sweep_stale
 from ..config import check_fields
-from ..data.sequences import Sequences, prefix_windows, sequence_windows, window_users
+from ..data.pages import next_page_targets, page_first_row
+from ..data.sequences import Sequences, prefix_windows, window_positions, window_users
 from ..errors import ConfigError, check_choice
 from ..measure import peak_memory_mb
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -28,6 +29,7 @@ from .distributed import setup
 
 LOG = logging.getLogger(__name__)
 WINDOWS = ("all", "last", "prefixes")
+NTPS = ("point", "page")
 SELECTS = {"ndcg10": "NDCG@10", "recall10": "Recall@10"}  # --select: the validation metric that picks checkpoints (tune-prior --metric names them alike)
 
 
@@ -44,10 +46,12 @@ class TrainConfig:
     device: str = "cpu"         # cpu | cuda | cuda:N: where the model trains and validates
     select: str = "ndcg10"      # ndcg10 | recall10: validation NDCG@10 or Recall@10 picks the checkpoint and stops
     valid_exclude_history: bool = False  # validate with the user's own items out of the ranking
+    ntp: str = "point"          # point | page: the next item is the target, or every item of the next page (GenRec)
 
     def __post_init__(self):
         check_fields(self)
         check_choice("windows", self.windows, WINDOWS)
+        check_choice("ntp", self.ntp, NTPS)
         check_choice("select", self.select, tuple(SELECTS))
         training_device(self.device)
         for name, low in (("epochs", 1), ("batch_size", 1), ("patience", 1), ("threads", 0), ("seed", 0)):
@@ -72,7 +76,8 @@ def training_device(name: str) -> torch.device:
     return device
 
 
-def training_windows(train: Sequences, max_len: int, windows: str = "all") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def training_windows(train: Sequences, max_len: int, windows: str = "all", ntp: str = "point"
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Inputs and next-item targets from the training sequences.
 
     ``windows="all"``: every sequence cut from its newest item into windows of ``max_len + 1``
@@ -82,20 +87,35 @@ def training_windows(train: Sequences, max_len: int, windows: str = "all") -> tu
     before it and its target in the last column only (:func:`prefix_windows`; what an
     encoder-decoder, which predicts one item per history, trains on).
 
-    Returns ``(inputs, targets, users)``: ``(N, max_len)`` int64 both, left-padded with ``I``
-    (users with fewer than 2 training items give none), ``targets[:, t]`` following
-    ``inputs[:, t]``, and ``(N,)`` the user index of each row.
+    ``ntp="page"`` (GenRec's page-wise next-token prediction; ``train`` must have pages): every
+    item of the next page is a target of the position that closes a page
+    (:func:`~g2rec.data.pages.next_page_targets`), and positions inside a page have none; with
+    ``"prefixes"``, each item's history ends where its page begins.
+
+    Returns ``(inputs, targets, users)``: ``inputs (N, max_len)`` int64 left-padded with ``I``
+    (users with fewer than 2 training items give none); ``targets`` ``(N, max_len)``, the item
+    after ``inputs[:, t]`` in column ``t`` (``I`` = none), or ``(N, max_len, P)`` for
+    ``ntp="page"`` with windows, up to ``P`` targets per position; ``users (N,)`` the user
+    index of each row.
     """
     check_choice("windows", windows, WINDOWS)
+    check_choice("ntp", ntp, NTPS)
+    if ntp == "page" and train.pages is None:
+        raise ConfigError("ntp='page' needs pages: build the run with --page-gap (g2rec build-graph)")
     pad = train.num_items
     if windows == "prefixes":
-        w, users = prefix_windows(train, max_len, pad)
+        cut = None if ntp == "point" else page_first_row(train.pages)
+        w, users = prefix_windows(train, max_len, pad, cut)
         targets = np.full((len(w), max_len), pad, dtype=np.int64)
         targets[:, -1] = w[:, -1]
         return np.ascontiguousarray(w[:, :-1]), targets, users
-    w = sequence_windows(train, max_len, pad, newest_only=windows == "last")
-    inputs = np.ascontiguousarray(w[:, :-1])
+    pos = window_positions(train, max_len, newest_only=windows == "last")
     users = window_users(train, max_len, newest_only=windows == "last")
+    w = np.where(pos >= 0, train.items[np.maximum(pos, 0)], pad)
+    inputs = np.ascontiguousarray(w[:, :-1])
+    if ntp == "page":
+        pages = next_page_targets(train.pages, train.offsets, train.items, pad)  # (M, P)
+        return inputs, np.where((pos[:, :-1] >= 0)[..., None], pages[np.maximum(pos[:, :-1], 0)], pad), users
     return inputs, np.where(inputs == pad, pad, w[:, 1:]), users  # a sequence's first item follows nothing
 
 

@@ -70,7 +70,7 @@ def test_sequences_round_trip(tmp_path, shared_data):
 
 
 def test_bad_config_names_valid_choices():
-    with pytest.raises(ConfigError, match="loo, temporal"):
+    with pytest.raises(ConfigError, match="loo, loo-page, temporal"):
         PrepareConfig(split="random")
     with pytest.raises(ConfigError, match="at least 3"):
         PrepareConfig(min_user_len=2)

@@ -6,7 +6,7 @@ import torch
 
 from g2rec.data.sequences import Sequences
 from g2rec.eval.knn import evaluate_item_knn
-from g2rec.eval.metrics import metrics_from_ranks, paired_difference, target_ranks
+from g2rec.eval.metrics import metrics_from_ranks, page_metrics, paired_difference, target_ranks
 
 
 def test_ranks_count_ties_against_the_target():
@@ -51,3 +51,12 @@ def test_knn_prefers_items_close_to_the_history():
     result = evaluate_item_knn(vectors, seq, history=1)
     assert result["MRR"] == 1.0 and result["num_users"] == 2  # both targets ranked first
     assert evaluate_item_knn(vectors[[4, 1, 2, 3, 0]], seq, history=1)["MRR"] < 1.0  # item 0 moved away
+
+
+def test_page_metrics_count_a_page_once():
+    ranks = np.array([0.0, 12.0, 3.0, 30.0, np.inf])   # page 7: ranks 0, 12, 3; page 9: 30; page 4: not found
+    pages = np.array([7, 7, 7, 9, 4])
+    got = page_metrics(ranks, pages, ks=(5, 20))
+    assert got["PageRecall@5"] == pytest.approx((2 / 3 + 0 + 0) / 3)
+    assert got["PageRecall@20"] == pytest.approx((1 + 0 + 0) / 3)
+    assert got["PageHR@5"] == pytest.approx(1 / 3) and got["num_pages"] == 3

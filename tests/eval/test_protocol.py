@@ -37,6 +37,25 @@ def test_histories_hold_only_what_came_before():
     assert hist.tolist() == [[2, 3], [4, 1]] and targets.tolist() == [4, 2]
 
 
+def test_a_held_out_page_is_ranked_after_the_history_before_it():
+    """u0 = 0 1 | 2 3 4 (train | test page), u1 = 5 | 1 | 2 (train | valid | test)."""
+    items = np.array([0, 1, 2, 3, 4, 5, 1, 2])
+    split = np.array([TRAIN, TRAIN, TEST, TEST, TEST, TRAIN, VALID, TEST], dtype=np.int8)
+    seq = Sequences(np.arange(2), np.arange(6), np.array([0, 5, 8]), items, np.arange(8), split,
+                    np.array([0, 0, 1, 1, 1, 2, 3, 4])).check()
+    users, hist, targets, cut = histories(seq, TEST, max_len=3)
+    assert hist.tolist() == [[-1, 0, 1]] * 3 + [[-1, 5, 1]] and targets.tolist() == [2, 3, 4, 2]
+    assert cut.tolist() == [2, 2, 2, 7]
+    scores = torch.tensor([[9, 9, 0, 8, 7, 0], [0, 0, 5, 0, 0, 0]], dtype=torch.float32)
+    m = evaluate_ranking(lambda h, u: scores[u], seq, TEST, exclude_history=True)
+    # u0's page: 3 and 4 at ranks 0 and 1 once 0 and 1 (its history) are out, 2 last (rank 2);
+    # PageRecall@5 = 3 / min(3, 5) for u0 and 1 for u1
+    assert m["PageRecall@5"] == 1.0 and m["PageHR@5"] == 1.0 and m["num_pages"] == 2
+    m = evaluate_ranking(lambda h, u: scores[u], seq, TEST)  # history kept: u0's 3, 4 at ranks 2, 3; 2 at 5 (ties)
+    assert m["Recall@5"] == 0.75 and m["PageRecall@5"] == pytest.approx((2 / 3 + 1) / 2)
+    assert m["NDCG@5"] == pytest.approx((1 / np.log2(4) + 1 / np.log2(5) + 1) / 4)
+
+
 def test_metrics_match_a_hand_computed_case():
     seq = tiny()
     scores = torch.tensor([[0, 0, 0, 5, 1, 2], [9, 1, 3, 3, 0, 0]], dtype=torch.float32)
