@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from g2rec.pipeline import ReportConfig, evaluate, write_report
+from g2rec.pipeline import ReportConfig, evaluate, evaluate_rewards, write_report
 
 from .ui import JsonOption, progress_bar, show_summary, user_errors
 
@@ -24,6 +24,8 @@ def evaluate_command(
     unconstrained: bool = typer.Option(False, "--unconstrained", help="sids head: decode without the trie and report the hallucination rate."),
     beam: int | None = typer.Option(None, help="sids head: beam width (default: the model's, 20)."),
     seed: int = typer.Option(0, help="Seed of the sampled negatives."),
+    reward: str | None = typer.Option(None, help="sids head: instead, rate what the model generates (beam 50, no trie) "
+                                                 "by this items-head model: Reward@1/10, HR@10/50, HaR."),
     report: bool = typer.Option(False, "--report", help="Write the HTML report (PNG figures) of all evaluated models."),
     report_dir: Path | None = typer.Option(None, help="Folder of the report (default RUN_DIR/report)."),
     compute_missing_ranks: bool = typer.Option(True, help="Report: evaluate again, for the history-length breakdown "
@@ -32,6 +34,12 @@ def evaluate_command(
 ):
     """Recall/NDCG@{5,10,20}, MRR (and hallucination rate for the sids head); full ranking by default."""
     summary = None
+    if reward is not None:
+        with user_errors(), progress_bar(not json_out) as progress:
+            summary = evaluate_rewards(run_dir, model, reward, split, beam or 50, progress)
+        flat = {"model": summary["model"], "split": split, **summary["metrics"]}
+        show_summary(f"evaluate {summary['model']} (rated by {reward})", summary if json_out else flat, list(flat), json_out)
+        return
     if model is not None or not report:
         with user_errors(), progress_bar(not json_out) as progress:
             summary = evaluate(run_dir, model, split, sampled, exclude_history, beam=beam, seed=seed,

@@ -5,6 +5,7 @@ from typer.core import TyperCommand
 
 from g2rec.pipeline import __version__
 
+from .align import align_command
 from .build_graph import build_graph_command
 from .datasets import datasets_command
 from .demo import demo_command
@@ -53,7 +54,7 @@ def main(version: bool = typer.Option(False, "--version", callback=print_version
 
 
 VERBS = {"run": run_command, "build-graph": build_graph_command, "embed": embed_command, "tokenize": tokenize_command,
-         "train": train_command, "tune-prior": tune_prior_command, "ensemble": ensemble_command,
+         "train": train_command, "tune-prior": tune_prior_command, "ensemble": ensemble_command, "align": align_command,
          "evaluate": evaluate_command, "recommend": recommend_command, "serve": serve_command,
          "generate": generate_command, "demo": demo_command, "datasets": datasets_command}
 for name, verb in VERBS.items():

@@ -66,6 +66,8 @@ def train_command(
     windows: str | None = typer.Option(None, help="all (every training transition a target; default) | last "
                                                   "(each user's last max-len items only) | prefixes (each transition "
                                                   "its own sample; tiger's, and its default)."),
+    ntp: str | None = typer.Option(None, help="point (the next item is the target; default) | page (GenRec's page-wise "
+                                              "NTP: every item of the next page; needs a run built with --page-gap)."),
     device: str | None = typer.Option(None, help="cpu (default) | cuda | cuda:N: where training and validation run "
                                                  "(evaluate, tune-prior and recommend run on the CPU)."),
     name: str | None = typer.Option(None, help="Model folder name under RUN_DIR/models (default MODEL-HEAD)."),
@@ -88,7 +90,7 @@ def train_command(
                             codes_method=codes_method, soda_weight=soda_weight,
                             soda_beta=soda_beta, soda_tau=soda_tau, dropout=dropout, item_dropout=item_dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay, beam=beam, seed=seed, threads=threads, windows=windows,
-                            device=device, select=select, valid_exclude_history=valid_exclude_history)
+                            device=device, select=select, valid_exclude_history=valid_exclude_history, ntp=ntp)
     show_summary(f"train {summary['name']} -> {run_dir}/models/{summary['name']}", summary, SUMMARY_KEYS, json_out)
 
 

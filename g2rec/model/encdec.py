@@ -275,11 +275,11 @@ class SIDEncoderDecoder(nn.Module):
         o = self.offsets[level]
         return g @ self.tok_emb.weight[o:o + self.sizes[level]].T
 
-    def decode(self, targets: torch.Tensor, memory, mask: torch.Tensor) -> torch.Tensor:
-        """Teacher forcing: ``targets (B, L)`` item ids -> decoder states ``(B, L, D)``, row ``l``
-        having read ``s, c_1..c_l`` of the target (so it predicts ``c_{l+1}``)."""
-        start = targets.new_full((len(targets), 1), self.start_token)
-        inputs = torch.cat([start, self.tokens[targets][:, :-1]], dim=1)                       # (B, L)
+    def decode(self, codes: torch.Tensor, memory, mask: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: ``codes (B, L)`` the target's codes -> decoder states ``(B, L, D)``,
+        row ``l`` having read ``s, c_1..c_l`` (so it predicts ``c_{l+1}``)."""
+        start = codes.new_full((len(codes), 1), self.start_token)
+        inputs = torch.cat([start, codes[:, :-1] + codes.new_tensor(self.offsets[:-1])], dim=1)  # (B, L)
         x = self.drop(self.tok_emb(inputs) + self.dec_pos.weight)
         for layer, mem in zip(self.decoder, memory):
             x = layer(x, mem, mask)
@@ -289,16 +289,20 @@ class SIDEncoderDecoder(nn.Module):
                        ) -> torch.Tensor:
         """``log p(c_1..c_L of each target | history)``: ``items (B, T)``, ``targets (B, C)`` item ids
         -> ``(B, C)`` (the unconstrained per-level softmax, as the loss trains it)."""
+        return self.token_log_probs(items, self.codes[targets], users).sum(-1)
+
+    def token_log_probs(self, items: torch.Tensor, codes: torch.Tensor, users: torch.Tensor | None = None
+                        ) -> torch.Tensor:
+        """``(B, C, L)`` per-level log-probabilities ``log p(c_l | history, c_<l)`` of code sequences
+        ``codes (B, C, L)`` (items or not) after ``items (B, T)``."""
         states, real = self.encode(items, users)
-        C = targets.shape[1]
+        B, C = codes.shape[:2]
         states, real = states.repeat_interleave(C, 0), real.repeat_interleave(C, 0)
-        flat = targets.reshape(-1)
+        flat = codes.reshape(B * C, -1)
         g = self.decode(flat, self.cross_memory(states), real[:, None, None, :])
-        total = g.new_zeros(len(flat))
-        for level in range(self.levels):
-            log_p = F.log_softmax(self.level_logits(g[:, level], level), dim=-1)
-            total = total + log_p.gather(1, self.codes[flat, level:level + 1]).squeeze(1)
-        return total.view(-1, C)
+        out = [F.log_softmax(self.level_logits(g[:, level], level), dim=-1).gather(1, flat[:, level:level + 1])
+               for level in range(self.levels)]
+        return torch.cat(out, dim=1).view(B, C, -1)
 
     def forward(self, items: torch.Tensor, targets: torch.Tensor, users: torch.Tensor | None = None
                 ) -> tuple[None, torch.Tensor]:
@@ -309,7 +313,7 @@ class SIDEncoderDecoder(nn.Module):
         keep = target != self.num_items
         items, target = items[keep], target[keep]
         states, real = self.encode(items, None if users is None else users[keep])
-        g = self.decode(target, self.cross_memory(states), real[:, None, None, :])
+        g = self.decode(self.codes[target], self.cross_memory(states), real[:, None, None, :])
         loss = sum(F.cross_entropy(self.level_logits(g[:, level], level), self.codes[target, level])
                    for level in range(self.levels)) / self.levels
         if self.to_code_space is not None:

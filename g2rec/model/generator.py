@@ -162,16 +162,22 @@ class CodeHead(nn.Module):
         """The states of beams ``beam (B, W)`` after choosing ``code (B, W)``."""
         return self.step(state.gather(1, beam[..., None].expand(-1, -1, state.shape[-1])), level, code)
 
-    def sequence_log_prob(self, hidden: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
-        """``log p(c_1..c_L | h) = sum_l log p(c_l | h, c_<l)`` of candidate code sequences:
-        ``hidden (B, D)``, ``codes (B, C, L)`` -> ``(B, C)`` (unconstrained softmax per level)."""
+    def token_log_probs(self, hidden: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """``log p(c_l | h, c_<l)`` of each level of candidate code sequences (any codes, items
+        or not): ``hidden (B, D)``, ``codes (B, C, L)`` -> ``(B, C, L)`` (unconstrained softmax
+        per level)."""
         state = hidden[:, None, :].expand(-1, codes.shape[1], -1)
-        total = hidden.new_zeros(codes.shape[:2])
+        out = []
         for level in range(len(self.sizes)):
             log_p = F.log_softmax(self.level_logits(state, level), dim=-1)           # (B, C, K_l)
-            total = total + log_p.gather(-1, codes[..., level:level + 1]).squeeze(-1)
+            out.append(log_p.gather(-1, codes[..., level:level + 1]).squeeze(-1))
             state = self.step(state, level, codes[..., level])
-        return total
+        return torch.stack(out, dim=-1)
+
+    def sequence_log_prob(self, hidden: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """``log p(c_1..c_L | h) = sum_l log p(c_l | h, c_<l)``: ``hidden (B, D)``, ``codes (B, C, L)``
+        -> ``(B, C)``."""
+        return self.token_log_probs(hidden, codes).sum(-1)
 
     def item_log_probs(self, hidden: torch.Tensor, codes: torch.Tensor, budget: int = 1 << 25) -> torch.Tensor:
         """``log p(item | h)`` of every item, renormalized over the items (the trie's leaves):
@@ -323,7 +329,13 @@ class Generator(PriorScoring, nn.Module):
     def code_log_probs(self, items: torch.Tensor, targets: torch.Tensor, users: torch.Tensor | None = None
                        ) -> torch.Tensor:
         """``(B, C)`` code-sequence log-probabilities of ``targets (B, C)`` after ``items (B, T)``."""
-        return self.code_head.sequence_log_prob(self.hidden(items)[:, -1], self.codes[targets])
+        return self.token_log_probs(items, self.codes[targets]).sum(-1)
+
+    def token_log_probs(self, items: torch.Tensor, codes: torch.Tensor, users: torch.Tensor | None = None
+                        ) -> torch.Tensor:
+        """``(B, C, L)`` per-level log-probabilities of code sequences ``codes (B, C, L)`` (items
+        or not) after ``items (B, T)``: what preference alignment (:mod:`g2rec.train.align`) trains."""
+        return self.code_head.token_log_probs(self.hidden(items)[:, -1], codes)
 
     def forward(self, items: torch.Tensor, targets: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor | None, torch.Tensor | None]:

@@ -2,7 +2,7 @@
 reads or writes a run folder.
 
 :func:`build_graph` -> :func:`embed` -> :func:`tokenize` -> :func:`train` (-> :func:`choose_graph_prior`,
-:func:`make_ensemble`) -> :func:`evaluate` (-> :func:`write_report`) -> :func:`recommend`;
+:func:`make_ensemble`, :func:`align`) -> :func:`evaluate` (-> :func:`write_report`) -> :func:`recommend`;
 :func:`run_demo` runs them all on a generated log.
 """
 
@@ -14,6 +14,7 @@ from ..errors import G2RecError
 from ..eval.prior_search import PriorGrid
 from ..graph.build import GraphConfig
 from ..version import __version__
+from .align import align, evaluate_rewards
 from .build_graph import build_graph, load_graph, load_sequences
 from .demo import run_demo, write_log
 from .embed import embed
@@ -29,7 +30,7 @@ from .train import train
 from .tune_prior import choose_graph_prior
 
 # the stages' option types and errors, so that the CLI and users need import nothing else
-__all__ = ["__version__", "G2RecError", "GraphConfig", "PrepareConfig", "PriorGrid", "ReadOptions", "Recommender",
+__all__ = ["__version__", "G2RecError", "align", "evaluate_rewards", "GraphConfig", "PrepareConfig", "PriorGrid", "ReadOptions", "Recommender",
            "ReportConfig", "RunFolder", "SyntheticConfig", "build_graph", "choose_graph_prior", "embed", "evaluate",
            "generate_log", "list_datasets", "load_config", "load_graph", "load_sequences", "make_app",
            "make_ensemble", "read_histories", "read_users", "recommend", "run_demo", "run_pipeline", "serve",

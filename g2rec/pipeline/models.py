@@ -137,7 +137,7 @@ def latest_model(run: RunFolder) -> str:
     """The run's most recently finished model (trained, ensembled or prior-tuned: the newest
     ``config.json`` of a model the manifest records), or a one-line error when there is none."""
     stages = run.manifest.get("stages", {})
-    names = {*stages.get("train", {}), *stages.get("ensemble", {}), *stages.get("graph-prior", {})}
+    names = {*stages.get("train", {}), *stages.get("ensemble", {}), *stages.get("graph-prior", {}), *stages.get("align", {})}
     configs = [(run.model_folder(n) / "config.json", n) for n in names]
     finished = [(config.stat().st_mtime_ns, n) for config, n in configs if config.exists()]
     if not finished:
