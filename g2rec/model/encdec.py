@@ -20,7 +20,8 @@ decoder's start token ``s`` and ``U`` hashed user tokens (TIGER: 2,000).
       p(c_l = k \\mid \\text{history}, c_{<l}) = \\operatorname{softmax}_k(g_l \\cdot E_{o_l + k})
 
 * Loss: teacher-forced cross-entropy averaged over the ``L`` levels, one target item per sample
-  (the item after the history). Dropout on the embeddings and on every residual branch, not on
+  (the item after the history; with page-wise NTP, ``--ntp page``, each item of a page after
+  the history before its page). Dropout on the embeddings and on every residual branch, not on
   the attention weights, so that scaled-dot-product attention keeps its fused kernel.
 * SODA (``soda_weight = lambda > 0``, :mod:`g2rec.model.soda`): ``+ lambda L_SODA``, the
   history's soft codes being those of ``MLP(mean of its encoder states)`` in the tokenizer's

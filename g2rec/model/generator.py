@@ -29,7 +29,10 @@ The hidden state ``h_t`` that has seen ``i_1..i_t`` (at ``y_t`` when interleaved
   (:mod:`g2rec.model.beam`) constrained to the trie of real items.
 
 Loss: ``L = CE(next item or its codes) + lambda * CE(p_{i_{t+1}}, softmax(W_p h_t))``, the
-profile loss being the soft-label cross-entropy of the next item's prototype memberships.
+profile loss being the soft-label cross-entropy of the next item's prototype memberships,
+averaged over the (position, target) pairs. With GenRec's page-wise next-token prediction
+(``g2rec train --ntp page``) the position that closes a page has every item of the next page
+as a target and the positions inside a page have none.
 
 At inference the ``items`` head's scores may add the graph prior
 (:class:`~g2rec.model.prior.PriorScoring`, chosen on validation after training).
