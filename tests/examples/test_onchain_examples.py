@@ -179,3 +179,14 @@ def test_every_named_classifier_learns_a_plain_signal_and_a_wrong_name_lists_the
         assert cross_validate(x, y, name, CVConfig(folds=3, inner_folds=2))["auc"] > 0.8, name
     with pytest.raises(ValueError, match="gboost-slow, forest"):
         make_classifier("svm", 0)
+
+
+def test_block_pages_runs_end_to_end(shared_data, tmp_path):
+    data = data_folder(tmp_path)
+    out = tmp_path / "pages"
+    done = run("block_pages.py", "--data", data, "--out", out, "--epochs", 1, "--dim", 8)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["test"]) == {"point", "page"} and results["data"]["pages"] <= results["data"]["num_interactions"]
+    for m in results["test"].values():
+        assert 0 <= m["ndcg@10"] <= m["recall@10"] <= 1 and 0 <= m["pagerecall@10"] <= m["pagehr@10"] <= 1
