@@ -30,6 +30,7 @@ from .distributed import setup
 LOG = logging.getLogger(__name__)
 WINDOWS = ("all", "last", "prefixes")
 NTPS = ("point", "page")
+PAGE_TARGET_BYTES = 4 << 30  # page-wise windows hold (windows, max_len, largest page) targets: refuse beyond this
 SELECTS = {"ndcg10": "NDCG@10", "recall10": "Recall@10"}  # --select: the validation metric that picks checkpoints (tune-prior --metric names them alike)
 
 
@@ -115,6 +116,11 @@ def training_windows(train: Sequences, max_len: int, windows: str = "all", ntp: 
     inputs = np.ascontiguousarray(w[:, :-1])
     if ntp == "page":
         pages = next_page_targets(train.pages, train.offsets, train.items, pad)  # (M, P)
+        size = pos.shape[0] * (pos.shape[1] - 1) * pages.shape[1] * 8
+        if size > PAGE_TARGET_BYTES:
+            raise ConfigError(f"ntp='page': pages of up to {pages.shape[1]} items make a {size / 2**30:.1f} GiB target "
+                              f"array over {pos.shape[0]:,} windows; build with a smaller --page-gap or train with "
+                              f"windows='prefixes' (one sample per target)")
         return inputs, np.where((pos[:, :-1] >= 0)[..., None], pages[np.maximum(pos[:, :-1], 0)], pad), users
     return inputs, np.where(inputs == pad, pad, w[:, 1:]), users  # a sequence's first item follows nothing
 

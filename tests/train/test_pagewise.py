@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from g2rec.data.sequences import TRAIN, Sequences
 from g2rec.errors import ConfigError
 from g2rec.model.generator import Generator, GeneratorConfig, InterestContext
+from g2rec.train import loop
 from g2rec.train.loop import training_windows
 
 I = 12
@@ -40,9 +41,13 @@ def test_page_prefixes_end_each_history_where_its_page_begins():
     assert users.tolist() == [0, 0, 0, 0, 1, 1]
 
 
-def test_page_ntp_needs_pages():
+def test_page_ntp_needs_pages_and_refuses_a_huge_target_array(monkeypatch):
     with pytest.raises(ConfigError, match="needs pages"):
         training_windows(sequences(pages=False), 5, "all", "page")
+    monkeypatch.setattr(loop, "PAGE_TARGET_BYTES", 100)  # 2 windows x 5 positions x 3 targets x 8 bytes = 240
+    with pytest.raises(ConfigError, match="smaller --page-gap"):
+        training_windows(sequences(), 5, "all", "page")
+    assert training_windows(sequences(), 5, "prefixes", "page")[0].shape == (6, 5)
 
 
 @pytest.mark.parametrize("head", ["items", "sids"])
