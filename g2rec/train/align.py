@@ -52,7 +52,7 @@ from ..errors import ConfigError
 from ..measure import peak_memory_mb
 from ..tokenize.trie import SIDTrie
 from .checkpoint import load_checkpoint, save_checkpoint
-from .loop import training_device
+from .loop import kept_log_lines, training_device
 
 LOG = logging.getLogger(__name__)
 
@@ -196,6 +196,32 @@ def _seed(seed: int, step: int) -> int:
     return seed * 1_000_003 + step
 
 
+def align_step(policy, reward, optimizer, trie: SIDTrie, item_prefixes: torch.Tensor, batch, config: AlignConfig,
+               generator: torch.Generator) -> dict:
+    """One GRPO-SR update on ``batch = (histories (B, T), page items (B, P), users (B,))``
+    (padded with ``I``): sample the groups, rate them, step the optimizer. Returns the step's
+    mean reward, share of samples that are items, share that hit the page, and the two terms."""
+    hist, pos, users = batch
+    pad = policy.num_items
+    width = max(int((hist != pad).sum(1).max()), 1)
+    hist = hist[:, -width:]                                                          # no all-padding columns
+    with torch.no_grad():
+        decoder, start = policy.decoding(hist, users)
+        codes = sample_codes(decoder, start, trie.levels, config.group_size, config.temperature, generator)  # (B, G, L)
+        prefs = torch.exp(reward.item_log_probs(hist[:, -min(width, reward.config.max_len):]))
+        rewards, items = code_rewards(prefs, codes, trie, item_prefixes, config.gate, config.gate_tau / pad)
+        adv = group_advantages(rewards, items, pos if config.anchor_positives else None)
+    lp = policy.token_log_probs(hist, torch.cat([codes, policy.codes[pos]], dim=1), users)  # (B, G + P, L)
+    loss, policy_term, nll = grpo_sr_loss(lp[:, :config.group_size], adv, lp[:, config.group_size:], pos != pad,
+                                          config.nll_weight)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    hit = (items[:, :, None] == pos[:, None, :]).any(-1)
+    return {"reward": float(rewards.mean()), "valid": float((items >= 0).float().mean()),
+            "hit": float(hit.float().mean()), "policy": float(policy_term), "nll": float(nll)}
+
+
 def align(policy: torch.nn.Module, reward: torch.nn.Module, trie: SIDTrie, queries, config: AlignConfig,
           folder, resume: bool = False, progress=None) -> dict:
     """Align ``policy`` (a semantic-ID generator: ``decoding``, ``token_log_probs``, ``codes``)
@@ -215,66 +241,41 @@ def align(policy: torch.nn.Module, reward: torch.nn.Module, trie: SIDTrie, queri
         p.requires_grad_(False)
     optimizer = torch.optim.AdamW(policy.parameters(), lr=config.lr, weight_decay=0.0)
     hist, positives, users = (torch.from_numpy(a).to(device) for a in queries)
-    pad, levels = policy.num_items, trie.levels
     item_prefixes = prefix_nodes(trie, policy.codes[:-1])                          # codes without the padding row
-    tau = config.gate_tau / policy.num_items
     per_epoch = (len(hist) + config.batch_size - 1) // config.batch_size
     total = per_epoch * config.epochs if config.steps is None else config.steps
     state = {"step": 0, "seconds": 0.0, "history": [], "config": asdict(config)}
     log = folder / "align_log.jsonl"
     if resume:
         state = load_checkpoint(folder / "checkpoint.safetensors", policy, optimizer)
-        kept = [line for line in (log.read_text().splitlines(keepends=True) if log.exists() else [])
-                if line.endswith("\n") and json.loads(line)["step"] <= state["step"]]
-        log.write_text("".join(kept))
+        log.write_text("".join(kept_log_lines(log, state["step"], key="step")))
     elif log.exists():
         log.unlink()
-    reward_len = reward.config.max_len
-    window = {"reward": 0.0, "valid": 0.0, "hit": 0.0, "policy": 0.0, "nll": 0.0, "n": 0}
-    tick = time.perf_counter()
+    sums, tick = {}, time.perf_counter()
     while state["step"] < total:
         step = state["step"] + 1
         epoch, b = divmod(step - 1, per_epoch)
         order = torch.randperm(len(hist), generator=torch.Generator().manual_seed(_seed(config.seed, epoch + 1)))
         idx = order[b * config.batch_size:(b + 1) * config.batch_size].to(device)
-        h, pos, u = hist[idx], positives[idx], users[idx]
-        width = max(int((h != pad).sum(1).max()), 1)
-        h = h[:, -width:]
-        gen = torch.Generator(device=device).manual_seed(_seed(config.seed, step))
-        with torch.no_grad():
-            decoder, start = policy.decoding(h, u)
-            codes = sample_codes(decoder, start, levels, config.group_size, config.temperature, gen)   # (B, G, L)
-            prefs = torch.exp(reward.item_log_probs(h[:, -min(width, reward_len):]))
-            rewards, items = code_rewards(prefs, codes, trie, item_prefixes, config.gate, tau)
-            adv = group_advantages(rewards, items, pos if config.anchor_positives else None)
-        together = torch.cat([codes, policy.codes[pos]], dim=1)                     # (B, G + P, L)
-        lp = policy.token_log_probs(h, together, u)
-        loss, pol, nll = grpo_sr_loss(lp[:, :config.group_size], adv, lp[:, config.group_size:], pos != pad,
-                                      config.nll_weight)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        hit = (items[:, :, None] == pos[:, None, :]).any(-1)
-        for key, value in (("reward", rewards.mean()), ("valid", (items >= 0).float().mean()),
-                           ("hit", hit.float().mean()), ("policy", pol), ("nll", nll)):
-            window[key] += float(value)
-        window["n"] += 1
+        generator = torch.Generator(device=device).manual_seed(_seed(config.seed, step))
+        stats = align_step(policy, reward, optimizer, trie, item_prefixes, (hist[idx], positives[idx], users[idx]),
+                           config, generator)
+        sums = {k: sums.get(k, 0.0) + v for k, v in stats.items()}
         state["step"] = step
         if progress is not None:
             progress("align", step, total)
         if step % config.checkpoint_every == 0 or step == total:
-            n = window.pop("n")
+            steps_done = step - (state["history"][-1]["step"] if state["history"] else 0)
             seconds = time.perf_counter() - tick
-            record = {"step": step, "epoch": epoch + 1, **{k: round(v / n, 5) for k, v in window.items()},
+            record = {"step": step, "epoch": epoch + 1, **{k: round(v / steps_done, 5) for k, v in sums.items()},
                       "seconds": round(seconds, 2), "peak_memory_mb": round(peak_memory_mb(), 1)}
             LOG.info("align step %d/%d: reward %.5f, valid samples %.3f, page hits %.3f, policy %.4f, nll %.4f, %.1f s",
                      step, total, record["reward"], record["valid"], record["hit"], record["policy"], record["nll"],
                      seconds)
             state["seconds"] += seconds
             state["history"].append(record)
-            with open(log, "a") as f:
+            with open(log, "a") as f:  # before the checkpoint: a resume drops lines past its step
                 f.write(json.dumps(record) + "\n")
             save_checkpoint(folder / "checkpoint.safetensors", policy, optimizer, state)
-            window = {"reward": 0.0, "valid": 0.0, "hit": 0.0, "policy": 0.0, "nll": 0.0, "n": 0}
-            tick = time.perf_counter()
+            sums, tick = {}, time.perf_counter()
     return state

@@ -143,16 +143,17 @@ def _epoch_seed(seed: int, epoch: int) -> int:
     return seed * 1_000_003 + epoch
 
 
-def kept_log_lines(log: Path, epoch: int) -> list[str]:
-    """The lines of ``train_log.jsonl`` up to ``epoch`` (the checkpoint's): a run killed after
-    the checkpoint, or in the middle of writing a line, leaves later or partial lines behind."""
+def kept_log_lines(log: Path, upto: int, key: str = "epoch") -> list[str]:
+    """The lines of a JSONL log (``train_log.jsonl``; ``align_log.jsonl`` with ``key="step"``) up
+    to ``upto`` (the checkpoint's): a run killed after the checkpoint, or in the middle of
+    writing a line, leaves later or partial lines behind."""
     kept = []
     for line in log.read_text(errors="replace").splitlines(keepends=True) if log.exists() else []:
         try:
             record = json.loads(line)
         except ValueError:
             break
-        if not line.endswith("\n") or not isinstance(record, dict) or record.get("epoch", epoch + 1) > epoch:
+        if not line.endswith("\n") or not isinstance(record, dict) or record.get(key, upto + 1) > upto:
             break
         kept.append(line)
     return kept
