@@ -11,7 +11,8 @@ and ``.md`` from the run folder's metrics:
    times are whole days) and the leave-one-page-out split;
 2. ``embed --method sasrec`` (the vectors the plain semantic IDs quantize);
 3. GenRec's network, ``--model tiger-mlp`` (decoder-only, token-merged history, the target's
-   full codes), trained point-wise and page-wise (``--ntp``); ``sasrec`` (the reward model);
+   full codes), trained point-wise and page-wise (``--ntp``); ``sasrec`` the same two ways (the
+   point-wise one is the reward model);
 4. ``align`` of the page-wise model: GRPO-SR, GRPO (``--nll-weight 0``) and both without the
    gate;
 5. ``evaluate``: full ranking (per-item Recall/NDCG@10, per-page PageRecall/PageHR@10) and
@@ -77,11 +78,13 @@ def main() -> None:
         step(g2rec("train", str(run), "--model", "tiger-mlp", "--ntp", ntp, *train, "--name", f"genrec-{ntp}"),
              (models / f"genrec-{ntp}" / "best.safetensors").exists(), log)
     step(g2rec("train", str(run), "--model", "sasrec", *train), (models / "sasrec-items" / "best.safetensors").exists(), log)
+    step(g2rec("train", str(run), "--model", "sasrec", "--ntp", "page", *train, "--name", "sasrec-page"),
+         (models / "sasrec-page" / "best.safetensors").exists(), log)
     for name, extra in ALIGNED.items():
         step(g2rec("align", str(run), "--model", "genrec-page", "--reward", "sasrec-items", *extra, "--threads", threads),
              (models / name / "best.safetensors").exists(), log)
     ranking = {}
-    for name in ("sasrec-items", "genrec-point", "genrec-page"):
+    for name in ("sasrec-items", "sasrec-page", "genrec-point", "genrec-page"):
         step(g2rec("evaluate", str(run), "--model", name), metrics(run, name, "test-full-ranking") is not None, log)
         ranking[name] = metrics(run, name, "test-full-ranking")
     rated = {}
@@ -89,8 +92,10 @@ def main() -> None:
         step(g2rec("evaluate", str(run), "--model", name, "--reward", "sasrec-items"),
              metrics(run, name, "test-reward-sasrec-items") is not None, log)
         rated[name] = metrics(run, name, "test-reward-sasrec-items")
-    ranks = [np.load(models / n / "ranks-test-full-ranking.npy") for n in ("genrec-page", "genrec-point")]
-    result = {"dataset": args.dataset, "commands": log, "ranking": ranking, "paired_page_minus_point": paired_difference(*ranks),
+    ranks = {n: np.load(models / n / "ranks-test-full-ranking.npy") for n in ranking}
+    paired = {"genrec": paired_difference(ranks["genrec-page"], ranks["genrec-point"]),
+              "sasrec": paired_difference(ranks["sasrec-page"], ranks["sasrec-items"])}
+    result = {"dataset": args.dataset, "commands": log, "ranking": ranking, "paired_page_minus_point": paired,
               "alignment": rated, "build": json.loads((run / "manifest.json").read_text())["stages"]["build-graph"]["summary"]}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"genrec_{args.dataset}.json").write_text(json.dumps(result, indent=1))
@@ -103,10 +108,11 @@ def table(result: dict) -> str:
     lines = ["| SFT (test) | HR@10 (page) | PageRecall@10 | Recall@10 (item) | NDCG@10 (item) |", "|---|---:|---:|---:|---:|"]
     for name, m in result["ranking"].items():
         lines.append(f"| {name} | {m['pagehr@10']:.4f} | {m['pagerecall@10']:.4f} | {m['recall@10']:.4f} | {m['ndcg@10']:.4f} |")
-    d = result["paired_page_minus_point"]
-    lines += ["", f"NDCG@10 page-wise minus point-wise: {d['difference']:+.4f} (paired standard error "
-                  f"{d['standard_error']:.4f}, {d['queries']} queries)", "",
-              "| alignment (test) | Reward@1 | Reward@10 | HR@10 | HR@50 | HaR |", "|---|---:|---:|---:|---:|---:|"]
+    lines.append("")
+    for network, d in result["paired_page_minus_point"].items():
+        lines.append(f"NDCG@10 page-wise minus point-wise, {network}: {d['difference']:+.4f} (paired standard error "
+                     f"{d['standard_error']:.4f}, {d['queries']} queries)  ")
+    lines += ["", "| alignment (test) | Reward@1 | Reward@10 | HR@10 | HR@50 | HaR |", "|---|---:|---:|---:|---:|---:|"]
     for name, m in result["alignment"].items():
         lines.append(f"| {name} | {m['reward@1']:.5f} | {m['reward@10']:.5f} | {m['hr@10']:.4f} | {m['hr@50']:.4f} | "
                      f"{m['har']:.2%} |")
