@@ -13,7 +13,17 @@ from g2rec.pipeline import align, evaluate_rewards
 from g2rec.pipeline.models import load_trained
 from g2rec.pipeline.runfolder import RunFolder
 from g2rec.tokenize.trie import SIDTrie
-from g2rec.train.align import AlignConfig, code_rewards, group_advantages, grpo_sr_loss, prefix_nodes
+from g2rec.model.encdec import EncoderDecoderConfig, SIDEncoderDecoder
+from g2rec.model.generator import Generator, GeneratorConfig, InterestContext
+from g2rec.train.align import (
+    AlignConfig,
+    align_step,
+    code_rewards,
+    group_advantages,
+    grpo_sr_loss,
+    prefix_nodes,
+    sample_codes,
+)
 
 
 def test_group_relative_advantages():
@@ -102,3 +112,34 @@ def test_alignment_resumes_exactly(trained_run, tmp_path):
     assert 0 <= metrics["reward@1"] <= metrics["reward@10"] <= 1 and 0 <= metrics["har"] <= 1
     with pytest.raises(ConfigError, match="items-head"):
         align(trained_run, "sids-for-align", "sids-for-align", name="x", **options)
+
+
+@pytest.mark.parametrize("network", ["decoder-only", "encoder-decoder"])
+def test_samples_follow_the_policy_and_a_step_moves_it(network):
+    """Ancestral sampling draws each code sequence with the policy's probability, through the
+    beam-search interface of both generators; one GRPO-SR step changes the policy."""
+    torch.manual_seed(0)
+    n, codes = 12, torch.stack([torch.arange(12) % 3, torch.arange(12) // 3], 1)        # (12, 2), sizes (3, 4)
+    if network == "decoder-only":
+        policy = Generator(n, GeneratorConfig(head="sids", item_input="sid", profiles="none", profile_weight=0.0,
+                                              max_len=4, dim=16, dropout=0.0), InterestContext(codes=codes, codebook_sizes=(3, 4)))
+    else:
+        policy = SIDEncoderDecoder(n, EncoderDecoderConfig(max_len=4, dim=16, encoder_layers=1, decoder_layers=1, heads=2,
+                                                            head_dim=8, ff_mult=2, dropout=0.0, user_tokens=0), codes, (3, 4))
+    policy.eval()
+    trie = SIDTrie.build(codes.numpy(), (3, 4))
+    hist = torch.tensor([[n, 1, 2, 3]])
+    draws = sample_codes(*policy.decoding(hist), 2, 20000, 1.0, torch.Generator().manual_seed(1))   # (1, 20000, 2)
+    every = torch.cartesian_prod(torch.arange(3), torch.arange(4))                                   # all 12 sequences
+    with torch.no_grad():
+        expected = policy.token_log_probs(hist, every[None]).sum(-1).exp()[0]
+    seen = torch.tensor([((draws[0] == s).all(1)).float().mean() for s in every])
+    assert torch.allclose(seen, expected, atol=0.012)
+    reward = Generator(n, GeneratorConfig(profiles="none", profile_weight=0.0, max_len=4, dim=8), InterestContext()).eval()
+    before = [p.detach().clone() for p in policy.parameters()]
+    optimizer = torch.optim.AdamW(policy.parameters(), lr=1e-2)
+    batch = (torch.tensor([[n, 1, 2, 3], [n, n, 4, 5]]), torch.tensor([[6, n], [7, 8]]), torch.tensor([0, 1]))
+    stats = align_step(policy, reward, optimizer, trie, prefix_nodes(trie, codes), batch, AlignConfig(group_size=4),
+                       torch.Generator().manual_seed(0))
+    assert 0 <= stats["valid"] <= 1 and stats["nll"] > 0
+    assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters()))
