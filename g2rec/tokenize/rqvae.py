@@ -78,6 +78,21 @@ class RQVAE(nn.Module):
         x_hat = self.decoder(z + (zq - z).detach())
         return codes, x_hat, residuals, first
 
+    def losses(self, x: torch.Tensor, beta: float):
+        """``(codes, x_hat, recon, commit, first)`` for rows ``x``: the reconstruction error and the
+        codebook + commitment term of the module docstring, each averaged over the rows."""
+        codes, x_hat, residuals, first = self(x)
+        recon = (x_hat - x).pow(2).sum(1).mean()
+        commit = sum((r.detach() - b[c]).pow(2).sum(1).mean() + beta * (r - b[c].detach()).pow(2).sum(1).mean()
+                     for r, b, c in zip(residuals, self.codebooks, codes.T))
+        return codes, x_hat, recon, commit, first
+
+
+def standardized(x: np.ndarray) -> tuple[torch.Tensor, float]:
+    """``(x / rms(x), rms(x))``: ``x`` as float32 torch in units of its global RMS (1 when all zero)."""
+    scale = float(np.sqrt(np.mean(np.square(x)))) or 1.0
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32) / scale), scale
+
 
 def train_rqvae(x: np.ndarray, levels: int, codebook_size: int, config: RQVAEConfig,
                 membership: sp.csr_matrix | None = None, weight: float = 0.0, progress=None):
@@ -88,8 +103,7 @@ def train_rqvae(x: np.ndarray, levels: int, codebook_size: int, config: RQVAECon
     """
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
-    scale = float(np.sqrt(np.mean(np.square(x)))) or 1.0
-    xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32) / scale)
+    xt, scale = standardized(x)
     n, dim = xt.shape
     supervised = membership is not None and weight > 0
     model = RQVAE(dim, config, levels, codebook_size, membership.shape[1] if supervised else 1)
@@ -108,10 +122,7 @@ def train_rqvae(x: np.ndarray, levels: int, codebook_size: int, config: RQVAECon
         sums, used = np.zeros(3), torch.zeros(levels, codebook_size, dtype=torch.bool)
         for s in range(0, n, config.batch_size):
             batch = order[s:s + config.batch_size]
-            codes, x_hat, residuals, first = model(xt[batch])
-            recon = (x_hat - xt[batch]).pow(2).sum(1).mean()
-            commit = sum((r.detach() - b[c]).pow(2).sum(1).mean() + config.beta * (r - b[c].detach()).pow(2).sum(1).mean()
-                         for r, b, c in zip(residuals, model.codebooks, codes.T))
+            codes, x_hat, recon, commit, first = model.losses(xt[batch], config.beta)
             loss = recon + commit
             proto = torch.zeros(())
             if supervised:
