@@ -47,12 +47,14 @@ from torch import nn
 
 from ..config import check_fields
 from ..errors import ConfigError, check_choice
+from ..tokenize.trie import SIDTrie
 from . import soda
 from .transformer import Dropout
 
 ENCODER_INPUTS = ("codes", "merged")
 PROFILES = ("none", "add")
 CODE_METHODS = ("rkmeans", "rqvae")
+TOKENIZERS = ("frozen", "trained")
 
 
 @dataclass
@@ -73,6 +75,14 @@ class EncoderDecoderConfig:
     soda_weight: float = 0.0   # lambda of SODA's distributional BPR loss (0 = off)
     soda_beta: float = 10.0    # SODA's scale beta
     soda_tau: float = 1.0      # SODA's soft-code temperature, in units of each level's mean squared residual
+    tokenizer: str = "frozen"  # frozen (codes fixed before training) | trained (ETEGRec, g2rec.model.etegrec)
+    sia_weight: float = 0.0    # tokenizer='trained': mu, ETEGRec's sequence-item alignment
+    psa_weight: float = 0.0    # tokenizer='trained': lambda, ETEGRec's preference-semantic alignment
+    psa_tau: float = 0.07      # temperature of the preference-semantic InfoNCE
+    tokenizer_lr: float = 1e-4  # learning rate of the tokenizer's epochs
+    cycle: int = 2             # epochs per cycle: the first trains the tokenizer, the others the generator
+    warm_epochs: int = 10      # epochs before the alignment losses switch on
+    tokenizer_epochs: int = 100  # cycles run up to this epoch; the tokenizer stays frozen after it
 
     head = property(lambda self: "sids", doc="what it generates: semantic IDs, decoded by beam search")
 
@@ -84,9 +94,20 @@ class EncoderDecoderConfig:
         check_choice("encoder_input", self.encoder_input, ENCODER_INPUTS)
         check_choice("profiles", self.profiles, PROFILES)
         check_choice("codes_method", self.codes_method, CODE_METHODS)
-        if self.soda_weight > 0 and self.codes_method != "rkmeans":
+        check_choice("tokenizer", self.tokenizer, TOKENIZERS)
+        if self.tokenizer == "frozen" and self.soda_weight > 0 and self.codes_method != "rkmeans":
             raise ConfigError(f"SODA aligns to residual k-means codebooks: soda_weight needs codes_method='rkmeans' "
                               f"(got {self.codes_method!r})")
+        if self.tokenizer == "frozen" and (self.sia_weight or self.psa_weight):
+            raise ConfigError(f"sia_weight and psa_weight align a trained tokenizer: they need tokenizer='trained' "
+                              f"(got {self.sia_weight}, {self.psa_weight})")
+        if self.tokenizer == "trained" and self.codes_method != "rqvae":
+            raise ConfigError(f"tokenizer='trained' trains an RQ-VAE: it needs codes_method='rqvae' (got {self.codes_method!r})")
+        if min(self.sia_weight, self.psa_weight, self.warm_epochs, self.tokenizer_epochs) < 0 or \
+                self.psa_tau <= 0 or self.tokenizer_lr <= 0 or self.cycle < 2:
+            raise ConfigError(f"need sia_weight, psa_weight, warm_epochs, tokenizer_epochs >= 0, psa_tau > 0, "
+                              f"tokenizer_lr > 0 and cycle >= 2 (got {self.sia_weight}, {self.psa_weight}, "
+                              f"{self.warm_epochs}, {self.tokenizer_epochs}, {self.psa_tau}, {self.tokenizer_lr}, {self.cycle})")
         if self.soda_weight < 0 or self.soda_beta <= 0 or self.soda_tau <= 0:
             raise ConfigError(f"need soda_weight >= 0, soda_beta > 0 and soda_tau > 0 (got {self.soda_weight}, "
                               f"{self.soda_beta}, {self.soda_tau})")
@@ -219,7 +240,7 @@ class SIDEncoderDecoder(nn.Module):
                                  persistent=False)                                   # (I+1, d_y); padding row
             self.profile_proj = nn.Linear(profiles.shape[1], config.dim)
         self.to_code_space = None
-        if config.soda_weight > 0:
+        if config.soda_weight > 0 and config.tokenizer == "frozen":
             if code_space is None:
                 raise ConfigError("soda_weight > 0 needs the tokenizer's item vectors and codebooks (code_space)")
             vectors, books = (torch.as_tensor(t, dtype=torch.float32) for t in code_space)
@@ -305,20 +326,38 @@ class SIDEncoderDecoder(nn.Module):
                for level in range(self.levels)]
         return torch.cat(out, dim=1).view(B, C, -1)
 
+    def teacher_forced(self, items: torch.Tensor, targets: torch.Tensor, users: torch.Tensor | None = None):
+        """The rows of a training batch that have a target: ``(target (B'), states (B', S, D), real
+        (B', S), g (B', L, D))``, ``g`` the decoder's states with the target's codes as inputs."""
+        target = targets[:, -1]
+        keep = target != self.num_items
+        items, target = items[keep], target[keep]
+        states, real = self.encode(items, None if users is None else users[keep])
+        return target, states, real, self.decode(self.codes[target], self.cross_memory(states), real[:, None, None, :])
+
+    def code_loss(self, g: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The code cross-entropy of decoder states ``g (B, L, D)`` for ``target (B,)``, averaged over levels."""
+        return sum(F.cross_entropy(self.level_logits(g[:, level], level), self.codes[target, level])
+                   for level in range(self.levels)) / self.levels
+
+    @staticmethod
+    def pooled(states: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """``(B, D)`` mean of the encoder's states over the real tokens."""
+        return (states * real[..., None]).sum(1) / real.sum(1, keepdim=True)
+
+    def trie(self) -> SIDTrie:
+        """The trie of the items' codes as they are now (the decoding constraint)."""
+        return SIDTrie.build(self.codes[:-1].cpu().numpy(), self.sizes)
+
     def forward(self, items: torch.Tensor, targets: torch.Tensor, users: torch.Tensor | None = None
                 ) -> tuple[None, torch.Tensor]:
         """``(None, loss)``: ``items (B, T)`` histories, ``targets (B, T)`` whose last column is the
         item after each history (``num_items`` = none; the other columns are not read). The loss
         is the mean code cross-entropy, plus ``soda_weight * L_SODA`` when SODA is on."""
-        target = targets[:, -1]
-        keep = target != self.num_items
-        items, target = items[keep], target[keep]
-        states, real = self.encode(items, None if users is None else users[keep])
-        g = self.decode(self.codes[target], self.cross_memory(states), real[:, None, None, :])
-        loss = sum(F.cross_entropy(self.level_logits(g[:, level], level), self.codes[target, level])
-                   for level in range(self.levels)) / self.levels
+        target, states, real, g = self.teacher_forced(items, targets, users)
+        loss = self.code_loss(g, target)
         if self.to_code_space is not None:
-            pooled = (states * real[..., None]).sum(1) / real.sum(1, keepdim=True)   # mean over real tokens
+            pooled = self.pooled(states, real)
             soft = lambda x: soda.soft_codes(x, self.codebooks, self.code_scales, self.config.soda_tau)
             loss = loss + self.config.soda_weight * soda.soda_loss(soft(self.to_code_space(pooled)),
                                                                    soft(self.code_vectors[target]), self.config.soda_beta)

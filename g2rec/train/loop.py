@@ -170,7 +170,9 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
     ``config.select`` names the one that counts), a line in ``folder/train_log.jsonl``,
     ``folder/checkpoint.safetensors`` (resume point) and, when validation improved,
     ``folder/best.safetensors``. Returns the final state (best epoch,
-    best metrics, history).
+    best metrics, history). A model may name optimizer groups (``param_groups(lr)``) and be told
+    when each epoch begins and ends (``begin_epoch(epoch)``, ``end_epoch(epoch)``, before
+    validation): ETEGRec's alternation.
     """
     folder = Path(folder)
     ranks, device = setup(training_device(config.device))  # one rank unless under torchrun
@@ -182,7 +184,9 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
     model.to(device)  # before the optimizer: its state (and a resumed one) lives beside the weights
     net = model if ranks.world == 1 else DistributedDataParallel(
         model, device_ids=[device.index] if device.type == "cuda" else None)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    # a model that trains parts at their own rates (ETEGRec's tokenizer) names its groups
+    groups = model.param_groups(config.lr) if hasattr(model, "param_groups") else model.parameters()
+    optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
     state = {"epoch": 0, "best_epoch": 0, "best_score": -1.0, "best_metrics": None, "bad_epochs": 0,
              "history": [], "seconds": 0.0, "config": asdict(config)}
     log = folder / "train_log.jsonl"
@@ -203,6 +207,8 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
         torch.manual_seed(_epoch_seed(config.seed, epoch))
         batch_list = length_bucketed_batches(lengths, config.batch_size, _epoch_seed(config.seed, epoch))
         model.train()
+        if hasattr(model, "begin_epoch"):  # a model that alternates what it trains (ETEGRec)
+            model.begin_epoch(epoch)
         total, samples = 0.0, 0
         for b, idx in enumerate(batch_list):
             idx = ranks.share(idx).to(device)  # this rank's rows of the global batch
@@ -219,6 +225,8 @@ def fit(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, config:
                 progress(f"epoch {epoch}", b + 1, batches)
         total, samples = ranks.sum([total, samples])
         train_seconds = time.perf_counter() - tick
+        if hasattr(model, "end_epoch"):
+            model.end_epoch(epoch)
         model.eval()
         with torch.no_grad():
             metrics = validate(model)
