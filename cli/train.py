@@ -19,7 +19,8 @@ def train_command(
     run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="Run folder (after `g2rec tokenize` for g2rec and tiger)."),
     model: str = typer.Option("g2rec", help="g2rec | sasrec (items head, no interest context) | tiger (TIGER's encoder-decoder "
                                             "over plain semantic IDs) | soda-tiger (tiger with SODA's distributional alignment) | g2rec-tiger (the encoder-decoder over "
-                                            "prototype-supervised IDs with interest profiles) | tiger-mlp (the sids head over the same codes)."),
+                                            "prototype-supervised IDs with interest profiles) | etegrec (tiger with its RQ-VAE tokenizer trained "
+                                            "end to end, ETEGRec) | soda-etegrec (etegrec with SODA's loss) | tiger-mlp (the sids head over the same codes)."),
     head: str | None = typer.Option(None, help="items (score every item; default) | sids (semantic IDs, trie beam search)."),
     profiles: str | None = typer.Option(None, help="g2rec: add (default) | interleave | none (how interest profiles enter); g2rec-tiger: add (default) | none."),
     item_input: str | None = typer.Option(None, help="id (item embedding) | sid (merged semantic-ID codes)."),
@@ -40,11 +41,19 @@ def train_command(
     decoder_layers: int | None = typer.Option(None, help="tiger: decoder layers (default 4)."),
     head_dim: int | None = typer.Option(None, help="tiger: width of each attention head (default 64)."),
     user_tokens: int | None = typer.Option(None, help="tiger: hashed user tokens, user index mod N (default 2000; 0 = none)."),
-    codes_from: str | None = typer.Option(None, help="tiger, soda-tiger: the `g2rec embed` vectors their plain codes quantize (default sasrec)."),
+    codes_from: str | None = typer.Option(None, help="tiger, soda-tiger, etegrec: the `g2rec embed` vectors their codes quantize (default sasrec)."),
     codes_method: str | None = typer.Option(None, help="tiger, soda-tiger: rkmeans (residual k-means; default) | rqvae (TIGER's RQ-VAE) for the plain codes."),
-    soda_weight: float | None = typer.Option(None, help="soda-tiger: lambda of SODA's loss (default 0.01)."),
-    soda_beta: float | None = typer.Option(None, help="soda-tiger: SODA's scale beta (default 10)."),
+    soda_weight: float | None = typer.Option(None, help="soda-tiger, soda-etegrec: lambda of SODA's loss (default 0.01)."),
+    soda_beta: float | None = typer.Option(None, help="soda-tiger, soda-etegrec: SODA's scale beta (default 10)."),
     soda_tau: float | None = typer.Option(None, help="soda-tiger: SODA's soft-code temperature, in units of each level's mean squared residual (default 1)."),
+    sia_weight: float | None = typer.Option(None, help="etegrec: mu, the sequence-item alignment's weight (default 1e-4)."),
+    psa_weight: float | None = typer.Option(None, help="etegrec: lambda, the preference-semantic alignment's weight (default 3e-4)."),
+    psa_tau: float | None = typer.Option(None, help="etegrec: temperature of the preference-semantic InfoNCE (default 0.07)."),
+    tokenizer_lr: float | None = typer.Option(None, help="etegrec: learning rate of the tokenizer's epochs (default 1e-4)."),
+    cycle: int | None = typer.Option(None, help="etegrec: epochs per cycle, the first training the tokenizer (default 2)."),
+    warm_epochs: int | None = typer.Option(None, help="etegrec: epochs before the alignment losses switch on (default 10)."),
+    tokenizer_epochs: int | None = typer.Option(None, help="etegrec: the tokenizer trains in cycles up to this epoch, "
+                                                           "then stays frozen (default 100)."),
     encoder_input: str | None = typer.Option(None, help="tiger: codes (every code of every history item, TIGER's; default) | "
                                                         "merged (one merged token per history item, GenRec's token merger)."),
     dropout: float | None = typer.Option(None, help="Dropout (default 0.5 for g2rec, 0.3 for sasrec and tiger-mlp, 0.1 for tiger)."),
@@ -88,7 +97,9 @@ def train_command(
                             decoder_layers=decoder_layers, head_dim=head_dim, user_tokens=user_tokens,
                             encoder_input=encoder_input, codes_from=codes_from,
                             codes_method=codes_method, soda_weight=soda_weight,
-                            soda_beta=soda_beta, soda_tau=soda_tau, dropout=dropout, item_dropout=item_dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
+                            soda_beta=soda_beta, soda_tau=soda_tau, sia_weight=sia_weight, psa_weight=psa_weight,
+                            psa_tau=psa_tau, tokenizer_lr=tokenizer_lr, cycle=cycle, warm_epochs=warm_epochs,
+                            tokenizer_epochs=tokenizer_epochs, dropout=dropout, item_dropout=item_dropout, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay, beam=beam, seed=seed, threads=threads, windows=windows,
                             device=device, select=select, valid_exclude_history=valid_exclude_history, ntp=ntp)
     show_summary(f"train {summary['name']} -> {run_dir}/models/{summary['name']}", summary, SUMMARY_KEYS, json_out)

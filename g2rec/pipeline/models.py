@@ -13,6 +13,9 @@ Models, all the same :class:`~g2rec.model.generator.Generator` code but ``tiger`
   (``soda_weight``, :mod:`g2rec.model.soda`);
 * ``g2rec-tiger``: G2Rec on TIGER's encoder-decoder: the prototype-supervised semantic IDs of
   ``g2rec tokenize`` and each history item's interest profile added to its encoder tokens;
+* ``etegrec``: ETEGRec (:class:`~g2rec.model.etegrec.ETEGRec`): ``tiger`` with an RQ-VAE tokenizer
+  trained with it by alternation, coupled by the sequence-item and preference-semantic alignments;
+* ``soda-etegrec``: ``etegrec`` with SODA's loss on the tokenizer's code distributions (SODA-E);
 * ``tiger-mlp``: the generator's ``sids`` head (a per-level MLP over the causal Transformer's
   last state) over the same plain codes;
 * ``popularity`` and ``knn`` (item-kNN on the co-engagement graph): nothing to train, only
@@ -30,6 +33,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import scipy.sparse as sp
 import torch
 
@@ -37,6 +41,7 @@ from ..atomic import file_sha256
 from ..errors import G2RecError
 from ..model.encdec import EncoderDecoderConfig, SIDEncoderDecoder
 from ..model.ensemble import Ensemble
+from ..model.etegrec import ETEGRec
 from ..model.generator import Generator, GeneratorConfig
 from ..model.prior import PriorConfig
 from ..tokenize.trie import SIDTrie
@@ -44,18 +49,22 @@ from ..train.checkpoint import load_checkpoint
 from .context import load_context, plain_code_space
 from .runfolder import RunFolder
 
-MODELS = ("g2rec", "sasrec", "tiger", "soda-tiger", "g2rec-tiger", "tiger-mlp")
-ENCODER_DECODERS = ("tiger", "soda-tiger", "g2rec-tiger")  # models of EncoderDecoderConfig; the others are Generators
+MODELS = ("g2rec", "sasrec", "tiger", "soda-tiger", "g2rec-tiger", "etegrec", "soda-etegrec", "tiger-mlp")
+ENCODER_DECODERS = ("tiger", "soda-tiger", "g2rec-tiger", "etegrec", "soda-etegrec")  # of EncoderDecoderConfig
 PLAIN_CODES = ("tiger", "soda-tiger", "tiger-mlp")
 BASELINES = ("popularity", "knn")
 # what --model sasrec / tiger fix (asking for another value is an error)
 PRESETS = {"sasrec": {"head": "items", "profiles": "none", "item_input": "id", "profile_weight": 0.0, "item_init": "none"},
            "tiger": {"soda_weight": 0.0, "profiles": "none"}, "soda-tiger": {"profiles": "none"},
+           "etegrec": {"soda_weight": 0.0, "profiles": "none", "tokenizer": "trained", "codes_method": "rqvae"},
+           "soda-etegrec": {"profiles": "none", "tokenizer": "trained", "codes_method": "rqvae"},
            "g2rec-tiger": {"soda_weight": 0.0, "codes_from": "sasrec", "codes_method": "rkmeans"},  # tokenize's codes
            "tiger-mlp": {"head": "sids", "profiles": "none", "item_input": "sid", "profile_weight": 0.0, "item_init": "none"}}
 # g2rec's own defaults where they differ from GeneratorConfig's (SASRec's network): the best
 # single network measured on Beauty (benchmarks/README.md, recipe g2rec-items-d128)
+ETEGREC = {"sia_weight": 1e-4, "psa_weight": 3e-4}  # ETEGRec's published code's weights
 DEFAULTS = {"g2rec": {"dim": 128, "dropout": 0.5}, "soda-tiger": {"soda_weight": 0.01},
+            "etegrec": ETEGREC, "soda-etegrec": {**ETEGREC, "soda_weight": 0.01},
             "g2rec-tiger": {"profiles": "add"}}
 PRIOR_GRAPH = "prior_graph.npz"  # in a model folder: its prior's graph, when not the run's
 
@@ -105,6 +114,13 @@ def build_model(run: RunFolder, kind: str, config: GeneratorConfig | EncoderDeco
     (semantic IDs). ``folder``: the model's folder (TIGER keeps its plain codes there; ``fresh``,
     a new training, remakes them if the vectors they came from changed)."""
     codes = "plain" if kind in PLAIN_CODES else "supervised"
+    if kind in ENCODER_DECODERS and config.tokenizer == "trained":  # the codes come with the tokenizer
+        vectors = np.asarray(run.embeddings(config.codes_from), dtype=np.float32)
+        size = min(256, max(2, run.num_items // 4))
+        if fresh:
+            model = ETEGRec.pretrained(run.num_items, config, vectors, codebook_size=size)
+            return model, model.trie()
+        return ETEGRec(run.num_items, config, vectors, codebook_size=size), None  # a checkpoint brings the rest
     if kind in ENCODER_DECODERS:
         context = load_context(run, codes=codes, need_profiles=config.profiles != "none", folder=folder,
                                fresh_codes=fresh, plain={"embedding": config.codes_from, "method": config.codes_method})
@@ -163,6 +179,8 @@ def load_trained(run: RunFolder, name: str) -> tuple[Generator | Ensemble, SIDTr
         return Ensemble(members, prior, graph).eval(), None, record
     net, trie = build_model(run, record["model"], network_config(folder, record), folder)
     load_checkpoint(run.checked(str((folder / "best.safetensors").relative_to(run.path))), net)
+    if isinstance(net, SIDEncoderDecoder):
+        trie = net.trie()  # of the codes the weights were trained with
     if isinstance(net, Generator):
         net.attach_prior(prior, graph)
     return net.eval(), trie, record

@@ -44,7 +44,7 @@ def default_name(model: str, options: dict) -> str:
 def model_options(model: str, options: dict) -> tuple[GeneratorConfig | EncoderDecoderConfig, TrainConfig, int]:
     """The configs of ``g2rec train --model MODEL`` with ``options`` (None = the default):
     every model but ``g2rec`` fixes its preset (:data:`.models.PRESETS`), some have their own
-    defaults (:data:`.models.DEFAULTS`); the encoder-decoders (tiger, soda-tiger, g2rec-tiger)
+    defaults (:data:`.models.DEFAULTS`); the encoder-decoders (:data:`.models.ENCODER_DECODERS`)
     take :class:`EncoderDecoderConfig`'s options and train on every transition as its own sample
     (``windows='prefixes'``)."""
     check_choice("model", model, MODELS)
@@ -65,7 +65,8 @@ def model_options(model: str, options: dict) -> tuple[GeneratorConfig | EncoderD
     if model in PRESETS:
         clash = {k for k in gen if k in PRESETS[model] and gen[k] != PRESETS[model][k]}
         if clash:
-            other = {"tiger": "soda-tiger or g2rec-tiger", "soda-tiger": "g2rec-tiger", "g2rec-tiger": "soda-tiger"}
+            other = {"tiger": "soda-tiger or g2rec-tiger", "soda-tiger": "g2rec-tiger", "g2rec-tiger": "soda-tiger",
+                     "etegrec": "soda-etegrec", "soda-etegrec": "etegrec"}
             raise ConfigError(f"--model {model} fixes {', '.join(sorted(clash))}; use --model "
                               f"{other.get(model, 'g2rec')} to change them")
         gen.update(PRESETS[model])
@@ -98,6 +99,8 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
                           "for an ablation on a trained baseline use `g2rec tune-prior --name`")
     name = name or default_name(model, options)
     ranks, _ = setup(training_device(train_config.device))  # several under torchrun: rank 0 writes
+    if ranks.world > 1 and getattr(gen_config, "tokenizer", "frozen") == "trained":
+        raise ConfigError(f"--model {model} trains its tokenizer on one process: run it without torchrun")
     claim = run.claimed(f"model-{name}", f"training or changing the model '{name}'") if ranks.main else nullcontext()
     with claim:
         folder = run.model_folder(name)
@@ -133,9 +136,9 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
             net, trie = build_model(run, model, gen_config, folder, fresh=False)
         inputs, targets, users = training_windows(seq.train(), gen_config.max_len, train_config.windows,
                                                    train_config.ntp)
-        scorer = make_scorer(net, trie, beam)
+        scorer = lambda m: make_scorer(m, m.trie() if model in ENCODER_DECODERS else trie, beam)  # codes may change
         state = fit(net, inputs, targets, train_config,
-                    lambda m: evaluate_ranking(scorer, seq, VALID, gen_config.max_len, batch=512, shards=ranks,
+                    lambda m: evaluate_ranking(scorer(m), seq, VALID, gen_config.max_len, batch=512, shards=ranks,
                                                exclude_history=train_config.valid_exclude_history), folder, resume,
                     progress if ranks.main else None, users=users if model in ENCODER_DECODERS else None)
         summary = {"model": model, "name": name, "head": gen_config.head, "profiles": getattr(gen_config, "profiles", "none"),

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from g2rec_cli.main import app
+from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from g2rec import build_graph
@@ -84,10 +85,13 @@ def test_g2rec_sids_and_tiger_heads(run):
     small = {"g2rec": ["--head", "sids"], "tiger-mlp": ["--head", "sids"],
              "tiger": [*ENCDEC],
              "soda-tiger": [*ENCDEC, "--encoder-input", "merged", "--soda-weight", "0.1"],
-             "g2rec-tiger": [*ENCDEC]}
+             "g2rec-tiger": [*ENCDEC],
+             "etegrec": [*ENCDEC, "--warm-epochs", "0", "--epochs", "2"],  # a tokenizer epoch, then a generator one
+             "soda-etegrec": [*ENCDEC, "--warm-epochs", "0", "--epochs", "2", "--encoder-input", "merged"]}
     for model, options in small.items():
         max_len = {"g2rec": "20", "tiger-mlp": "10"}.get(model, "5")  # g2rec-sids joins an ensemble with sasrec (20) below
-        result = runner.invoke(app, ["train", str(path), "--model", model, *options, "--epochs", "1", "--beam", "5",
+        epochs = [] if "--epochs" in options else ["--epochs", "1"]
+        result = runner.invoke(app, ["train", str(path), "--model", model, *options, *epochs, "--beam", "5",
                                      "--max-len", max_len, "--dim", "32", "--threads", "2", "--json"])
         assert result.exit_code == 0, result.output
         name = f"{model}-sids"
@@ -100,6 +104,15 @@ def test_g2rec_sids_and_tiger_heads(run):
         assert 0.0 <= free["metrics"]["hallucination_rate"] <= 1.0
         sampled = json.loads(runner.invoke(app, ["evaluate", str(path), "--model", name, "--sampled", "99", "--json"]).stdout)
         assert sampled["metrics"]["protocol"] == "sampled-99" and 0 < sampled["metrics"]["ndcg@10"] <= 1
+    # ETEGRec resumes exactly: one epoch, then the second from the checkpoint, as two straight
+    once = ["train", str(path), "--model", "etegrec", *ENCDEC, "--warm-epochs", "0", "--beam", "5", "--max-len", "5",
+            "--dim", "32", "--threads", "2", "--name", "etegrec-resumed", "--json"]
+    for extra in (["--epochs", "1"], ["--epochs", "2", "--resume"]):
+        result = runner.invoke(app, [*once, *extra])
+        assert result.exit_code == 0, result.output
+    straight, resumed = (load_file(path / "models" / n / "checkpoint.safetensors") for n in ("etegrec-sids", "etegrec-resumed"))
+    assert straight.keys() == resumed.keys() and "model.codes" in straight
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight if k.startswith("model."))
     # TIGER's tokenizer: RQ-VAE codes of any embed method's vectors (SODA needs residual k-means codebooks)
     result = runner.invoke(app, ["train", str(path), "--model", "tiger", *small["tiger"], "--codes-method", "rqvae",
                                  "--codes-from", "sasrec", "--epochs", "1", "--beam", "5", "--max-len", "5", "--dim", "32",
