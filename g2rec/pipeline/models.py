@@ -22,7 +22,8 @@ Models, all the same :class:`~g2rec.model.generator.Generator` code but ``tiger`
   evaluated.
 
 A trained model lives in ``RUN_DIR/models/NAME/``: ``config.json`` (``model``, ``generator``:
-the :class:`GeneratorConfig`, ``prior``: the :class:`PriorConfig`, ``train``, ``beam``),
+the :class:`GeneratorConfig`, ``prior``: the :class:`PriorConfig`, ``train``, ``beam``,
+``tokenize``: the SHA-256 of the ``g2rec tokenize`` outputs it was trained on, checked at load),
 ``best.safetensors``, ``checkpoint.safetensors``, ``train_log.jsonl`` and, after ``evaluate``,
 ``metrics.json`` with the per-query ranks beside it. An ensemble's folder holds only its
 ``config.json`` (``"model": "ensemble"``, its ``members``).
@@ -48,6 +49,7 @@ from ..tokenize.trie import SIDTrie
 from ..train.checkpoint import load_checkpoint
 from .context import load_context, plain_code_space
 from .runfolder import RunFolder
+from .tokenize import FOLDER as TOKENS
 
 MODELS = ("g2rec", "sasrec", "tiger", "soda-tiger", "g2rec-tiger", "etegrec", "soda-etegrec", "tiger-mlp")
 ENCODER_DECODERS = ("tiger", "soda-tiger", "g2rec-tiger", "etegrec", "soda-etegrec")  # of EncoderDecoderConfig
@@ -76,6 +78,23 @@ def read_config(run: RunFolder, folder: Path) -> dict:
     if not isinstance(record, dict) or not isinstance(record.get("model"), str):
         raise run.damaged(rel, "not a g2rec model config (no 'model')")
     return record
+
+
+def tokenize_inputs(run: RunFolder) -> dict[str, str]:
+    """The ``g2rec tokenize`` outputs ``run`` has read so far (codes, profiles), with their SHA-256:
+    what a model built from them records in its ``config.json`` (``tokenize``)."""
+    return {rel: sha for rel, sha in sorted(run.read.items()) if rel.startswith(f"{TOKENS}/")}
+
+
+def check_tokenize_inputs(run: RunFolder, folder: Path, record: dict) -> None:
+    """A one-line error when a tokenize output the model in ``folder`` was trained on has changed
+    since (``g2rec tokenize`` ran again): its weights no longer match those codes or profiles."""
+    files = run.manifest.get("files", {})
+    for rel, sha in record.get("tokenize", {}).items():
+        if files.get(rel, {}).get("sha256") != sha:
+            raise G2RecError(f"{folder}: trained on {run.path / rel} as tokenize wrote it then, and `g2rec tokenize` "
+                             f"has changed it since; train the model again (--overwrite), or tokenize again "
+                             f"with the options it was trained on")
 
 
 def clear_metrics(folder: Path) -> None:
@@ -173,6 +192,7 @@ def load_trained(run: RunFolder, name: str) -> tuple[Generator | Ensemble, SIDTr
         prior = PriorConfig(**record.get("prior", {}))
     except (TypeError, G2RecError) as e:
         raise run.damaged(str((folder / "config.json").relative_to(run.path)), f"a bad prior ({e})") from None
+    check_tokenize_inputs(run, folder, record)
     graph = prior_graph(run, folder) if prior.weight > 0 else None
     if record["model"] == "ensemble":  # no weights of its own: its members'
         members = [load_trained(run, member)[0] for member in record["members"]]

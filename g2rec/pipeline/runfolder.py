@@ -147,6 +147,7 @@ class RunFolder:
                 self._finish_journal()
         self.manifest = read_manifest_file(manifest)
         self._verified: set = set()
+        self.read: dict[str, str] = {}  # artifact -> the SHA-256 it was checked against, as read by this object
         summary = self.manifest.get("stages", {}).get("build-graph", {}).get("summary")
         if not isinstance(summary, dict) or not all(isinstance(summary.get(k), int) for k in COUNTS):
             raise G2RecError(f"{self.path}: no build-graph stage in {MANIFEST}; run `g2rec build-graph` first")
@@ -194,6 +195,7 @@ class RunFolder:
             if file_sha256(path) != want["sha256"]:
                 raise self.damaged(rel, "its SHA-256 differs from the one recorded when it was written (changed since)")
             self._verified.add(key)
+        self.read[rel] = want["sha256"]
         return path
 
     def load(self, rel: str, reader):

@@ -26,7 +26,8 @@ from ..model.generator import GeneratorConfig
 from ..model.prior import PriorConfig
 from ..train.distributed import setup
 from ..train.loop import TrainConfig, fit, training_device, training_windows
-from .models import DEFAULTS, ENCODER_DECODERS, MODELS, PRESETS, build_model, clear_metrics, model_files, read_config
+from .models import (DEFAULTS, ENCODER_DECODERS, MODELS, PRESETS, build_model, check_tokenize_inputs, clear_metrics,
+                     model_files, read_config, tokenize_inputs)
 from .runfolder import RunFolder
 from .tune_prior import choose_graph_prior
 
@@ -121,12 +122,14 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
                 saved_network = saved.get("generator")
             if saved["model"] != model or saved_network != config_record["generator"]:
                 raise ConfigError(f"{folder}: --resume with other model options than the run being resumed ({saved['generator']})")
+            check_tokenize_inputs(run, folder, saved)
         ranks.wait()  # every rank has read the folder before rank 0 changes it
         torch.manual_seed(train_config.seed)
         if ranks.main:
             if not resume and folder.exists():
                 shutil.rmtree(folder)  # --overwrite, or a start that never reached its first checkpoint
             net, trie = build_model(run, model, gen_config, folder, fresh=not resume)
+            config_record["tokenize"] = tokenize_inputs(run)  # the codes and profiles it is trained on
             folder.mkdir(parents=True, exist_ok=True)
             run.record("train", None, None, forget=f"models/{name}")  # its files change from here on
             clear_metrics(folder)  # of the weights before this training (a resume changes them too)

@@ -1,6 +1,7 @@
 """train -> evaluate -> recommend through the CLI on real data; recommendations score to the same metrics."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -352,3 +353,29 @@ def test_validation_protocol_options_reach_the_curve(run):
     assert json.loads(result.stdout)["valid_recall10"] == round(best["valid"]["Recall@10"], 5)
     result = runner.invoke(app, [*args[:-3], "--select", "hr"])
     assert result.exit_code == 2 and "ndcg10, recall10" in result.stderr
+
+
+def test_a_model_refuses_codes_and_profiles_that_tokenize_changed_since(run, tmp_path):
+    """A model records the tokenize outputs it was trained on; once `g2rec tokenize` rewrites them,
+    loading or resuming it fails by name instead of decoding with codes it never saw."""
+    path, _ = run
+    copy = tmp_path / "run"
+    shutil.copytree(path, copy)
+    tokenize = ["tokenize", str(copy), "--num-prototypes", "8", "--no-leiden", "--json"]
+    assert runner.invoke(app, [*tokenize, "--codebook-size", "16"]).exit_code == 0
+    args = ["train", str(copy), "--model", "g2rec-tiger", *ENCDEC, "--epochs", "1", "--beam", "5", "--max-len", "5",
+            "--dim", "32", "--threads", "2", "--name", "g2t", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    recorded = json.loads((copy / "models" / "g2t" / "config.json").read_text())["tokenize"]
+    manifest = json.loads((copy / "manifest.json").read_text())["files"]
+    assert {"tokenize/sids.npz", "tokenize/profiles.npy"} <= set(recorded)
+    assert all(manifest[rel]["sha256"] == sha for rel, sha in recorded.items())
+    assert runner.invoke(app, ["evaluate", str(copy), "--model", "g2t", "--json"]).exit_code == 0
+    assert runner.invoke(app, [*tokenize, "--codebook-size", "8"]).exit_code == 0
+    for command in (["evaluate", str(copy), "--model", "g2t"], [*args[:-1], "--epochs", "2", "--resume"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2 and "`g2rec tokenize` has changed it since" in result.stderr, result.output
+    # a model that reads nothing of tokenize is not concerned
+    assert json.loads((copy / "models" / "sasrec-items" / "config.json").read_text()).get("tokenize", {}) == {}
+    assert runner.invoke(app, ["evaluate", str(copy), "--model", "sasrec-items", "--json"]).exit_code == 0
