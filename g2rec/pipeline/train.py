@@ -26,8 +26,20 @@ from ..model.generator import GeneratorConfig
 from ..model.prior import PriorConfig
 from ..train.distributed import setup
 from ..train.loop import TrainConfig, fit, training_device, training_windows
-from .models import (DEFAULTS, ENCODER_DECODERS, MODELS, PRESETS, build_model, check_tokenize_inputs, clear_metrics,
-                     model_files, read_config, tokenize_inputs)
+from .models import (
+    DEFAULTS,
+    ENCODER_DECODERS,
+    ITEMS_LOSS_DEFAULTS,
+    MODELS,
+    PRESETS,
+    TRAIN_DEFAULTS,
+    build_model,
+    check_tokenize_inputs,
+    clear_metrics,
+    model_files,
+    read_config,
+    tokenize_inputs,
+)
 from .runfolder import RunFolder
 from .tune_prior import choose_graph_prior
 
@@ -45,7 +57,7 @@ def default_name(model: str, options: dict) -> str:
 def model_options(model: str, options: dict) -> tuple[GeneratorConfig | EncoderDecoderConfig, TrainConfig, int]:
     """The configs of ``g2rec train --model MODEL`` with ``options`` (None = the default):
     every model but ``g2rec`` fixes its preset (:data:`.models.PRESETS`), some have their own
-    defaults (:data:`.models.DEFAULTS`); the encoder-decoders (:data:`.models.ENCODER_DECODERS`)
+    defaults (:data:`.models.DEFAULTS`, ``ITEMS_LOSS_DEFAULTS`` for the items head, ``TRAIN_DEFAULTS``); the encoder-decoders (:data:`.models.ENCODER_DECODERS`)
     take :class:`EncoderDecoderConfig`'s options and train on every transition as its own sample
     (``windows='prefixes'``)."""
     check_choice("model", model, MODELS)
@@ -62,7 +74,8 @@ def model_options(model: str, options: dict) -> tuple[GeneratorConfig | EncoderD
     foreign = sorted(set(given) - network - TRAIN - {"beam"})
     if foreign:
         raise ConfigError(f"--model {model} has no option(s) {', '.join(foreign)}")
-    gen = {**DEFAULTS.get(model, {}), **{k: v for k, v in given.items() if k in network}}
+    defaults = {**DEFAULTS.get(model, {}), **(ITEMS_LOSS_DEFAULTS.get(model, {}) if given.get("head", "items") == "items" else {})}
+    gen = {**defaults, **{k: v for k, v in given.items() if k in network}}
     if model in PRESETS:
         clash = {k for k in gen if k in PRESETS[model] and gen[k] != PRESETS[model][k]}
         if clash:
@@ -71,7 +84,7 @@ def model_options(model: str, options: dict) -> tuple[GeneratorConfig | EncoderD
             raise ConfigError(f"--model {model} fixes {', '.join(sorted(clash))}; use --model "
                               f"{other.get(model, 'g2rec')} to change them")
         gen.update(PRESETS[model])
-    train_options = {k: v for k, v in given.items() if k in TRAIN}
+    train_options = {**TRAIN_DEFAULTS.get(model, {}), **{k: v for k, v in given.items() if k in TRAIN}}
     if model in ENCODER_DECODERS:
         if train_options.setdefault("windows", "prefixes") != "prefixes":
             raise ConfigError(f"--model {model} predicts one item per history: it trains on windows='prefixes' "

@@ -67,7 +67,7 @@ def test_baselines_unknown_users_and_models(run):
     assert result.exit_code == 2 and "unknown user 'no-such-user'" in result.stderr
     result = runner.invoke(app, ["evaluate", str(path), "--model", "g2rec-items"])
     assert result.exit_code == 2 and "no trained model 'g2rec-items'" in result.stderr
-    result = runner.invoke(app, ["train", str(path), "--model", "g2rec"])
+    result = runner.invoke(app, ["train", str(path), "--model", "g2rec", "--profiles", "add"])
     assert result.exit_code == 2 and "g2rec tokenize" in result.stderr
     result = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--head", "sids"])
     assert result.exit_code == 2 and "fixes head" in result.stderr
