@@ -15,7 +15,7 @@ from g2rec.data.sequences import TEST
 from g2rec.errors import ConfigError
 from g2rec.pipeline.context import plain_codes
 from g2rec.pipeline.runfolder import RunFolder
-from g2rec.pipeline.train import train
+from g2rec.pipeline.train import model_options, train
 from tests.conftest import MOVIELENS
 
 runner = CliRunner()
@@ -379,3 +379,15 @@ def test_a_model_refuses_codes_and_profiles_that_tokenize_changed_since(run, tmp
     # a model that reads nothing of tokenize is not concerned
     assert json.loads((copy / "models" / "sasrec-items" / "config.json").read_text()).get("tokenize", {}) == {}
     assert runner.invoke(app, ["evaluate", str(copy), "--model", "sasrec-items", "--json"]).exit_code == 0
+
+
+def test_g2rec_defaults_to_the_sasrec_ss_backbone_and_its_sids_head_keeps_ce():
+    net, train, _ = model_options("g2rec", {})
+    assert (net.dim, net.layers, net.heads, net.dropout, net.item_dropout) == (64, 1, 1, 0.2, 0.2)
+    assert (net.loss, net.negatives, net.negatives_per, net.profiles, net.profile_weight) == \
+        ("sampled", 256, "position", "none", 0.0)
+    assert (train.batch_size, train.patience, train.windows) == (128, 25, "all")
+    assert model_options("g2rec", {"head": "sids"})[0].loss == "ce"  # sampled softmax is the items head's
+    given, _, _ = model_options("g2rec", {"loss": "ce", "profiles": "add", "profile_weight": 1.0, "patience": 5})
+    assert (given.loss, given.profiles, given.profile_weight) == ("ce", "add", 1.0)
+    assert model_options("sasrec", {})[0].loss == "ce"  # the plain SASRec baseline keeps its own
