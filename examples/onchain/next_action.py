@@ -98,7 +98,9 @@ def main() -> None:
     # profile loss and the graph prior chosen on validation
     common = {"dim": args.dim, "dropout": 0.3, "epochs": args.epochs, "threads": args.threads,
               "patience": args.patience, "max_len": args.max_len, "seed": args.seed}
-    models = {"sasrec-items": {"model": "sasrec"}, "g2rec-items": {"model": "g2rec", "profiles": "add"}}
+    sasrec_network = {"layers": 2, "heads": 2, "item_dropout": 0.0, "loss": "ce", "batch_size": 256}  # g2rec's differ
+    models = {"sasrec-items": {"model": "sasrec"},
+              "g2rec-items": {"model": "g2rec", "profiles": "add", "profile_weight": 1.0, **sasrec_network}}
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:  # one thread each
         running = {name: pool.submit(train, out, **options, **common) for name, options in models.items()}
         trained = {name: job.result() for name, job in running.items()}
