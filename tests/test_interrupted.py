@@ -183,7 +183,7 @@ def test_a_second_writer_of_the_same_artifacts_is_refused(base, tmp_path):
         while not held(lock):
             assert first.poll() is None and time.monotonic() < deadline, "the first process never took its lock"
             time.sleep(0.05)
-        with pytest.raises(G2RecError, match="another g2rec process is training or changing the model 'm'"):
+        with pytest.raises(G2RecError, match="another g2rec process is training, changing or evaluating the model 'm'"):
             g2rec.train(run, **{**options, "epochs": 1}, overwrite=True)
         assert first.poll() is None, "the first process ended before the second was refused: make it longer"
         # another artifact of the same run folder is written meanwhile, and both records survive

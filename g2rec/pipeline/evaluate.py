@@ -7,6 +7,7 @@ such as ``test-full-ranking``, with every query's rank beside it (``ranks-KEY.np
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -74,16 +75,21 @@ def evaluate(run_dir: str | Path, model: str | None = None, split: str = "test",
     per-query ranks (float32, ``inf`` = not found) in ``models/NAME/ranks-KEY.npy``."""
     run = RunFolder(run_dir)
     model = model or latest_model(run)
-    metrics, ranks = evaluate_model(run, model, split, sampled, exclude_history, max_len, beam, seed,
-                                    unconstrained, progress, skip_cold_targets)
-    summary = {"model": model, "split": split, "metrics": metrics}
-    folder = run.model_folder(model)
-    key = metrics_key(split, metrics, exclude_history, skip_cold_targets, unconstrained, seed)
-    rel, ranks_rel = f"models/{model}/metrics.json", f"models/{model}/ranks-{key}.npy"
-    with run.locked("metrics"), run.staging(rel, ranks_rel) as staged:  # two evaluations of one model keep each other's entries
-        existing = run.load_json(rel) if (folder / "metrics.json").exists() else {}
-        write_json_atomic(staged[rel], {**(existing if isinstance(existing, dict) else {}), key: summary})
-        with open(staged[ranks_rel], "wb") as f:
-            np.save(f, ranks.astype(np.float32), allow_pickle=False)
-        run.record("evaluate", f"{model}/{key}", summary, files=[rel, ranks_rel], staged=staged)
+    # a reader's claim: never while the model trains or changes (its figures would be of weights
+    # that are about to go), beside other evaluations of it
+    claim = nullcontext() if model in BASELINES else run.claimed(
+        f"model-{model}", f"training or changing the model '{model}'", shared=True)
+    with claim:
+        metrics, ranks = evaluate_model(run, model, split, sampled, exclude_history, max_len, beam, seed,
+                                        unconstrained, progress, skip_cold_targets)
+        summary = {"model": model, "split": split, "metrics": metrics}
+        folder = run.model_folder(model)
+        key = metrics_key(split, metrics, exclude_history, skip_cold_targets, unconstrained, seed)
+        rel, ranks_rel = f"models/{model}/metrics.json", f"models/{model}/ranks-{key}.npy"
+        with run.locked("metrics"), run.staging(rel, ranks_rel) as staged:  # two evaluations of one model keep each other's entries
+            existing = run.load_json(rel) if (folder / "metrics.json").exists() else {}
+            write_json_atomic(staged[rel], {**(existing if isinstance(existing, dict) else {}), key: summary})
+            with open(staged[ranks_rel], "wb") as f:
+                np.save(f, ranks.astype(np.float32), allow_pickle=False)
+            run.record("evaluate", f"{model}/{key}", summary, files=[rel, ranks_rel], staged=staged)
     return summary

@@ -61,10 +61,11 @@ def read_manifest(run_dir: Path) -> dict:
 
 
 @contextmanager
-def exclusive(lock_path: Path, busy: str, unlink: bool = False):
+def exclusive(lock_path: Path, busy: str, unlink: bool = False, shared: bool = False):
     """Hold an exclusive lock on the file ``lock_path`` while inside, or fail at once with
     ``busy`` (another process holds it). ``unlink``: remove the lock file on leaving (the lock
-    is then taken again if the file was replaced while waiting for it)."""
+    is then taken again if the file was replaced while waiting for it). ``shared``: a shared
+    lock instead, which many readers hold together and an exclusive holder excludes."""
     lock_path = Path(lock_path).absolute()
     if lock_path in HELD:  # this process holds it already (a stage that runs another, e.g. train's prior search)
         yield
@@ -72,7 +73,7 @@ def exclusive(lock_path: Path, busy: str, unlink: bool = False):
     while True:
         lock = open(lock_path, "a")  # noqa: SIM115 - held open across the yield below
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
             lock.close()
             raise G2RecError(busy) from None
@@ -278,12 +279,13 @@ class RunFolder:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 
-    def claimed(self, what: str, doing: str):
+    def claimed(self, what: str, doing: str, shared: bool = False):
         """Hold the lock ``what`` for a whole stage (``model-NAME``, ``embed-METHOD``,
         ``tokenize``) so that no second process writes the same artifacts meanwhile; the second
-        fails at once with one line saying what the first is ``doing``."""
+        fails at once with one line saying what the first is ``doing``. ``shared``: a reader's
+        claim (``evaluate``), held beside other readers but never beside a writer."""
         return exclusive(self.path / f".{what}.lock", f"{self.path}: another g2rec process is {doing}; "
-                                                       "wait for it to end (or write under another name)")
+                                                       "wait for it to end (or write under another name)", shared=shared)
 
     def model_folder(self, name: str) -> Path:
         return self.path / "models" / check_name(name)

@@ -115,7 +115,7 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
     ranks, _ = setup(training_device(train_config.device))  # several under torchrun: rank 0 writes
     if ranks.world > 1 and getattr(gen_config, "tokenizer", "frozen") == "trained":
         raise ConfigError(f"--model {model} trains its tokenizer on one process: run it without torchrun")
-    claim = run.claimed(f"model-{name}", f"training or changing the model '{name}'") if ranks.main else nullcontext()
+    claim = run.claimed(f"model-{name}", f"training, changing or evaluating the model '{name}'") if ranks.main else nullcontext()
     with claim:
         folder = run.model_folder(name)
         config_record = {"model": model, "generator": asdict(gen_config), "prior": asdict(PriorConfig()),

@@ -2,6 +2,8 @@
 
 import json
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -391,3 +393,31 @@ def test_g2rec_defaults_to_the_sasrec_ss_backbone_and_its_sids_head_keeps_ce():
     given, _, _ = model_options("g2rec", {"loss": "ce", "profiles": "add", "profile_weight": 1.0, "patience": 5})
     assert (given.loss, given.profiles, given.profile_weight) == ("ce", "add", 1.0)
     assert model_options("sasrec", {})[0].loss == "ce"  # the plain SASRec baseline keeps its own
+
+
+def _holding(lock, mode):
+    """Another process holding ``lock`` (``fcntl.LOCK_EX`` or ``LOCK_SH``) until its stdin closes."""
+    code = (f"import fcntl, sys; f = open({str(lock)!r}, 'a'); fcntl.flock(f, fcntl.{mode}); "
+            "print('held', flush=True); sys.stdin.read()")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_evaluate_waits_for_no_training_but_runs_beside_another_evaluation(run):
+    path, _ = run
+    lock = path / ".model-sasrec-items.lock"
+    args = ["evaluate", str(path), "--model", "sasrec-items", "--json"]
+    trainer = _holding(lock, "LOCK_EX")  # train, tune-prior and align hold the model's claim exclusively
+    try:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and "training or changing the model 'sasrec-items'" in result.stderr
+    finally:
+        trainer.communicate("")
+    reader = _holding(lock, "LOCK_SH")  # another evaluation of the same model
+    try:
+        assert runner.invoke(app, args).exit_code == 0
+        resumed = runner.invoke(app, ["train", str(path), "--model", "sasrec", "--name", "sasrec-items", "--resume"])
+        assert resumed.exit_code == 2 and "evaluating the model 'sasrec-items'" in resumed.stderr
+    finally:
+        reader.communicate("")
