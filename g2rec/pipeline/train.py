@@ -57,8 +57,8 @@ def default_name(model: str, options: dict) -> str:
 def model_options(model: str, options: dict) -> tuple[GeneratorConfig | EncoderDecoderConfig, TrainConfig, int]:
     """The configs of ``g2rec train --model MODEL`` with ``options`` (None = the default):
     every model but ``g2rec`` fixes its preset (:data:`.models.PRESETS`), some have their own
-    defaults (:data:`.models.DEFAULTS`, ``ITEMS_LOSS_DEFAULTS`` for the items head, ``TRAIN_DEFAULTS``); the encoder-decoders (:data:`.models.ENCODER_DECODERS`)
-    take :class:`EncoderDecoderConfig`'s options and train on every transition as its own sample
+    defaults (:data:`.models.DEFAULTS`, ``ITEMS_LOSS_DEFAULTS`` for the items head,
+    ``TRAIN_DEFAULTS``); the encoder-decoders (:data:`.models.ENCODER_DECODERS`) take :class:`EncoderDecoderConfig`'s options and train on every transition as its own sample
     (``windows='prefixes'``)."""
     check_choice("model", model, MODELS)
     unknown = sorted(set(options) - OPTIONS)
