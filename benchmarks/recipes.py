@@ -414,3 +414,10 @@ for _recipe in RECIPES.values():
             _said = _entry["train"]
             _then = {**TRAINED_WITH, **(G2REC_TRAINED_WITH if _said.get("model", "g2rec") == "g2rec" else {})}
             _entry["train"] = {**_said, **{k: v for k, v in _then.items() if k not in _said}}
+
+# g2rec's default network as `g2rec train RUN --model g2rec` trains it today (the SASRec+SS
+# backbone above as RecTools trains it, every window, checkpoint and graph prior chosen on
+# validation NDCG@10 with history kept). Added after the fill above, so the entry says only what
+# it sets: when those defaults change, these entries get them written in as the older ones did.
+for _name in ("beauty", "toys", "scientific", "ml-100k"):
+    RECIPES[_name]["models"]["g2rec"] = {"train": {"model": "g2rec", "threads": 1}}

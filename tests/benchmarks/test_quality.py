@@ -64,3 +64,13 @@ def test_head_to_head_picks_on_validation_and_needs_both_splits(load_benchmark):
     assert lines[5] == "  - (1 ensembles of different networks count on neither side)" and lines[6] == ""
     assert "0.9" not in "".join(lines) and "0.099" not in "".join(lines)   # baselines and mixed rows never picked
     assert q.head_to_head(data, {"models": MODELS}) == [] and q.head_to_head(data, None) == []
+
+
+def test_default_rows_train_todays_defaults_and_older_rows_keep_theirs(load_benchmark):
+    q = load_benchmark("quality")
+    recipes = q.load_recipes()
+    for name in ("beauty", "toys", "scientific", "ml-100k"):
+        run = recipes[name]["run"]
+        assert q.row_command(recipes[name], "g2rec") == f"g2rec train {run} --model g2rec --threads 1 --name g2rec"
+    older = q.row_command(recipes["beauty"], "g2rec-items-add")   # trained on the defaults of its day
+    assert all(flag in older.split() for flag in ("--loss", "ce", "--layers", "2", "--profiles", "add"))
