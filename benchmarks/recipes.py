@@ -403,8 +403,8 @@ RECIPES["toys-sota"] = sota("amazon2014_toys/Toys_and_Games.txt.gz", "runs/toys"
 # 2 blocks of 2 heads, dropout 0.3, profiles interleaved with their loss, full-softmax CE, batch
 # 256 over every window; at most 100 epochs, patience 10), which an entry left unsaid. They are
 # written into each entry here, so that its printed command trains that same network whatever
-# `g2rec train`'s defaults are now (g2rec's are the measured best single network: the SASRec+SS
-# backbone as RecTools trains it with the graph prior, `g2rec/pipeline/models.py`).
+# `g2rec train`'s defaults are (g2rec's: the SASRec+SS backbone as RecTools trains it, with the
+# graph prior, `g2rec/pipeline/models.py`; the `g2rec` entries below).
 TRAINED_WITH = {"epochs": 100, "patience": 10}
 G2REC_TRAINED_WITH = {"dim": 64, "layers": 2, "heads": 2, "dropout": 0.3, "item_dropout": 0.0, "profiles": "interleave",
                       "profile_weight": 1.0, "loss": "ce", "negatives_per": "batch", "batch_size": 256}  # sasrec's and tiger's are unchanged

@@ -60,7 +60,7 @@ def align(run_dir: str | Path, model: str, reward: str, name: str | None = None,
     name = name or default_name(model, config)
     if name in (model, reward):
         raise ConfigError(f"--name {name}: the aligned model needs a folder of its own")
-    with run.claimed(f"model-{name}", f"training, changing or evaluating the model '{name}'"):
+    with run.model_claim(name):
         policy, trie, record, scorer = load_pair(run, model, reward)
         source, folder = run.model_folder(model), run.model_folder(name)
         config_record = {**record, "aligned_from": model, "reward": reward, "align": asdict(config)}

@@ -77,8 +77,7 @@ def evaluate(run_dir: str | Path, model: str | None = None, split: str = "test",
     model = model or latest_model(run)
     # a reader's claim: never while the model trains or changes (its figures would be of weights
     # that are about to go), beside other evaluations of it
-    claim = nullcontext() if model in BASELINES else run.claimed(
-        f"model-{model}", f"training or changing the model '{model}'", shared=True)
+    claim = nullcontext() if model in BASELINES else run.model_claim(model, reader=True)
     with claim:
         metrics, ranks = evaluate_model(run, model, split, sampled, exclude_history, max_len, beam, seed,
                                         unconstrained, progress, skip_cold_targets)

@@ -287,6 +287,13 @@ class RunFolder:
         return exclusive(self.path / f".{what}.lock", f"{self.path}: another g2rec process is {doing}; "
                                                        "wait for it to end (or write under another name)", shared=shared)
 
+    def model_claim(self, name: str, reader: bool = False):
+        """:meth:`claimed` for the model ``name``: a writer's (``train``, ``tune-prior``,
+        ``align``), refused beside any other claim, or a reader's (``evaluate``), refused only
+        beside a writer's."""
+        doing = "training or changing" if reader else "training, changing or evaluating"
+        return self.claimed(f"model-{name}", f"{doing} the model '{name}'", shared=reader)
+
     def model_folder(self, name: str) -> Path:
         return self.path / "models" / check_name(name)
 

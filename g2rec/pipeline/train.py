@@ -58,7 +58,8 @@ def model_options(model: str, options: dict) -> tuple[GeneratorConfig | EncoderD
     """The configs of ``g2rec train --model MODEL`` with ``options`` (None = the default):
     every model but ``g2rec`` fixes its preset (:data:`.models.PRESETS`), some have their own
     defaults (:data:`.models.DEFAULTS`, ``ITEMS_LOSS_DEFAULTS`` for the items head,
-    ``TRAIN_DEFAULTS``); the encoder-decoders (:data:`.models.ENCODER_DECODERS`) take :class:`EncoderDecoderConfig`'s options and train on every transition as its own sample
+    ``TRAIN_DEFAULTS``); the encoder-decoders (:data:`.models.ENCODER_DECODERS`) take
+    :class:`EncoderDecoderConfig`'s options and train on every transition as its own sample
     (``windows='prefixes'``)."""
     check_choice("model", model, MODELS)
     unknown = sorted(set(options) - OPTIONS)
@@ -115,7 +116,7 @@ def train(run_dir: str | Path, model: str = "g2rec", name: str | None = None, re
     ranks, _ = setup(training_device(train_config.device))  # several under torchrun: rank 0 writes
     if ranks.world > 1 and getattr(gen_config, "tokenizer", "frozen") == "trained":
         raise ConfigError(f"--model {model} trains its tokenizer on one process: run it without torchrun")
-    claim = run.claimed(f"model-{name}", f"training, changing or evaluating the model '{name}'") if ranks.main else nullcontext()
+    claim = run.model_claim(name) if ranks.main else nullcontext()
     with claim:
         folder = run.model_folder(name)
         config_record = {"model": model, "generator": asdict(gen_config), "prior": asdict(PriorConfig()),

@@ -59,7 +59,7 @@ def choose_graph_prior(run_dir: str | Path, model: str, name: str | None = None,
     grid = grid or PriorGrid()
     run = RunFolder(run_dir)
     source, target = run.model_folder(model), run.model_folder(name or model)
-    with run.claimed(f"model-{target.name}", f"training, changing or evaluating the model '{target.name}'"):
+    with run.model_claim(target.name):
         graph_run = same_log_run(run, graph_from) if graph_from is not None else run
         net, _, record = load_trained(run, model)
         if net.config.head == "sids":
