@@ -378,19 +378,25 @@ AS_RECTOOLS = {"negatives_per": "position", "item_dropout": 0.2, "select": "reca
                "patience": 25}
 
 
+# g2rec's graph components on that backbone, one change at a time: interest profiles with their
+# loss (""), without it ("-nopl"), and with the item table started from LightGCN's vectors.
+G2REC_ABLATIONS = {"": {}, "-nopl": {"profile_weight": 0.0}, "-lightgcn": {"item_init": "lightgcn"}}
+
+
 def sota(source: str, run: str, ff_mult: int) -> dict:
     """SASRec+SS (widths 64 and 256) and eSASRec (width 64, LiGR x ``ff_mult``) on ``source``,
-    with the published settings and as RecTools trains them; g2rec's interest profiles on the latter."""
+    with the published settings and as RecTools trains them; g2rec's graph components on the latter."""
     return {"source": source, "run": run, "build": {}, "embed": {"lightgcn": {"graph": "bipartite"}},
             "tokenize": {"embedding": "lightgcn"}, "sampled_99": False,
             "models": {"sasrec-ss": {"train": {**SOTA_SASREC, "dim": 64}},
                        "sasrec-ss-d256": {"train": {**SOTA_SASREC, "dim": 256}},
                        "esasrec": {"train": {**SOTA_SASREC, "dim": 64, "block": "ligr", "ff_mult": ff_mult}},
                        "sasrec-ss-idrop": {"train": {**SOTA_SASREC, **AS_RECTOOLS, "dim": 64}},
-                       "g2rec-ss-idrop": {"train": {**SOTA_SASREC, **AS_RECTOOLS, "dim": 64, "model": "g2rec",
-                                                    "profiles": "add", "graph_prior": False}},
-                       **{f"{net}-ss-idrop-prior": {"tune_prior": f"{net}-ss-idrop", "metric": "recall10",
-                                                    "exclude_history": True} for net in ("sasrec", "g2rec")}},
+                       **{f"g2rec-ss-idrop{suffix}": {"train": {**SOTA_SASREC, **AS_RECTOOLS, "dim": 64, "model": "g2rec",
+                                                                "profiles": "add", "graph_prior": False, **change}}
+                          for suffix, change in G2REC_ABLATIONS.items()},
+                       **{f"{net}-prior": {"tune_prior": net, "metric": "recall10", "exclude_history": True}
+                          for net in ("sasrec-ss-idrop", *(f"g2rec-ss-idrop{suffix}" for suffix in G2REC_ABLATIONS))}},
             "provenance": "eSASRec paper's published settings (blondered/transformer_benchmark); "
                           "sasrec-ss, sasrec-ss-d256 and esasrec chosen on validation NDCG@10 with history kept, "
                           "*-idrop as RecTools trains (AS_RECTOOLS)."}
