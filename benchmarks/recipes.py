@@ -402,7 +402,8 @@ def sota(source: str, run: str, ff_mult: int) -> dict:
                           "*-idrop as RecTools trains (AS_RECTOOLS)."}
 
 
-RECIPES["beauty-sota"] = sota("amazon2014_beauty/Beauty.txt.gz", "runs/beauty", ff_mult=4)
+# Its own folder: runs/beauty's tokenize is rewritten by the encoder-decoder rows (SASRec vectors).
+RECIPES["beauty-sota"] = sota("amazon2014_beauty/Beauty.txt.gz", "runs/beauty-sota", ff_mult=4)
 RECIPES["toys-sota"] = sota("amazon2014_toys/Toys_and_Games.txt.gz", "runs/toys", ff_mult=1)
 
 # Every row above was trained with the network and budget defaults of its day (g2rec: width 64,
