@@ -101,7 +101,19 @@ def prepare_run(name: str, recipe: dict, models: list[str], shared: Path) -> tup
     if not (run / "tokenize" / "prototypes.npz").exists():
         print(f"[{name}] tokenize", flush=True)
         tokenize(run, **recipe["tokenize"])
+    check_tokenized(run, recipe, commands[-1])
     return run, commands
+
+
+def check_tokenized(run: Path, recipe: dict, command: str) -> None:
+    """Stop when ``run``'s tokenize outputs were made with other options than the recipe's
+    (another recipe or command shares the folder): its rows would silently train on them."""
+    made = json.loads((run / "manifest.json").read_text())["stages"]["tokenize"]["params"]
+    differ = [f"{key} {made.get(key)!r} (recipe: {value!r})" for key, value in recipe["tokenize"].items()
+              if made.get(key) != value]
+    if differ:
+        raise SystemExit(f"{run}/tokenize was made with {', '.join(differ)}: run `{command}` "
+                         "(models trained on the present outputs will then refuse to load)")
 
 
 def entry_command(recipe_run: str, name: str, entry: dict | None) -> str:

@@ -1,5 +1,9 @@
 """benchmarks/quality.py: each recipe row's network, and the head-to-head target lines."""
 
+import json
+
+import pytest
+
 MODELS = {
     "knn": None,
     "sasrec-a": {"train": {"model": "sasrec"}},
@@ -74,3 +78,12 @@ def test_default_rows_train_todays_defaults_and_older_rows_keep_theirs(load_benc
         assert q.row_command(recipes[name], "g2rec") == f"g2rec train {run} --model g2rec --threads 1 --name g2rec"
     older = q.row_command(recipes["beauty"], "g2rec-items-add")   # trained on the defaults of its day
     assert all(flag in older.split() for flag in ("--loss", "ce", "--layers", "2", "--profiles", "add"))
+
+
+def test_a_run_tokenized_otherwise_than_its_recipe_stops_the_benchmark(load_benchmark, tmp_path):
+    q = load_benchmark("quality")
+    params = {"embedding": "sasrec", "gamma": 1.0, "seed": 0}
+    (tmp_path / "manifest.json").write_text(json.dumps({"stages": {"tokenize": {"params": params}}}))
+    q.check_tokenized(tmp_path, {"tokenize": {"embedding": "sasrec", "gamma": 1.0}}, "g2rec tokenize RUN")
+    with pytest.raises(SystemExit, match=r"embedding 'sasrec' \(recipe: 'lightgcn'\): run `g2rec tokenize RUN"):
+        q.check_tokenized(tmp_path, {"tokenize": {"embedding": "lightgcn"}}, "g2rec tokenize RUN")
