@@ -68,9 +68,10 @@ PRESETS = {"sasrec": {"head": "items", "profiles": "none", "item_input": "id", "
 # after training. Every window of a long history trains (RecTools keeps each user's last 51
 # items: the same on Amazon's short histories). The best single network measured on Beauty,
 # Toys and Scientific with the user's items filtered from the ranking (with them kept, a wider
-# full-softmax network is ahead on Beauty); the interest profiles and their loss cost NDCG@10
-# on it, so they are options (benchmarks/README.md, "The published SASRec+SS backbone"). The
-# sampled softmax is the items head's: the sids head keeps its CE.
+# full-softmax network is ahead on Beauty); the interest profiles cost NDCG@10 on it on all
+# three and their loss helps on Beauty only, so they are options (benchmarks/README.md, "The
+# published SASRec+SS backbone"). The sampled softmax is the items head's: the sids head keeps
+# its CE.
 ETEGREC = {"sia_weight": 1e-4, "psa_weight": 3e-4}  # ETEGRec's published code's weights
 DEFAULTS = {"g2rec": {"dim": 64, "layers": 1, "heads": 1, "dropout": 0.2, "item_dropout": 0.2, "profiles": "none",
                       "profile_weight": 0.0},
