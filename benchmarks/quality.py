@@ -101,14 +101,17 @@ def prepare_run(name: str, recipe: dict, models: list[str], shared: Path) -> tup
     if not (run / "tokenize" / "prototypes.npz").exists():
         print(f"[{name}] tokenize", flush=True)
         tokenize(run, **recipe["tokenize"])
-    check_tokenized(run, recipe, commands[-1])
+    else:
+        check_tokenized(run, recipe, commands[-1])
     return run, commands
 
 
 def check_tokenized(run: Path, recipe: dict, command: str) -> None:
     """Stop when ``run``'s tokenize outputs were made with other options than the recipe's
     (another recipe or command shares the folder): its rows would silently train on them."""
-    made = json.loads((run / "manifest.json").read_text())["stages"]["tokenize"]["params"]
+    from g2rec.pipeline.runfolder import read_manifest
+
+    made = read_manifest(run)["stages"]["tokenize"]["params"]
     differ = [f"{key} {made.get(key)!r} (recipe: {value!r})" for key, value in recipe["tokenize"].items()
               if made.get(key) != value]
     if differ:
